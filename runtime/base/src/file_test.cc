@@ -1,0 +1,35 @@
+#include "tdxrt/file.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+namespace fs = std::filesystem;
+
+TEST_CASE("WriteFileAtomic then ReadFile, with limits and clear errors") {
+  fs::path dir = fs::temp_directory_path() / ("tdxrt_file_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::path p = dir / "out.bin";
+  REQUIRE(tdxrt::WriteFileAtomic(p, std::string_view("hello"), 0600).ok());
+  CHECK((fs::status(p).permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+  auto r = tdxrt::ReadFile(p);
+  REQUIRE(r.ok());
+  CHECK(std::string(r->begin(), r->end()) == "hello");
+  // Only the output remains: no temporary files left behind.
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++entries;
+  CHECK(entries == 1);
+
+  auto big = tdxrt::ReadFile(p, 4);
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.status().message() == p.string() + ": file is 5 bytes, more than the limit of 4");
+  auto missing = tdxrt::ReadFile(dir / "nope");
+  CHECK(missing.status().message() ==
+        (dir / "nope").string() + ": cannot open: No such file or directory");
+  auto bad = tdxrt::WriteFileAtomic(dir / "no-such-dir" / "x", std::string_view("x"));
+  CHECK_FALSE(bad.ok());
+  fs::remove_all(dir);
+}
