@@ -1,0 +1,157 @@
+// .deb and tar reading: packages built here with libarchive's writer, then path traversal,
+// oversized entries, symlinks and truncation, each with its diagnosis.
+#include "tdximage/archive.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+using tdxrt::Bytes;
+
+namespace {
+
+struct TarFile {
+  TarFile(std::string p, std::string c, unsigned m = 0644, std::string link = "")
+      : path(std::move(p)), content(std::move(c)), mode(m), symlink(std::move(link)) {}
+  std::string path;
+  std::string content;
+  unsigned mode;
+  std::string symlink;  // non-empty: a symlink
+};
+
+Bytes Write(const std::vector<std::pair<std::string, Bytes>>& members, bool ar, bool xz) {
+  archive* a = archive_write_new();
+  if (ar) {
+    archive_write_set_format_ar_svr4(a);
+  } else {
+    archive_write_set_format_pax_restricted(a);
+    if (xz) archive_write_add_filter_xz(a);
+  }
+  archive_write_set_bytes_in_last_block(a, 1);
+  std::vector<std::uint8_t> buf(1 << 22);
+  size_t used = 0;
+  REQUIRE(archive_write_open_memory(a, buf.data(), buf.size(), &used) == ARCHIVE_OK);
+  for (const auto& [name, data] : members) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name.c_str());
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
+    REQUIRE(archive_write_header(a, e) == ARCHIVE_OK);
+    if (!data.empty()) archive_write_data(a, data.data(), data.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  return Bytes(buf.begin(), buf.begin() + static_cast<long>(used));
+}
+
+Bytes Tar(const std::vector<TarFile>& files, bool xz = true) {
+  archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  if (xz) archive_write_add_filter_xz(a);
+  archive_write_set_bytes_in_last_block(a, 1);
+  std::vector<std::uint8_t> buf(1 << 22);
+  size_t used = 0;
+  REQUIRE(archive_write_open_memory(a, buf.data(), buf.size(), &used) == ARCHIVE_OK);
+  for (const auto& f : files) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, f.path.c_str());
+    if (!f.symlink.empty()) {
+      archive_entry_set_filetype(e, AE_IFLNK);
+      archive_entry_set_symlink(e, f.symlink.c_str());
+      archive_entry_set_perm(e, 0777);
+    } else {
+      archive_entry_set_filetype(e, AE_IFREG);
+      archive_entry_set_perm(e, f.mode);
+      archive_entry_set_size(e, static_cast<la_int64_t>(f.content.size()));
+    }
+    REQUIRE(archive_write_header(a, e) == ARCHIVE_OK);
+    if (!f.content.empty()) archive_write_data(a, f.content.data(), f.content.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  return Bytes(buf.begin(), buf.begin() + static_cast<long>(used));
+}
+
+Bytes Deb(const Bytes& data_tar) {
+  const std::string v = "2.0\n";
+  return Write({{"debian-binary", Bytes(v.begin(), v.end())},
+                {"control.tar.xz", Tar({{"./control", "Package: x\n"}})},
+                {"data.tar.xz", data_tar}},
+               true, false);
+}
+
+Bytes B(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+}  // namespace
+
+TEST_CASE("path normalisation refuses absolute paths and '..'") {
+  CHECK(*tdximage::NormaliseArchivePath("./usr/share//ovmf/./OVMF.fd") == "usr/share/ovmf/OVMF.fd");
+  CHECK(*tdximage::NormaliseArchivePath("./") == "");
+  CHECK(*tdximage::NormaliseArchivePath("usr/bin/") == "usr/bin");
+  CHECK(tdximage::NormaliseArchivePath("/etc/passwd").status().message() ==
+        "archive entry '/etc/passwd' has an absolute path");
+  CHECK(tdximage::NormaliseArchivePath("./a/../../b").status().message() ==
+        "archive entry './a/../../b' escapes the tree ('..')");
+}
+
+TEST_CASE("a .deb's data.tar members are listed and read in-process") {
+  Bytes tar = Tar({{"./usr/share/ovmf/OVMF.fd", std::string(5000, 'x')},
+                   {"./usr/bin/tool", "#!/bin/sh\n", 0755},
+                   {"./usr/share/ovmf/link.fd", "", 0777, "OVMF.fd"}});
+  Bytes deb = Deb(tar);
+  auto data = tdximage::ReadDebMember(deb, "usr/share/ovmf/OVMF.fd");
+  REQUIRE_MESSAGE(data.ok(), data.status().message());
+  CHECK(*data == Bytes(5000, 'x'));
+  auto inner = tdximage::DebDataTar(deb);
+  REQUIRE(inner.ok());
+  auto list = tdximage::ListTar(*inner);
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 3);
+  CHECK((*list)[1].path == "usr/bin/tool");
+  CHECK((*list)[1].mode == 0755);
+  CHECK((*list)[2].type == tdximage::EntryType::kSymlink);
+  CHECK((*list)[2].link_target == "OVMF.fd");
+  CHECK(tdximage::ReadDebMember(deb, "usr/share/ovmf/link.fd").status().message() ==
+        "tar entry 'usr/share/ovmf/link.fd' is a symlink to 'OVMF.fd'");
+  CHECK(tdximage::ReadDebMember(deb, "nope").status().message() ==
+        "no entry 'nope' in the archive");
+}
+
+TEST_CASE("path traversal, oversized entries and truncated packages are rejected") {
+  Bytes evil = Tar({{"../../etc/evil", "x"}});
+  CHECK(tdximage::ListTar(evil).status().message() ==
+        "archive entry '../../etc/evil' escapes the tree ('..')");
+  Bytes abs = Tar({{"/etc/evil", "x"}});
+  CHECK(tdximage::ListTar(abs).status().message() ==
+        "archive entry '/etc/evil' has an absolute path");
+
+  Bytes big = Tar({{"big", std::string(4096, 'b')}});
+  CHECK(tdximage::ReadTarMember(big, "big", 1000).status().message() ==
+        "tar entry 'big': entry of 4096 bytes exceeds the limit of 1000");
+
+  Bytes deb = Deb(Tar({{"./f", std::string(200000, 'z')}}, true));
+  Bytes cut(deb.begin(), deb.begin() + static_cast<long>(deb.size() - 200));
+  auto r = tdximage::DebDataTar(cut);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().rfind(".deb", 0) == 0);
+  INFO(r.status().message());
+  CHECK(r.status().message().find("data.tar.xz") != std::string::npos);
+
+  CHECK(tdximage::DebDataTar(B("!<arch>\n")).status().message() ==
+        ".deb: no data.tar member (truncated or not a Debian package)");
+  CHECK_FALSE(tdximage::DebDataTar(B("not an archive at all")).ok());
+  // Every truncation of a small package fails cleanly or yields the member intact.
+  Bytes small = Deb(Tar({{"./f", "hello"}}, false));
+  for (std::size_t len = 0; len < small.size(); len += 3) {
+    Bytes b(small.begin(), small.begin() + static_cast<long>(len));
+    auto m = tdximage::ReadDebMember(b, "f");
+    if (m.ok()) CHECK(*m == B("hello"));
+  }
+}
