@@ -1,0 +1,398 @@
+// mrtd-calc: offline TDX measurements (MR_TD, RTMR1, RTMR2, event log replay) and comparison
+// with expected values. A thin command line over the mrtd library; all logic lives there.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mrtd/eventlog.h"
+#include "mrtd/kernel.h"
+#include "mrtd/mrtd.h"
+#include "mrtd/rtmr.h"
+#include "mrtd/tdvf.h"
+#include "tdx_version.h"
+#include "tdxrt/file.h"
+#include "tdxrt/hex.h"
+
+namespace {
+
+using nlohmann::ordered_json;
+
+enum class ExitCode : int { kOk = 0, kFailure = 1, kUsage = 2, kMismatch = 3 };
+
+constexpr const char* kExitCodesHelp =
+    "Exit codes:\n"
+    "  0  success (and every --expect-* value matched)\n"
+    "  1  failure: unreadable or malformed input\n"
+    "  2  usage error\n"
+    "  3  a measured value does not match any of its --expect-* values\n";
+
+int Code(ExitCode c) { return static_cast<int>(c); }
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "mrtd-calc: error: %s\n", msg.c_str());
+  return Code(ExitCode::kFailure);
+}
+
+int Usage(const std::string& msg) {
+  std::fprintf(stderr, "mrtd-calc: usage error: %s\n", msg.c_str());
+  return Code(ExitCode::kUsage);
+}
+
+std::string Hex(const tdxrt::Sha384Digest& d) { return tdxrt::ToHex(d); }
+
+// --- inspect --------------------------------------------------------------------------------
+
+int RunInspect(const std::string& path, bool json) {
+  auto fw = tdxrt::ReadFile(path, 256ull << 20);
+  if (!fw.ok()) return Fail(fw.status().message());
+  auto md = mrtd::ParseTdvf(*fw);
+  if (!md.ok()) return Fail(path + ": " + md.status().message());
+  const char* locator =
+      md->locator == mrtd::TdvfLocator::kGuidTable ? "guid-table" : "legacy-pointer";
+  if (json) {
+    ordered_json j;
+    j["file"] = path;
+    j["size"] = fw->size();
+    j["locator"] = locator;
+    j["descriptor_offset"] = md->descriptor_offset;
+    j["version"] = md->version;
+    j["sections"] = ordered_json::array();
+    for (const auto& s : md->sections) {
+      j["sections"].push_back({{"type", mrtd::SectionTypeName(s.type)},
+                               {"gpa", tdxrt::HexOffset(s.gpa)},
+                               {"memory_size", s.memory_size},
+                               {"data_offset", s.data_offset},
+                               {"raw_size", s.raw_size},
+                               {"mr_extend", s.mr_extend()},
+                               {"page_aug", s.page_aug()}});
+    }
+    j["warnings"] = md->warnings;
+    std::cout << j.dump(2) << "\n";
+    return Code(ExitCode::kOk);
+  }
+  std::printf("%s: %zu bytes, TDVF metadata v%u at %s (%s), %zu sections\n", path.c_str(),
+              fw->size(), md->version, tdxrt::HexOffset(md->descriptor_offset).c_str(), locator,
+              md->sections.size());
+  std::printf("%-3s %-13s %-12s %-12s %-22s %s\n", "#", "type", "gpa", "memory", "file range",
+              "attributes");
+  for (std::size_t i = 0; i < md->sections.size(); ++i) {
+    const auto& s = md->sections[i];
+    std::string range = s.raw_size == 0
+                            ? "-"
+                            : tdxrt::HexOffset(s.data_offset) + ".." +
+                                  tdxrt::HexOffset(std::uint64_t{s.data_offset} + s.raw_size);
+    std::string attrs;
+    if (s.mr_extend()) attrs += "MR_EXTEND ";
+    if (s.page_aug()) attrs += "PAGE_AUG ";
+    if (attrs.empty()) attrs = "-";
+    std::printf("%-3zu %-13s %-12s %-12s %-22s %s\n", i,
+                std::string(mrtd::SectionTypeName(s.type)).c_str(), tdxrt::HexOffset(s.gpa).c_str(),
+                tdxrt::HexOffset(s.memory_size).c_str(), range.c_str(), attrs.c_str());
+  }
+  for (const auto& w : md->warnings)
+    std::fprintf(stderr, "mrtd-calc: warning: %s: %s\n", path.c_str(), w.c_str());
+  return Code(ExitCode::kOk);
+}
+
+// --- measure --------------------------------------------------------------------------------
+
+struct MeasureOptions {
+  std::string ovmf, kernel, initrd, memory, page_order = "single-pass";
+  std::optional<std::string> cmdline;
+  std::string kernel_header = "qemu-patched", ovmf_layout = "stable202411";
+  std::vector<std::string> expect_mrtd, expect_rtmr1, expect_rtmr2;
+};
+
+struct Check {
+  std::string reg;
+  std::string actual;
+  std::vector<std::string> expected;
+  bool match = false;
+};
+
+// Normalises expected values (lowercase, 48 bytes); errors name the option.
+std::optional<std::string> ParseExpected(const std::vector<std::string>& in, const char* opt,
+                                         std::vector<std::string>& out) {
+  for (const auto& v : in) {
+    auto b = tdxrt::FromHex(v, 48);
+    if (!b.ok()) return std::string(opt) + " " + v + ": " + b.status().message();
+    out.push_back(tdxrt::ToHex(*b));
+  }
+  return std::nullopt;
+}
+
+int RunMeasure(const MeasureOptions& o, bool json) {
+  // Validate the request before touching any file.
+  const bool both_orders = o.page_order == "both";
+  auto order = mrtd::ParsePageOrder(o.page_order);
+  if (!both_orders && !order) return Usage("--page-order must be single-pass, two-pass or both");
+  auto header_mode = mrtd::ParseKernelHeaderMode(o.kernel_header);
+  if (!header_mode) return Usage("--kernel-header must be qemu-patched or unmodified");
+  auto layout = mrtd::ParseOvmfEventLayout(o.ovmf_layout);
+  if (!layout) return Usage("--ovmf-layout must be stable202411 or pre-stable202411");
+  std::vector<std::string> exp_mrtd, exp_rtmr1, exp_rtmr2;
+  if (auto e = ParseExpected(o.expect_mrtd, "--expect-mrtd", exp_mrtd)) return Usage(*e);
+  if (auto e = ParseExpected(o.expect_rtmr1, "--expect-rtmr1", exp_rtmr1)) return Usage(*e);
+  if (auto e = ParseExpected(o.expect_rtmr2, "--expect-rtmr2", exp_rtmr2)) return Usage(*e);
+  if (o.ovmf.empty() && o.kernel.empty() && o.initrd.empty() && !o.cmdline) {
+    return Usage("nothing to measure: give --ovmf, --kernel, --initrd or --cmdline");
+  }
+  if (!exp_mrtd.empty() && o.ovmf.empty()) return Usage("--expect-mrtd needs --ovmf");
+  if (!exp_mrtd.empty() && both_orders) {
+    return Usage("--expect-mrtd needs the host's page order: --page-order single-pass or two-pass");
+  }
+  if (!exp_rtmr1.empty() && o.kernel.empty()) return Usage("--expect-rtmr1 needs --kernel");
+  const bool want_rtmr2 = !o.kernel.empty() || !o.initrd.empty() || o.cmdline.has_value();
+  std::optional<std::uint64_t> memory;
+  if (!o.memory.empty()) {
+    auto m = mrtd::ParseMemorySize(o.memory);
+    if (!m.ok()) return Usage("--memory: " + m.status().message());
+    memory = *m;
+  }
+  if (!o.kernel.empty() && !memory && !o.initrd.empty() &&
+      *header_mode == mrtd::KernelHeaderMode::kQemuPatched) {
+    return Usage(
+        "RTMR1 depends on the guest memory size when an initrd is given: add --memory "
+        "(QEMU -m syntax, e.g. 512M or 4G)");
+  }
+
+  ordered_json j;
+  j["tool"] = std::string("mrtd-calc ") + TDX_VERSION;
+  std::vector<Check> checks;
+  std::string text;
+
+  if (!o.ovmf.empty()) {
+    auto fw = tdxrt::ReadFile(o.ovmf, 256ull << 20);
+    if (!fw.ok()) return Fail(fw.status().message());
+    auto md = mrtd::ParseTdvf(*fw);
+    if (!md.ok()) return Fail(o.ovmf + ": " + md.status().message());
+    for (const auto& w : md->warnings)
+      std::fprintf(stderr, "mrtd-calc: warning: %s: %s\n", o.ovmf.c_str(), w.c_str());
+    const std::string single = Hex(mrtd::ComputeMrTd(*fw, *md, mrtd::PageOrder::kSinglePass));
+    const std::string two = Hex(mrtd::ComputeMrTd(*fw, *md, mrtd::PageOrder::kTwoPass));
+    j["firmware"] = {
+        {"file", o.ovmf}, {"size", fw->size()}, {"sha256", tdxrt::ToHex(tdxrt::Sha256(*fw))}};
+    j["mr_td_by_page_order"] = {{"single-pass", single}, {"two-pass", two}};
+    if (!both_orders) {
+      j["page_order"] = o.page_order;
+      j["mr_td"] = *order == mrtd::PageOrder::kSinglePass ? single : two;
+    }
+    if (both_orders || *order == mrtd::PageOrder::kSinglePass)
+      text += "MR_TD (single-pass): " + single + "\n";
+    if (both_orders || *order == mrtd::PageOrder::kTwoPass)
+      text += "MR_TD (two-pass):    " + two + "\n";
+    if (!exp_mrtd.empty())
+      checks.push_back({"MR_TD (" + o.page_order + ")", j["mr_td"], exp_mrtd, false});
+  }
+
+  std::optional<tdxrt::Bytes> initrd;
+  if (!o.initrd.empty()) {
+    auto r = tdxrt::ReadFile(o.initrd);
+    if (!r.ok()) return Fail(r.status().message());
+    initrd = std::move(r).value();
+  }
+  const std::string cmdline = o.cmdline.value_or("");
+
+  if (!o.kernel.empty()) {
+    auto k = tdxrt::ReadFile(o.kernel, 1ull << 30);
+    if (!k.ok()) return Fail(k.status().message());
+    mrtd::Rtmr1Inputs in;
+    in.kernel = *k;
+    in.load.memory_size = memory.value_or(2ull << 30);  // unused without an initrd
+    if (initrd) in.load.initrd_size = initrd->size();
+    in.load.cmdline = cmdline;
+    in.header_mode = *header_mode;
+    in.layout = *layout;
+    auto r1 = mrtd::ComputeRtmr1(in);
+    if (!r1.ok()) return Fail(o.kernel + ": " + r1.status().message());
+    ordered_json ev = ordered_json::array();
+    text += "RTMR1:               " + Hex(r1->rtmr1) + "\n";
+    for (const auto& e : r1->events) {
+      ev.push_back({{"digest", Hex(e.digest)}, {"description", e.description}});
+      text += "  " + Hex(e.digest) + "  " + e.description + "\n";
+    }
+    j["rtmr1"] = Hex(r1->rtmr1);
+    j["rtmr1_inputs"] = {{"kernel", o.kernel},
+                         {"kernel_sha256", tdxrt::ToHex(tdxrt::Sha256(*k))},
+                         {"kernel_header", o.kernel_header},
+                         {"ovmf_layout", o.ovmf_layout}};
+    if (memory) j["rtmr1_inputs"]["memory_bytes"] = *memory;
+    if (r1->initrd_addr) j["rtmr1_inputs"]["initrd_addr"] = tdxrt::HexOffset(*r1->initrd_addr);
+    j["rtmr1_events"] = ev;
+    if (!exp_rtmr1.empty()) checks.push_back({"RTMR1", j["rtmr1"], exp_rtmr1, false});
+  }
+
+  if (want_rtmr2) {
+    auto r2 = mrtd::ComputeRtmr2(cmdline,
+                                 initrd ? std::optional<tdxrt::ByteSpan>(*initrd) : std::nullopt);
+    text += "RTMR2:               " + Hex(r2.rtmr2) + "\n";
+    ordered_json ev = ordered_json::array();
+    for (const auto& e : r2.events) {
+      ev.push_back({{"digest", Hex(e.digest)}, {"description", e.description}});
+      text += "  " + Hex(e.digest) + "  " + e.description + "\n";
+    }
+    j["rtmr2"] = Hex(r2.rtmr2);
+    j["rtmr2_inputs"] = {{"cmdline", cmdline}};
+    if (initrd) {
+      j["rtmr2_inputs"]["initrd"] = o.initrd;
+      j["rtmr2_inputs"]["initrd_size"] = initrd->size();
+    }
+    j["rtmr2_events"] = ev;
+    if (!exp_rtmr2.empty()) checks.push_back({"RTMR2", j["rtmr2"], exp_rtmr2, false});
+  }
+
+  bool all_match = true;
+  ordered_json jc = ordered_json::array();
+  for (auto& c : checks) {
+    for (const auto& e : c.expected) c.match |= (e == c.actual);
+    all_match &= c.match;
+    jc.push_back(
+        {{"register", c.reg}, {"actual", c.actual}, {"expected", c.expected}, {"match", c.match}});
+    if (c.match) {
+      text += "check: " + c.reg + " matches an expected value\n";
+    } else {
+      std::string list;
+      for (const auto& e : c.expected) list += (list.empty() ? "" : ", ") + e;
+      std::fprintf(stderr, "mrtd-calc: mismatch: %s is %s; expected %s%s\n", c.reg.c_str(),
+                   c.actual.c_str(), c.expected.size() > 1 ? "one of " : "", list.c_str());
+    }
+  }
+  if (!checks.empty()) {
+    j["checks"] = jc;
+    j["match"] = all_match;
+  }
+  if (json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << text;
+  }
+  return Code(all_match ? ExitCode::kOk : ExitCode::kMismatch);
+}
+
+// --- eventlog -------------------------------------------------------------------------------
+
+int RunEventLog(const std::string& path, bool json) {
+  auto data = tdxrt::ReadFile(path, 64ull << 20);
+  if (!data.ok()) return Fail(data.status().message());
+  auto log = mrtd::ParseCcEventLog(*data);
+  if (!log.ok()) return Fail(path + ": " + log.status().message());
+  auto rtmr = mrtd::ReplayRtmrs(*log);
+  if (!rtmr.ok()) return Fail(path + ": " + rtmr.status().message());
+  auto reg = [](const mrtd::CcEvent& e) -> std::string {
+    if (e.type == mrtd::kEvNoAction) return "-";
+    if (e.mr_index >= 1 && e.mr_index <= 4) return "RTMR" + std::to_string(e.mr_index - 1);
+    return "MR" + std::to_string(e.mr_index);
+  };
+  if (json) {
+    ordered_json j;
+    j["file"] = path;
+    j["used_bytes"] = log->used_bytes;
+    j["algorithms"] = ordered_json::array();
+    for (auto [id, sz] : log->algorithms)
+      j["algorithms"].push_back({{"id", id}, {"digest_size", sz}});
+    j["events"] = ordered_json::array();
+    for (const auto& e : log->events) {
+      const tdxrt::Bytes* d = e.Sha384();
+      j["events"].push_back({{"index", e.index},
+                             {"offset", e.offset},
+                             {"mr_index", e.mr_index},
+                             {"register", reg(e)},
+                             {"type", mrtd::EventTypeName(e.type)},
+                             {"type_value", e.type},
+                             {"sha384", d ? tdxrt::ToHex(*d) : ""},
+                             {"data_size", e.data.size()},
+                             {"description", mrtd::DescribeEventData(e)}});
+    }
+    for (int i = 0; i < 4; ++i)
+      j["rtmr" + std::to_string(i)] = Hex((*rtmr)[static_cast<std::size_t>(i)]);
+    std::cout << j.dump(2) << "\n";
+    return Code(ExitCode::kOk);
+  }
+  std::printf("%s: %zu events after the Spec ID header, %llu bytes used\n", path.c_str(),
+              log->events.size(), static_cast<unsigned long long>(log->used_bytes));
+  std::printf("%-3s %-7s %-6s %-34s %-96s %s\n", "#", "offset", "reg", "type", "sha384", "data");
+  for (const auto& e : log->events) {
+    const tdxrt::Bytes* d = e.Sha384();
+    std::printf("%-3zu %-7s %-6s %-34s %-96s %s\n", e.index, tdxrt::HexOffset(e.offset).c_str(),
+                reg(e).c_str(), mrtd::EventTypeName(e.type).c_str(),
+                d ? tdxrt::ToHex(*d).c_str() : "-", mrtd::DescribeEventData(e).c_str());
+  }
+  for (int i = 0; i < 4; ++i) {
+    std::printf("RTMR%d: %s\n", i, Hex((*rtmr)[static_cast<std::size_t>(i)]).c_str());
+  }
+  return Code(ExitCode::kOk);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "mrtd-calc: compute TDX measurements (MR_TD, RTMR1, RTMR2) offline, replay CC "
+      "event logs, and compare with expected values"};
+  app.set_version_flag("--version",
+                       std::string("mrtd-calc ") + TDX_VERSION + " (git " + TDX_GIT_REVISION + ")");
+  app.footer(kExitCodesHelp);
+  app.require_subcommand(1);
+  bool json = false;
+  app.add_flag("--json", json, "Print JSON (stable field names, lowercase hex)");
+
+  std::string inspect_path;
+  auto* inspect = app.add_subcommand("inspect", "List the TDVF sections of an OVMF/TDVF firmware");
+  inspect->add_option("--ovmf", inspect_path, "Firmware file (OVMF.fd)")->required();
+  inspect->fallthrough();
+
+  MeasureOptions mo;
+  auto* measure =
+      app.add_subcommand("measure", "Compute MR_TD, RTMR1 and RTMR2 from the given inputs");
+  measure->add_option("--ovmf", mo.ovmf, "Firmware file: MR_TD");
+  measure->add_option("--page-order", mo.page_order,
+                      "single-pass (upstream KVM >= 6.16 + QEMU >= 10.1, default), two-pass "
+                      "(KVM TDX v19 + QEMU 8.2, Canonical 24.04) or both");
+  measure->add_option("--kernel", mo.kernel, "bzImage given to QEMU -kernel: RTMR1");
+  measure->add_option("--initrd", mo.initrd,
+                      "initrd given to QEMU -initrd: RTMR1 placement, RTMR2");
+  measure->add_option("--memory", mo.memory, "Guest memory, QEMU -m syntax (512M, 4G, plain MiB)");
+  measure->add_option("--cmdline", mo.cmdline, "Kernel command line (QEMU -append): RTMR2");
+  measure->add_option("--kernel-header", mo.kernel_header,
+                      "qemu-patched (QEMU <= 10.1 rewrites the setup header, default) or "
+                      "unmodified (QEMU >= 10.2 confidential guests)");
+  measure->add_option("--ovmf-layout", mo.ovmf_layout,
+                      "RTMR1 event layout: stable202411 (edk2-stable202411 and later: separator "
+                      "in RTMR1, default) or pre-stable202411 (separator in RTMR0)");
+  measure->add_option("--expect-mrtd", mo.expect_mrtd, "Accepted MR_TD (repeatable)");
+  measure->add_option("--expect-rtmr1", mo.expect_rtmr1, "Accepted RTMR1 (repeatable)");
+  measure->add_option("--expect-rtmr2", mo.expect_rtmr2, "Accepted RTMR2 (repeatable)");
+  measure->fallthrough();
+
+  std::string log_path;
+  auto* eventlog = app.add_subcommand("eventlog", "List and replay a CC event log (CCEL)");
+  eventlog
+      ->add_option("file", log_path, "Event log file (e.g. /sys/firmware/acpi/tables/data/CCEL)")
+      ->required();
+  eventlog->fallthrough();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return Code(ExitCode::kOk);
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return Code(ExitCode::kOk);
+  } catch (const CLI::CallForVersion&) {
+    std::cout << app.version() << "\n";
+    return Code(ExitCode::kOk);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "mrtd-calc: usage error: %s\nRun 'mrtd-calc --help' for usage.\n",
+                 e.what());
+    return Code(ExitCode::kUsage);
+  }
+  if (inspect->parsed()) return RunInspect(inspect_path, json);
+  if (measure->parsed()) return RunMeasure(mo, json);
+  if (eventlog->parsed()) return RunEventLog(log_path, json);
+  return Usage("no subcommand");
+}
