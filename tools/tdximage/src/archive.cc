@@ -24,6 +24,12 @@ using Reader = std::unique_ptr<archive, ReaderDeleter>;
 
 enum class Kind { kAr, kTar };
 
+// libarchive may have no error string (NULL): never hand that to std::string.
+Status ArchiveError(archive* a, std::string_view what) {
+  const char* e = archive_error_string(a);
+  return Status::Corrupt(std::string(what) + ": " + (e ? e : "unreadable archive"));
+}
+
 Result<Reader> Open(ByteSpan data, Kind kind, std::string_view what) {
   Reader a(archive_read_new());
   if (!a) return Status::IoError("libarchive: out of memory");
@@ -35,14 +41,9 @@ Result<Reader> Open(ByteSpan data, Kind kind, std::string_view what) {
     archive_read_support_format_gnutar(a.get());
   }
   if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) {
-    return Status::Corrupt(std::string(what) + ": " + archive_error_string(a.get()));
+    return ArchiveError(a.get(), what);
   }
   return a;
-}
-
-Status ArchiveError(archive* a, std::string_view what) {
-  const char* e = archive_error_string(a);
-  return Status::Corrupt(std::string(what) + ": " + (e ? e : "unknown libarchive error"));
 }
 
 Result<Bytes> ReadData(archive* a, std::uint64_t size, std::uint64_t max_size,
@@ -164,8 +165,9 @@ Result<Bytes> ReadTarMember(ByteSpan tar, std::string_view path, std::uint64_t m
     auto name = NormaliseArchivePath(raw ? raw : "");
     if (!name.ok() || *name != want) continue;
     if (archive_entry_filetype(e) == AE_IFLNK) {
+      const char* target = archive_entry_symlink(e);
       return Status::InvalidArgument("tar entry '" + want + "' is a symlink to '" +
-                                     archive_entry_symlink(e) + "'");
+                                     (target ? target : "") + "'");
     }
     if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != nullptr) {
       return Status::InvalidArgument("tar entry '" + want + "' is not a regular file");
