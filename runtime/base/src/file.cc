@@ -2,9 +2,11 @@
 #include "tdxrt/file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -46,23 +48,80 @@ Result<Bytes> ReadFile(const std::filesystem::path& path, std::uint64_t max_size
     return Status::InvalidArgument(path.string() + ": file is " + std::to_string(st.st_size) +
                                    " bytes, more than the limit of " + std::to_string(max_size));
   }
-  Bytes out;
-  if (S_ISREG(st.st_mode)) out.reserve(static_cast<std::size_t>(st.st_size));
-  std::uint8_t buf[1 << 16];
+  // Regular files are read straight into a buffer of their size; anything else (pipes,
+  // /proc files) grows as it goes. Either way the limit holds.
+  Bytes out(S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 0);
+  std::size_t used = 0;
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (used == out.size()) {
+      if (out.size() >= max_size) {
+        // Probe for one more byte: a file that grew past the limit is refused.
+        std::uint8_t probe;
+        ssize_t n = ::read(fd.get(), &probe, 1);
+        if (n == 0) break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Status::IoError(path.string() + ": read: " + Errno());
+        return Status::InvalidArgument(path.string() + ": more than the limit of " +
+                                       std::to_string(max_size) + " bytes");
+      }
+      out.resize(static_cast<std::size_t>(
+          std::min<std::uint64_t>(max_size, std::max<std::size_t>(out.size() * 2, 1 << 16))));
+    }
+    ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::IoError(path.string() + ": read: " + Errno());
     }
     if (n == 0) break;
-    if (out.size() + static_cast<std::size_t>(n) > max_size) {
-      return Status::InvalidArgument(path.string() + ": more than the limit of " +
-                                     std::to_string(max_size) + " bytes");
-    }
-    out.insert(out.end(), buf, buf + n);
+    used += static_cast<std::size_t>(n);
   }
+  out.resize(used);
   return out;
+}
+
+Result<MappedFile> MappedFile::Open(const std::filesystem::path& path, std::uint64_t max_size) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Status::IoError(path.string() + ": cannot open: " + Errno());
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Status::IoError(path.string() + ": stat: " + Errno());
+  MappedFile m;
+  if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+    TDX_ASSIGN_OR_RETURN(m.copy_, ReadFile(path, max_size));
+    return m;
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > max_size) {
+    return Status::InvalidArgument(path.string() + ": file is " + std::to_string(st.st_size) +
+                                   " bytes, more than the limit of " + std::to_string(max_size));
+  }
+  void* p =
+      ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (p == MAP_FAILED) return Status::IoError(path.string() + ": mmap: " + Errno());
+  ::madvise(p, static_cast<std::size_t>(st.st_size), MADV_SEQUENTIAL);
+  m.map_ = static_cast<const std::uint8_t*>(p);
+  m.size_ = static_cast<std::size_t>(st.st_size);
+  return m;
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : map_(other.map_), size_(other.size_), copy_(std::move(other.copy_)) {
+  other.map_ = nullptr;
+  other.size_ = 0;
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), size_);
+    map_ = other.map_;
+    size_ = other.size_;
+    copy_ = std::move(other.copy_);
+    other.map_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), size_);
 }
 
 Status WriteFileAtomic(const std::filesystem::path& path, ByteSpan data, unsigned mode) {

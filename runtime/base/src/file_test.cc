@@ -29,6 +29,15 @@ TEST_CASE("WriteFileAtomic then ReadFile, with limits and clear errors") {
   auto missing = tdxrt::ReadFile(dir / "nope");
   CHECK(missing.status().message() ==
         (dir / "nope").string() + ": cannot open: No such file or directory");
+  auto m = tdxrt::MappedFile::Open(p);
+  REQUIRE(m.ok());
+  CHECK(std::string(m->bytes().begin(), m->bytes().end()) == "hello");
+  auto moved = std::move(m).value();
+  CHECK(moved.size() == 5);
+  CHECK(tdxrt::MappedFile::Open(p, 4).status().message() ==
+        p.string() + ": file is 5 bytes, more than the limit of 4");
+  REQUIRE(tdxrt::WriteFileAtomic(dir / "empty", std::string_view("")).ok());
+  CHECK(tdxrt::MappedFile::Open(dir / "empty")->size() == 0);
   auto bad = tdxrt::WriteFileAtomic(dir / "no-such-dir" / "x", std::string_view("x"));
   CHECK_FALSE(bad.ok());
   fs::remove_all(dir);
