@@ -86,8 +86,8 @@ int RunInspect(const std::string& path, bool json) {
                             : tdxrt::HexOffset(s.data_offset) + ".." +
                                   tdxrt::HexOffset(std::uint64_t{s.data_offset} + s.raw_size);
     std::string attrs;
-    if (s.mr_extend()) attrs += "MR_EXTEND ";
-    if (s.page_aug()) attrs += "PAGE_AUG ";
+    if (s.mr_extend()) attrs = "MR_EXTEND";
+    if (s.page_aug()) attrs += attrs.empty() ? "PAGE_AUG" : " PAGE_AUG";
     if (attrs.empty()) attrs = "-";
     std::printf("%-3zu %-13s %-12s %-12s %-22s %s\n", i,
                 std::string(mrtd::SectionTypeName(s.type)).c_str(), tdxrt::HexOffset(s.gpa).c_str(),
@@ -166,16 +166,17 @@ int RunMeasure(const MeasureOptions& o, bool json) {
   std::string text;
 
   if (!o.ovmf.empty()) {
-    auto fw = tdxrt::ReadFile(o.ovmf, 256ull << 20);
-    if (!fw.ok()) return Fail(fw.status().message());
-    auto md = mrtd::ParseTdvf(*fw);
+    auto fw_file = tdxrt::MappedFile::Open(o.ovmf, 256ull << 20);
+    if (!fw_file.ok()) return Fail(fw_file.status().message());
+    const tdxrt::ByteSpan fw = fw_file->bytes();
+    auto md = mrtd::ParseTdvf(fw);
     if (!md.ok()) return Fail(o.ovmf + ": " + md.status().message());
     for (const auto& w : md->warnings)
       std::fprintf(stderr, "mrtd-calc: warning: %s: %s\n", o.ovmf.c_str(), w.c_str());
-    const std::string single = Hex(mrtd::ComputeMrTd(*fw, *md, mrtd::PageOrder::kSinglePass));
-    const std::string two = Hex(mrtd::ComputeMrTd(*fw, *md, mrtd::PageOrder::kTwoPass));
+    const std::string single = Hex(mrtd::ComputeMrTd(fw, *md, mrtd::PageOrder::kSinglePass));
+    const std::string two = Hex(mrtd::ComputeMrTd(fw, *md, mrtd::PageOrder::kTwoPass));
     j["firmware"] = {
-        {"file", o.ovmf}, {"size", fw->size()}, {"sha256", tdxrt::ToHex(tdxrt::Sha256(*fw))}};
+        {"file", o.ovmf}, {"size", fw.size()}, {"sha256", tdxrt::ToHex(tdxrt::Sha256(fw))}};
     j["mr_td_by_page_order"] = {{"single-pass", single}, {"two-pass", two}};
     if (!both_orders) {
       j["page_order"] = o.page_order;
@@ -189,19 +190,22 @@ int RunMeasure(const MeasureOptions& o, bool json) {
       checks.push_back({"MR_TD (" + o.page_order + ")", j["mr_td"], exp_mrtd, false});
   }
 
-  std::optional<tdxrt::Bytes> initrd;
+  std::optional<tdxrt::MappedFile> initrd_file;
+  std::optional<tdxrt::ByteSpan> initrd;
   if (!o.initrd.empty()) {
-    auto r = tdxrt::ReadFile(o.initrd);
+    auto r = tdxrt::MappedFile::Open(o.initrd);
     if (!r.ok()) return Fail(r.status().message());
-    initrd = std::move(r).value();
+    initrd_file.emplace(std::move(r).value());
+    initrd = initrd_file->bytes();
   }
   const std::string cmdline = o.cmdline.value_or("");
 
   if (!o.kernel.empty()) {
-    auto k = tdxrt::ReadFile(o.kernel, 1ull << 30);
-    if (!k.ok()) return Fail(k.status().message());
+    auto k_file = tdxrt::MappedFile::Open(o.kernel, 1ull << 30);
+    if (!k_file.ok()) return Fail(k_file.status().message());
+    const tdxrt::ByteSpan k = k_file->bytes();
     mrtd::Rtmr1Inputs in;
-    in.kernel = *k;
+    in.kernel = k;
     in.load.memory_size = memory.value_or(2ull << 30);  // unused without an initrd
     if (initrd) in.load.initrd_size = initrd->size();
     in.load.cmdline = cmdline;
@@ -217,7 +221,7 @@ int RunMeasure(const MeasureOptions& o, bool json) {
     }
     j["rtmr1"] = Hex(r1->rtmr1);
     j["rtmr1_inputs"] = {{"kernel", o.kernel},
-                         {"kernel_sha256", tdxrt::ToHex(tdxrt::Sha256(*k))},
+                         {"kernel_sha256", tdxrt::ToHex(tdxrt::Sha256(k))},
                          {"kernel_header", o.kernel_header},
                          {"ovmf_layout", o.ovmf_layout}};
     if (memory) j["rtmr1_inputs"]["memory_bytes"] = *memory;
