@@ -1,0 +1,1 @@
+"$MRTD_CALC" --help

@@ -1,0 +1,2 @@
+cp "$FIXTURES/fw.fd" .
+"$MRTD_CALC" inspect --ovmf fw.fd

@@ -1,0 +1,2 @@
+cp "$FIXTURES/fw.fd" .
+"$MRTD_CALC" measure --kernel fw.fd

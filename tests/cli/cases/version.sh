@@ -1,0 +1,2 @@
+"$MRTD_CALC" --version
+"$TDXIMAGE" --version
