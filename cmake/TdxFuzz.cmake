@@ -1,4 +1,14 @@
-# tdx_add_fuzzer(name source... LIBS libs... CORPUS dir)
+# With TDX_FUZZ=ON (clang) every target gets coverage instrumentation and ASan+UBSan, so the
+# libraries under test are instrumented, not just the fuzz entry points.
+if(TDX_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "TDX_FUZZ=ON needs clang (configure with CXX=clang++ CC=clang)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# tdx_add_fuzzer(name SOURCES source... LIBS libs... CORPUS dir)
 #
 # Always builds <name>_replay: the fuzz entry point linked with a small driver that runs it on
 # every file of the checked-in corpus; ctest runs it (under the sanitizers when TDX_SANITIZE is
@@ -12,7 +22,6 @@ function(tdx_add_fuzzer name)
   if(TDX_FUZZ)
     add_executable(${name} ${F_SOURCES})
     target_link_libraries(${name} PRIVATE ${F_LIBS})
-    target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
   endif()
 endfunction()
