@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "mrtd/rtmr.h"
 #include "tdxrt/hex.h"
 
 namespace mrtd {
@@ -184,12 +185,9 @@ Result<std::array<tdxrt::Sha384Digest, 4>> ReplayRtmrs(const CcEventLog& log) {
       return Status::Corrupt("event " + std::to_string(e.index) + " at " + HexOffset(e.offset) +
                              ": no SHA-384 digest");
     }
-    tdxrt::Sha384Digest dd{};
-    std::memcpy(dd.data(), d->data(), 48);
-    std::uint8_t buf[96];
-    std::memcpy(buf, rtmr[e.mr_index - 1].data(), 48);
-    std::memcpy(buf + 48, dd.data(), 48);
-    rtmr[e.mr_index - 1] = tdxrt::Sha384(buf);
+    tdxrt::Sha384Digest digest{};
+    std::memcpy(digest.data(), d->data(), digest.size());  // size checked by the parser (48)
+    ExtendRtmr(rtmr[e.mr_index - 1], digest);
   }
   return rtmr;
 }

@@ -23,37 +23,17 @@ struct TarFile {
   std::string symlink;  // non-empty: a symlink
 };
 
-Bytes Write(const std::vector<std::pair<std::string, Bytes>>& members, bool ar, bool xz) {
+enum class Format { kAr, kTar, kTarXz };
+
+// One libarchive writer for every test archive: ar (the .deb container) or pax tar.
+Bytes Write(const std::vector<TarFile>& files, Format format) {
   archive* a = archive_write_new();
-  if (ar) {
+  if (format == Format::kAr) {
     archive_write_set_format_ar_svr4(a);
   } else {
     archive_write_set_format_pax_restricted(a);
-    if (xz) archive_write_add_filter_xz(a);
+    if (format == Format::kTarXz) archive_write_add_filter_xz(a);
   }
-  archive_write_set_bytes_in_last_block(a, 1);
-  std::vector<std::uint8_t> buf(1 << 22);
-  size_t used = 0;
-  REQUIRE(archive_write_open_memory(a, buf.data(), buf.size(), &used) == ARCHIVE_OK);
-  for (const auto& [name, data] : members) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, name.c_str());
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
-    REQUIRE(archive_write_header(a, e) == ARCHIVE_OK);
-    if (!data.empty()) archive_write_data(a, data.data(), data.size());
-    archive_entry_free(e);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-  return Bytes(buf.begin(), buf.begin() + static_cast<long>(used));
-}
-
-Bytes Tar(const std::vector<TarFile>& files, bool xz = true) {
-  archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  if (xz) archive_write_add_filter_xz(a);
   archive_write_set_bytes_in_last_block(a, 1);
   std::vector<std::uint8_t> buf(1 << 22);
   size_t used = 0;
@@ -79,12 +59,16 @@ Bytes Tar(const std::vector<TarFile>& files, bool xz = true) {
   return Bytes(buf.begin(), buf.begin() + static_cast<long>(used));
 }
 
+Bytes Tar(const std::vector<TarFile>& files, bool xz = true) {
+  return Write(files, xz ? Format::kTarXz : Format::kTar);
+}
+
 Bytes Deb(const Bytes& data_tar) {
-  const std::string v = "2.0\n";
-  return Write({{"debian-binary", Bytes(v.begin(), v.end())},
-                {"control.tar.xz", Tar({{"./control", "Package: x\n"}})},
-                {"data.tar.xz", data_tar}},
-               true, false);
+  const Bytes control = Tar({{"./control", "Package: x\n"}});
+  return Write({{"debian-binary", "2.0\n"},
+                {"control.tar.xz", std::string(control.begin(), control.end())},
+                {"data.tar.xz", std::string(data_tar.begin(), data_tar.end())}},
+               Format::kAr);
 }
 
 Bytes B(const std::string& s) { return Bytes(s.begin(), s.end()); }
