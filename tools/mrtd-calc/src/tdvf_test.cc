@@ -47,7 +47,7 @@ std::string ExpectedMrTd(const std::vector<FwSection>& secs, PageOrder order) {
   for (const auto& s : secs) {
     if (s.attributes & mrtd::kAttrPageAug) continue;
     Bytes mem(s.memory_size, 0);
-    std::memcpy(mem.data(), s.data.data(), s.data.size());
+    if (!s.data.empty()) std::memcpy(mem.data(), s.data.data(), s.data.size());
     const std::uint64_t pages = s.memory_size / 4096;
     auto extend_page = [&](std::uint64_t p) {
       for (std::uint64_t c = 0; c < 16; ++c) {
