@@ -1,0 +1,231 @@
+// ELF64 reading (see include/tdximage/elf.h).
+#include "tdximage/elf.h"
+
+#include <cstring>
+
+#include "tdxrt/hex.h"
+
+namespace tdximage {
+
+using tdxrt::ByteSpan;
+using tdxrt::HexOffset;
+using tdxrt::LoadLe;
+using tdxrt::Result;
+using tdxrt::Status;
+
+namespace {
+constexpr std::uint32_t kPtLoad = 1, kPtDynamic = 2, kPtInterp = 3;
+constexpr std::int64_t kDtNull = 0, kDtNeeded = 1, kDtStrtab = 5, kDtStrsz = 10, kDtRpath = 15,
+                       kDtRunpath = 29;
+constexpr std::uint16_t kMaxHeaders = 4096;
+
+struct Header {
+  std::uint16_t type, machine;
+  std::uint64_t phoff, shoff;
+  std::uint16_t phentsize, phnum, shentsize, shnum, shstrndx;
+};
+
+Result<Header> ReadHeader(ByteSpan e) {
+  if (!IsElf(e)) return Status::Corrupt("not an ELF file (no \\x7fELF magic at 0x0)");
+  if (e.size() < 64)
+    return Status::Corrupt("ELF header truncated: file is " + std::to_string(e.size()) + " bytes");
+  if (e[4] != 2)
+    return Status::Unsupported("ELF class " + std::to_string(e[4]) +
+                               " at 0x4: only 64-bit ELF is supported");
+  if (e[5] != 1)
+    return Status::Unsupported("ELF data encoding " + std::to_string(e[5]) +
+                               " at 0x5: only little endian is supported");
+  Header h{};
+  h.type = *LoadLe<std::uint16_t>(e, 0x10);
+  h.machine = *LoadLe<std::uint16_t>(e, 0x12);
+  h.phoff = *LoadLe<std::uint64_t>(e, 0x20);
+  h.shoff = *LoadLe<std::uint64_t>(e, 0x28);
+  h.phentsize = *LoadLe<std::uint16_t>(e, 0x36);
+  h.phnum = *LoadLe<std::uint16_t>(e, 0x38);
+  h.shentsize = *LoadLe<std::uint16_t>(e, 0x3a);
+  h.shnum = *LoadLe<std::uint16_t>(e, 0x3c);
+  h.shstrndx = *LoadLe<std::uint16_t>(e, 0x3e);
+  if (h.phnum > 0) {
+    if (h.phentsize < 56 || h.phnum > kMaxHeaders ||
+        !tdxrt::InBounds(e.size(), h.phoff, std::uint64_t{h.phentsize} * h.phnum)) {
+      return Status::Corrupt("ELF program headers (" + std::to_string(h.phnum) + " x " +
+                             std::to_string(h.phentsize) + " bytes at " + HexOffset(h.phoff) +
+                             ") do not fit in the file (" + HexOffset(e.size()) + ")");
+    }
+  }
+  if (h.shnum > 0) {
+    if (h.shentsize < 64 || h.shnum > kMaxHeaders ||
+        !tdxrt::InBounds(e.size(), h.shoff, std::uint64_t{h.shentsize} * h.shnum)) {
+      return Status::Corrupt("ELF section headers (" + std::to_string(h.shnum) + " x " +
+                             std::to_string(h.shentsize) + " bytes at " + HexOffset(h.shoff) +
+                             ") do not fit in the file (" + HexOffset(e.size()) + ")");
+    }
+  }
+  return h;
+}
+
+struct Segment {
+  std::uint32_t type;
+  std::uint64_t offset, vaddr, filesz;
+};
+
+std::vector<Segment> Segments(ByteSpan e, const Header& h) {
+  std::vector<Segment> out;
+  for (std::uint16_t i = 0; i < h.phnum; ++i) {
+    const std::uint64_t p = h.phoff + std::uint64_t{i} * h.phentsize;
+    out.push_back({*LoadLe<std::uint32_t>(e, p), *LoadLe<std::uint64_t>(e, p + 8),
+                   *LoadLe<std::uint64_t>(e, p + 16), *LoadLe<std::uint64_t>(e, p + 32)});
+  }
+  return out;
+}
+
+// NUL-terminated string at `off` inside `table`.
+Result<std::string> StringAt(ByteSpan table, std::uint64_t off, std::string_view what) {
+  if (off >= table.size()) {
+    return Status::Corrupt(std::string(what) + ": string offset " + HexOffset(off) +
+                           " outside its table (" + HexOffset(table.size()) + " bytes)");
+  }
+  const auto* begin = table.data() + off;
+  const void* nul = std::memchr(begin, 0, table.size() - off);
+  if (nul == nullptr)
+    return Status::Corrupt(std::string(what) + ": unterminated string at " + HexOffset(off));
+  return std::string(reinterpret_cast<const char*>(begin),
+                     static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - begin));
+}
+
+std::vector<std::string> SplitColon(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t end = s.find(':', start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+}  // namespace
+
+bool IsElf(ByteSpan data) {
+  return data.size() >= 4 && data[0] == 0x7f && data[1] == 'E' && data[2] == 'L' && data[3] == 'F';
+}
+
+Result<ElfDynamicInfo> ReadElfDynamic(ByteSpan e) {
+  TDX_ASSIGN_OR_RETURN(Header h, ReadHeader(e));
+  ElfDynamicInfo info;
+  info.type = h.type;
+  info.machine = h.machine;
+  const auto segs = Segments(e, h);
+  const Segment* dyn = nullptr;
+  for (const auto& s : segs) {
+    if (!tdxrt::InBounds(e.size(), s.offset, s.filesz) &&
+        (s.type == kPtInterp || s.type == kPtDynamic)) {
+      return Status::Corrupt("ELF segment of type " + std::to_string(s.type) + " (" +
+                             HexOffset(s.filesz) + " bytes at " + HexOffset(s.offset) +
+                             ") runs past end of file (" + HexOffset(e.size()) + ")");
+    }
+    if (s.type == kPtInterp) {
+      TDX_ASSIGN_OR_RETURN(std::string interp,
+                           StringAt(e.subspan(s.offset, s.filesz), 0, "PT_INTERP"));
+      info.interpreter = interp;
+    } else if (s.type == kPtDynamic) {
+      dyn = &s;
+    }
+  }
+  if (dyn == nullptr) return info;
+  // First pass: the string table's address and size.
+  std::optional<std::uint64_t> strtab_addr, strsz;
+  std::vector<std::pair<std::int64_t, std::uint64_t>> entries;
+  for (std::uint64_t off = 0; off + 16 <= dyn->filesz; off += 16) {
+    const auto tag = static_cast<std::int64_t>(*LoadLe<std::uint64_t>(e, dyn->offset + off));
+    const auto val = *LoadLe<std::uint64_t>(e, dyn->offset + off + 8);
+    if (tag == kDtNull) break;
+    if (tag == kDtStrtab) strtab_addr = val;
+    if (tag == kDtStrsz) strsz = val;
+    entries.emplace_back(tag, val);
+  }
+  bool wants_strings = false;
+  for (auto [tag, val] : entries)
+    wants_strings |= tag == kDtNeeded || tag == kDtRpath || tag == kDtRunpath;
+  if (!wants_strings) return info;
+  if (!strtab_addr || !strsz)
+    return Status::Corrupt("ELF dynamic section has no DT_STRTAB/DT_STRSZ");
+  // Map the string table's virtual address to a file offset through a PT_LOAD segment.
+  std::optional<std::uint64_t> strtab_off;
+  for (const auto& s : segs) {
+    if (s.type == kPtLoad && *strtab_addr >= s.vaddr && *strtab_addr - s.vaddr < s.filesz) {
+      strtab_off = s.offset + (*strtab_addr - s.vaddr);
+    }
+  }
+  if (!strtab_off || !tdxrt::InBounds(e.size(), *strtab_off, *strsz)) {
+    return Status::Corrupt("ELF DT_STRTAB " + HexOffset(*strtab_addr) + " (" + HexOffset(*strsz) +
+                           " bytes) is not inside a loaded segment of the file");
+  }
+  const ByteSpan strtab = e.subspan(*strtab_off, *strsz);
+  for (auto [tag, val] : entries) {
+    if (tag == kDtNeeded) {
+      TDX_ASSIGN_OR_RETURN(std::string s, StringAt(strtab, val, "DT_NEEDED"));
+      info.needed.push_back(std::move(s));
+    } else if (tag == kDtRpath || tag == kDtRunpath) {
+      TDX_ASSIGN_OR_RETURN(std::string s,
+                           StringAt(strtab, val, tag == kDtRpath ? "DT_RPATH" : "DT_RUNPATH"));
+      auto parts = SplitColon(s);
+      auto& dst = tag == kDtRpath ? info.rpath : info.runpath;
+      dst.insert(dst.end(), parts.begin(), parts.end());
+    }
+  }
+  return info;
+}
+
+Result<ByteSpan> ElfSection(ByteSpan e, std::string_view name) {
+  TDX_ASSIGN_OR_RETURN(Header h, ReadHeader(e));
+  if (h.shnum == 0) return Status::NotFound("ELF file has no section headers");
+  if (h.shstrndx >= h.shnum) {
+    return Status::Corrupt("ELF e_shstrndx " + std::to_string(h.shstrndx) + " >= section count " +
+                           std::to_string(h.shnum));
+  }
+  auto section = [&](std::uint16_t i) -> Result<std::pair<std::uint32_t, ByteSpan>> {
+    const std::uint64_t s = h.shoff + std::uint64_t{i} * h.shentsize;
+    const std::uint32_t name_off = *LoadLe<std::uint32_t>(e, s);
+    const std::uint32_t type = *LoadLe<std::uint32_t>(e, s + 4);
+    const std::uint64_t off = *LoadLe<std::uint64_t>(e, s + 24);
+    const std::uint64_t size = *LoadLe<std::uint64_t>(e, s + 32);
+    if (type == 8) return std::make_pair(name_off, ByteSpan());  // SHT_NOBITS
+    if (!tdxrt::InBounds(e.size(), off, size)) {
+      return Status::Corrupt("ELF section " + std::to_string(i) + " (" + HexOffset(size) +
+                             " bytes at " + HexOffset(off) + ") runs past end of file (" +
+                             HexOffset(e.size()) + ")");
+    }
+    return std::make_pair(name_off, e.subspan(off, size));
+  };
+  TDX_ASSIGN_OR_RETURN(auto names, section(h.shstrndx));
+  for (std::uint16_t i = 0; i < h.shnum; ++i) {
+    TDX_ASSIGN_OR_RETURN(auto sec, section(i));
+    TDX_ASSIGN_OR_RETURN(std::string n, StringAt(names.second, sec.first, "section name"));
+    if (n == name) return sec.second;
+  }
+  return Status::NotFound("ELF file has no " + std::string(name) + " section");
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ReadModinfo(ByteSpan ko) {
+  TDX_ASSIGN_OR_RETURN(ByteSpan mi, ElfSection(ko, ".modinfo"));
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t i = 0;
+  while (i < mi.size()) {
+    if (mi[i] == 0) {
+      ++i;  // padding between strings
+      continue;
+    }
+    const void* nul = std::memchr(mi.data() + i, 0, mi.size() - i);
+    const std::size_t end =
+        nul ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - mi.data())
+            : mi.size();
+    std::string kv(reinterpret_cast<const char*>(mi.data() + i), end - i);
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    i = end + 1;
+  }
+  return out;
+}
+
+}  // namespace tdximage
