@@ -1,0 +1,92 @@
+// Recipes: what an image is made of, in YAML (reference and full example: docs/recipe.md).
+//
+// Parsing never stops at the first problem: every error is collected with file:line:column, the
+// offending key and a hint, and all are reported together. Nothing in a recipe is fetched or
+// read here; this is the pure data model plus validation.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tdxrt/status.h"
+
+namespace tdximage {
+
+struct SourceSpec {
+  enum class Kind { kUrl, kApt, kFile };
+  std::string name;
+  Kind kind = Kind::kFile;
+  std::string url;               // kUrl
+  std::string sha256;            // kUrl: required pin (lowercase hex)
+  std::string package, version;  // kApt: exact Debian package and version
+  std::string path;              // kFile: relative to the recipe's directory (or absolute)
+  int line = 0;                  // for diagnostics
+  // Canonical one-line description; the lock records it to detect stale pins.
+  std::string Identity() const;
+};
+
+// A member (or a subtree, for rootfs) of a source.
+struct SourceRef {
+  std::string source;
+  std::string path;  // member path inside the package/tarball ("" = whole source)
+  int line = 0;
+};
+
+struct FileSpec {
+  std::optional<SourceRef> from;       // a file of a source (whole file source when path is "")
+  std::optional<std::string> content;  // or literal content
+  std::string to;                      // absolute path in the image
+  std::optional<std::uint32_t> mode;
+  int line = 0;
+};
+
+struct RootfsSpec {
+  SourceRef from;  // a tarball or package; path = subtree prefix ("" = everything)
+  std::string to = "/";
+};
+
+struct BinarySpec {
+  enum class From { kHost, kImage };
+  From from = From::kHost;
+  std::string path;  // on the host (kHost) or in the image (kImage)
+  std::string to;    // destination in the image (kHost; defaults to path)
+  int line = 0;
+};
+
+struct Recipe {
+  std::string file;  // path of the recipe, as given
+  std::string dir;   // its directory
+  std::string name;
+  std::string base;                 // alpine | ubuntu | debian
+  std::vector<SourceSpec> sources;  // in recipe order
+  SourceRef kernel;
+  SourceRef ovmf;
+  std::vector<RootfsSpec> rootfs;
+  std::optional<std::string> modules_source;
+  std::vector<std::string> modules;
+  std::vector<FileSpec> files;
+  std::vector<BinarySpec> binaries;
+  std::string payload_command;
+  std::vector<std::string> payload_args;
+  std::vector<std::pair<std::string, std::string>> payload_env;
+  std::string cmdline;
+  std::string memory = "512M";
+  int cpus = 1;
+  std::string compression = "zstd";
+  int compression_level = 19;
+  std::string kernel_header = "qemu-patched";
+  std::string ovmf_layout = "stable202411";
+
+  const SourceSpec* FindSource(const std::string& name) const;
+};
+
+// Parses and validates `text` (the content of `file`). The error lists every problem, one per
+// line, as "file:line:column: error: message (hint: ...)".
+tdxrt::Result<Recipe> ParseRecipe(const std::string& text, const std::string& file);
+
+tdxrt::Result<Recipe> LoadRecipe(const std::string& file);
+
+}  // namespace tdximage

@@ -1,0 +1,433 @@
+// Recipe parsing and validation with yaml-cpp (see include/tdximage/recipe.h, docs/recipe.md).
+#include "tdximage/recipe.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include "mrtd/kernel.h"
+#include "mrtd/rtmr.h"
+#include "tdxrt/file.h"
+
+namespace tdximage {
+
+using tdxrt::Result;
+using tdxrt::Status;
+
+std::string SourceSpec::Identity() const {
+  switch (kind) {
+    case Kind::kUrl:
+      return "url " + url + " sha256 " + sha256;
+    case Kind::kApt:
+      return "apt " + package + " " + version;
+    case Kind::kFile:
+      return "file " + path;
+  }
+  return "";
+}
+
+const SourceSpec* Recipe::FindSource(const std::string& n) const {
+  for (const auto& s : sources) {
+    if (s.name == n) return &s;
+  }
+  return nullptr;
+}
+
+namespace {
+
+std::size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string file) : file_(std::move(file)) {}
+
+  void Error(const YAML::Node& at, const std::string& msg, const std::string& hint = "") {
+    const YAML::Mark m = at.Mark();
+    Error(m.line, m.column, msg, hint);
+  }
+  void Error(int line0, int col0, const std::string& msg, const std::string& hint = "") {
+    std::string e = file_ + ":" + std::to_string(line0 + 1) + ":" + std::to_string(col0 + 1) +
+                    ": error: " + msg;
+    if (!hint.empty()) e += " (hint: " + hint + ")";
+    errors_.push_back(std::move(e));
+  }
+  bool ok() const { return errors_.empty(); }
+  std::string Joined() const {
+    std::string out;
+    for (const auto& e : errors_) out += (out.empty() ? "" : "\n") + e;
+    return out;
+  }
+
+  // Reports keys of `map` not in `known`, with a "did you mean" when one is close.
+  void CheckKeys(const YAML::Node& map, const std::vector<std::string>& known,
+                 const std::string& where) {
+    for (const auto& kv : map) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string best;
+      std::size_t best_d = 3;
+      for (const auto& k : known) {
+        const std::size_t d = EditDistance(key, k);
+        if (d < best_d) {
+          best_d = d;
+          best = k;
+        }
+      }
+      std::string hint = best.empty() ? "known keys: " : "did you mean '" + best + "'?";
+      if (best.empty()) {
+        for (std::size_t i = 0; i < known.size(); ++i) hint += (i ? ", " : "") + known[i];
+      }
+      Error(kv.first, "unknown key '" + key + "' in " + where, hint);
+    }
+  }
+
+  std::optional<std::string> Str(const YAML::Node& map, const std::string& key, bool required,
+                                 const std::string& where, const std::string& hint = "") {
+    const YAML::Node n = map[key];
+    if (!n) {
+      if (required) Error(map, where + " needs '" + key + "'", hint);
+      return std::nullopt;
+    }
+    if (!n.IsScalar()) {
+      Error(n, "'" + key + "' in " + where + " must be a string");
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  std::optional<SourceRef> Ref(const YAML::Node& n, const std::string& where, bool path_allowed,
+                               const std::set<std::string>& sources) {
+    if (!n.IsMap()) {
+      Error(n, where + " must be a map with 'source' and 'path'");
+      return std::nullopt;
+    }
+    SourceRef r;
+    r.line = n.Mark().line + 1;
+    auto s = Str(n, "source", true, where, "name one of the entries under 'sources'");
+    if (s) {
+      r.source = *s;
+      if (!sources.count(*s))
+        Error(n["source"], "unknown source '" + *s + "' in " + where, "declare it under 'sources'");
+    }
+    if (path_allowed) {
+      if (auto p = Str(n, "path", false, where)) r.path = *p;
+    }
+    return r;
+  }
+
+  std::vector<std::string> errors_;
+
+ private:
+  std::string file_;
+};
+
+bool IsHex64(const std::string& s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+bool AbsolutePath(const std::string& p) {
+  return !p.empty() && p[0] == '/' && p.find("/../") == std::string::npos;
+}
+
+}  // namespace
+
+Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
+  Parser P(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    P.Error(e.mark.line, e.mark.column, "invalid YAML: " + e.msg);
+    return Status::InvalidArgument(P.Joined());
+  }
+  if (!root.IsMap()) {
+    P.Error(0, 0, "a recipe is a YAML map", "start with 'name:', 'base:' and 'sources:'");
+    return Status::InvalidArgument(P.Joined());
+  }
+  Recipe r;
+  r.file = file;
+  r.dir = std::filesystem::path(file).parent_path().string();
+  if (r.dir.empty()) r.dir = ".";
+  try {
+    P.CheckKeys(root,
+                {"name", "description", "base", "sources", "kernel", "ovmf", "rootfs", "modules",
+                 "files", "binaries", "payload", "cmdline", "launch", "compression", "measure"},
+                "the recipe");
+    if (auto n = P.Str(root, "name", true, "the recipe", "e.g. name: zipnet-client")) {
+      static const std::regex kName("[a-z0-9][a-z0-9._-]{0,63}");
+      if (!std::regex_match(*n, kName)) {
+        P.Error(root["name"], "invalid name '" + *n + "'",
+                "lowercase letters, digits, '.', '_' and '-', at most 64");
+      }
+      r.name = *n;
+    }
+    if (auto b = P.Str(root, "base", true, "the recipe", "alpine, ubuntu or debian")) {
+      if (*b != "alpine" && *b != "ubuntu" && *b != "debian") {
+        P.Error(root["base"], "unknown base '" + *b + "'", "alpine, ubuntu or debian");
+      }
+      r.base = *b;
+    }
+    std::set<std::string> names;
+    const YAML::Node srcs = root["sources"];
+    if (!srcs || !srcs.IsMap() || srcs.size() == 0) {
+      P.Error(srcs ? srcs : root, "'sources' must be a non-empty map of named sources",
+              "e.g. sources: {ovmf: {apt: ovmf, version: 2022.11-6+deb12u2}}");
+    } else {
+      for (const auto& kv : srcs) {
+        SourceSpec s;
+        s.name = kv.first.Scalar();
+        s.line = kv.first.Mark().line + 1;
+        const YAML::Node n = kv.second;
+        const std::string where = "source '" + s.name + "'";
+        if (!n.IsMap()) {
+          P.Error(n, where + " must be a map with one of 'url', 'apt' or 'file'");
+          continue;
+        }
+        P.CheckKeys(n, {"url", "sha256", "apt", "version", "file"}, where);
+        const int kinds = (n["url"] ? 1 : 0) + (n["apt"] ? 1 : 0) + (n["file"] ? 1 : 0);
+        if (kinds != 1) {
+          P.Error(n, where + " needs exactly one of 'url', 'apt' or 'file'");
+          continue;
+        }
+        if (n["url"]) {
+          s.kind = SourceSpec::Kind::kUrl;
+          s.url = P.Str(n, "url", true, where).value_or("");
+          auto sha =
+              P.Str(n, "sha256", true, where, "pin the upstream file: sha256: <64 hex digits>");
+          if (sha) {
+            if (!IsHex64(*sha))
+              P.Error(n["sha256"], where + ": sha256 must be 64 lowercase hex digits");
+            s.sha256 = *sha;
+          }
+          if (s.url.rfind("https://", 0) != 0 && s.url.rfind("http://", 0) != 0) {
+            P.Error(n["url"], where + ": url must start with https:// or http://");
+          }
+        } else if (n["apt"]) {
+          s.kind = SourceSpec::Kind::kApt;
+          s.package = P.Str(n, "apt", true, where).value_or("");
+          s.version = P.Str(n, "version", true, where,
+                            "apt sources pin an exact version, see apt-cache policy")
+                          .value_or("");
+        } else {
+          s.kind = SourceSpec::Kind::kFile;
+          s.path = P.Str(n, "file", true, where).value_or("");
+        }
+        names.insert(s.name);
+        r.sources.push_back(std::move(s));
+      }
+    }
+    for (const char* key : {"kernel", "ovmf"}) {
+      const YAML::Node n = root[key];
+      if (!n) {
+        P.Error(root, std::string("the recipe needs '") + key + "'",
+                "{source: <name>, path: <member>}");
+        continue;
+      }
+      P.CheckKeys(n, {"source", "path"}, key);
+      if (auto ref = P.Ref(n, key, true, names))
+        (std::string(key) == "kernel" ? r.kernel : r.ovmf) = *ref;
+    }
+    if (const YAML::Node rf = root["rootfs"]) {
+      if (!rf.IsSequence()) {
+        P.Error(rf, "'rootfs' must be a list of {source, path, to}");
+      } else {
+        for (const auto& n : rf) {
+          if (n.IsMap()) P.CheckKeys(n, {"source", "path", "to"}, "a rootfs entry");
+          auto ref = P.Ref(n, "a rootfs entry", true, names);
+          if (!ref) continue;
+          RootfsSpec spec{*ref, "/"};
+          if (auto to = P.Str(n, "to", false, "a rootfs entry")) {
+            if (!AbsolutePath(*to))
+              P.Error(n["to"], "rootfs 'to' must be an absolute path in the image");
+            spec.to = *to;
+          }
+          r.rootfs.push_back(spec);
+        }
+      }
+    }
+    if (const YAML::Node m = root["modules"]) {
+      P.CheckKeys(m, {"source", "load"}, "modules");
+      if (auto s =
+              P.Str(m, "source", true, "modules", "the package holding lib/modules/<version>")) {
+        if (!names.count(*s)) P.Error(m["source"], "unknown source '" + *s + "' in modules");
+        r.modules_source = *s;
+      }
+      const YAML::Node load = m["load"];
+      if (!load || !load.IsSequence()) {
+        P.Error(m, "modules needs 'load', a list of module names",
+                "e.g. load: [virtio_net, tdx_guest]");
+      } else {
+        for (const auto& x : load) r.modules.push_back(x.Scalar());
+      }
+    }
+    if (const YAML::Node fs = root["files"]) {
+      if (!fs.IsSequence()) {
+        P.Error(fs, "'files' must be a list");
+      } else {
+        for (const auto& n : fs) {
+          FileSpec f;
+          f.line = n.Mark().line + 1;
+          if (!n.IsMap()) {
+            P.Error(n, "a files entry must be a map");
+            continue;
+          }
+          P.CheckKeys(n, {"source", "path", "content", "to", "mode"}, "a files entry");
+          if (n["content"] && n["source"])
+            P.Error(n, "a files entry takes 'source' or 'content', not both");
+          if (n["content"]) {
+            f.content = n["content"].Scalar();
+          } else if (auto ref = P.Ref(n, "a files entry", true, names)) {
+            f.from = *ref;
+          }
+          if (auto to = P.Str(n, "to", true, "a files entry", "absolute path in the image")) {
+            if (!AbsolutePath(*to) || to->size() < 2)
+              P.Error(n["to"], "'to' must be an absolute path in the image");
+            f.to = *to;
+          }
+          if (const YAML::Node md = n["mode"]) {
+            const std::string t = md.Scalar();
+            static const std::regex kOctal("0?[0-7]{3,4}");
+            if (!std::regex_match(t, kOctal)) {
+              P.Error(md, "mode '" + t + "' is not an octal permission", "e.g. mode: \"0755\"");
+            } else {
+              f.mode = static_cast<std::uint32_t>(std::stoul(t, nullptr, 8));
+            }
+          }
+          r.files.push_back(std::move(f));
+        }
+      }
+    }
+    if (const YAML::Node bs = root["binaries"]) {
+      if (!bs.IsSequence()) {
+        P.Error(bs, "'binaries' must be a list of {host: PATH, to: PATH} or {image: PATH}");
+      } else {
+        for (const auto& n : bs) {
+          BinarySpec b;
+          b.line = n.Mark().line + 1;
+          if (!n.IsMap()) {
+            P.Error(n, "a binaries entry must be a map");
+            continue;
+          }
+          P.CheckKeys(n, {"host", "image", "to"}, "a binaries entry");
+          if ((n["host"] ? 1 : 0) + (n["image"] ? 1 : 0) != 1) {
+            P.Error(n, "a binaries entry needs exactly one of 'host' or 'image'");
+            continue;
+          }
+          b.from = n["host"] ? BinarySpec::From::kHost : BinarySpec::From::kImage;
+          b.path = n[n["host"] ? "host" : "image"].Scalar();
+          b.to = n["to"] ? n["to"].Scalar() : b.path;
+          if (!AbsolutePath(b.path)) P.Error(n, "binary path '" + b.path + "' must be absolute");
+          if (!AbsolutePath(b.to)) P.Error(n, "binary 'to' '" + b.to + "' must be absolute");
+          r.binaries.push_back(std::move(b));
+        }
+      }
+    }
+    const YAML::Node pl = root["payload"];
+    if (!pl || !pl.IsMap()) {
+      P.Error(pl ? pl : root, "the recipe needs 'payload' with 'command'",
+              "payload: {command: /usr/bin/app, args: [], env: {}}");
+    } else {
+      P.CheckKeys(pl, {"command", "args", "env"}, "payload");
+      if (auto c = P.Str(pl, "command", true, "payload")) {
+        if (!AbsolutePath(*c))
+          P.Error(pl["command"], "payload command must be an absolute path in the image");
+        r.payload_command = *c;
+      }
+      if (const YAML::Node a = pl["args"]) {
+        if (!a.IsSequence())
+          P.Error(a, "payload args must be a list of strings");
+        else
+          for (const auto& x : a) r.payload_args.push_back(x.Scalar());
+      }
+      if (const YAML::Node e = pl["env"]) {
+        if (!e.IsMap()) {
+          P.Error(e, "payload env must be a map of NAME: value");
+        } else {
+          static const std::regex kEnv("[A-Za-z_][A-Za-z0-9_]*");
+          for (const auto& kv : e) {
+            const std::string k = kv.first.Scalar();
+            if (!std::regex_match(k, kEnv))
+              P.Error(kv.first, "invalid environment variable name '" + k + "'");
+            r.payload_env.emplace_back(k, kv.second.Scalar());
+          }
+        }
+      }
+    }
+    if (const YAML::Node c = root["cmdline"]) r.cmdline = c.Scalar();
+    if (const YAML::Node l = root["launch"]) {
+      P.CheckKeys(l, {"memory", "cpus"}, "launch");
+      if (auto m = P.Str(l, "memory", false, "launch")) {
+        auto bytes = mrtd::ParseMemorySize(*m);
+        if (!bytes.ok()) P.Error(l["memory"], bytes.status().message());
+        r.memory = *m;
+      }
+      if (const YAML::Node c = l["cpus"]) {
+        int v = 0;
+        if (!YAML::convert<int>::decode(c, v) || v < 1 || v > 256)
+          P.Error(c, "cpus must be a number from 1 to 256");
+        r.cpus = v;
+      }
+    }
+    if (const YAML::Node c = root["compression"]) {
+      P.CheckKeys(c, {"algorithm", "level"}, "compression");
+      if (auto a = P.Str(c, "algorithm", false, "compression")) {
+        if (*a != "zstd" && *a != "gzip")
+          P.Error(c["algorithm"], "unknown compression '" + *a + "'", "zstd or gzip");
+        r.compression = *a;
+        r.compression_level = *a == "gzip" ? 9 : 19;
+      }
+      if (const YAML::Node lv = c["level"]) {
+        int v = 0;
+        const int max = r.compression == "gzip" ? 9 : 19;
+        if (!YAML::convert<int>::decode(lv, v) || v < 1 || v > max) {
+          P.Error(lv,
+                  "compression level must be 1.." + std::to_string(max) + " for " + r.compression);
+        }
+        r.compression_level = v;
+      }
+    }
+    if (const YAML::Node m = root["measure"]) {
+      P.CheckKeys(m, {"kernel_header", "ovmf_layout"}, "measure");
+      if (auto h = P.Str(m, "kernel_header", false, "measure")) {
+        if (!mrtd::ParseKernelHeaderMode(*h))
+          P.Error(m["kernel_header"], "unknown kernel_header '" + *h + "'",
+                  "qemu-patched or unmodified");
+        r.kernel_header = *h;
+      }
+      if (auto o = P.Str(m, "ovmf_layout", false, "measure")) {
+        if (!mrtd::ParseOvmfEventLayout(*o))
+          P.Error(m["ovmf_layout"], "unknown ovmf_layout '" + *o + "'",
+                  "stable202411 or pre-stable202411");
+        r.ovmf_layout = *o;
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    P.Error(e.mark.line, e.mark.column, e.msg);
+  }
+  if (!P.ok()) return Status::InvalidArgument(P.Joined());
+  return r;
+}
+
+Result<Recipe> LoadRecipe(const std::string& file) {
+  TDX_ASSIGN_OR_RETURN(tdxrt::Bytes b, tdxrt::ReadFile(file, 1 << 20));
+  return ParseRecipe(std::string(b.begin(), b.end()), file);
+}
+
+}  // namespace tdximage
