@@ -1,0 +1,48 @@
+// Content-addressed source cache. Only verified content enters it: bytes are hashed, written to
+// a temporary file beside their final name and renamed into place. Reads re-verify the hash, and
+// an entry whose bytes no longer match its name (disk corruption, tampering) is deleted and
+// reported, naming what it was for.
+//
+// Location: $TDXIMAGE_CACHE, else $XDG_CACHE_HOME/tdximage, else ~/.cache/tdximage.
+// Layout: <dir>/sha256/<64 hex digits>.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "tdxrt/bytes.h"
+#include "tdxrt/status.h"
+
+namespace tdximage {
+
+class Cache {
+ public:
+  static std::filesystem::path DefaultDir();
+  explicit Cache(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path PathFor(const std::string& sha256) const;
+  bool Has(const std::string& sha256) const;
+
+  // Reads an entry and checks its hash; `what` names the source for messages. A corrupted entry
+  // is removed and reported as an error.
+  tdxrt::Result<tdxrt::Bytes> Read(const std::string& sha256, const std::string& what) const;
+
+  // Stores `data` (verifying it against `expected_sha256` when given) and returns its sha256.
+  tdxrt::Result<std::string> Insert(tdxrt::ByteSpan data,
+                                    const std::optional<std::string>& expected_sha256,
+                                    const std::string& what) const;
+
+  struct SeedReport {
+    int imported = 0;
+    int already = 0;
+  };
+  // Imports every regular file under `dir` (recursively) by content hash.
+  tdxrt::Result<SeedReport> Seed(const std::filesystem::path& dir) const;
+
+ private:
+  std::filesystem::path dir_;
+};
+
+}  // namespace tdximage

@@ -1,0 +1,74 @@
+// Getting a recipe's sources: from the cache by pinned hash, or fetched and verified.
+//
+// Side effects go through seams so the logic is tested in-process:
+//   CommandRunner runs `apt-get download` (the only external command: apt verifies packages
+//   against the archive's signed indices and needs no reimplementation here);
+//   HttpFetcher downloads URL sources (libcurl; a progress bar on a terminal).
+// With --offline neither is used: every source must already be in the cache (see
+// `tdximage cache seed`). Content that fails its pin never enters the cache.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tdximage/cache.h"
+#include "tdximage/lock.h"
+#include "tdximage/recipe.h"
+
+namespace tdximage {
+
+class CommandRunner {
+ public:
+  virtual ~CommandRunner() = default;
+  // Runs argv[0] (searched in PATH) in `cwd`; returns its exit code; stdout+stderr in `output`.
+  virtual tdxrt::Result<int> Run(const std::vector<std::string>& argv, const std::string& cwd,
+                                 std::string* output) = 0;
+};
+std::unique_ptr<CommandRunner> MakePosixCommandRunner();
+
+class HttpFetcher {
+ public:
+  virtual ~HttpFetcher() = default;
+  // Downloads `url` into memory. `progress(done, total)` may be called (total 0 if unknown).
+  virtual tdxrt::Result<tdxrt::Bytes> Fetch(
+      const std::string& url,
+      const std::function<void(std::uint64_t, std::uint64_t)>& progress) = 0;
+};
+std::unique_ptr<HttpFetcher> MakeCurlFetcher();
+
+struct FetchedSource {
+  std::string sha256;
+  std::uint64_t size = 0;
+  std::string filename;
+  std::shared_ptr<const tdxrt::Bytes> data;
+};
+
+struct SourceOptions {
+  bool offline = false;
+  // Called with one progress line per event ("fetching ...", "cached ...").
+  std::function<void(const std::string&)> log;
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
+};
+
+class SourceStore {
+ public:
+  SourceStore(const Cache& cache, CommandRunner& runner, HttpFetcher& http, SourceOptions options)
+      : cache_(cache), runner_(runner), http_(http), options_(std::move(options)) {}
+
+  // The bytes of `spec`, checked against `pin` when given (a lock entry) and otherwise against
+  // the recipe's own pin (URL sources). `recipe_dir` resolves relative file sources.
+  tdxrt::Result<FetchedSource> Get(const SourceSpec& spec, const LockEntry* pin,
+                                   const std::string& recipe_dir);
+
+ private:
+  tdxrt::Result<tdxrt::Bytes> Download(const SourceSpec& spec, std::string* filename);
+  const Cache& cache_;
+  CommandRunner& runner_;
+  HttpFetcher& http_;
+  SourceOptions options_;
+};
+
+}  // namespace tdximage

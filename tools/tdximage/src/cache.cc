@@ -1,0 +1,80 @@
+// Content-addressed cache (see include/tdximage/cache.h).
+#include "tdximage/cache.h"
+
+#include <cstdlib>
+#include <system_error>
+
+#include "tdxrt/file.h"
+#include "tdxrt/hex.h"
+#include "tdxrt/sha.h"
+
+namespace tdximage {
+
+namespace fs = std::filesystem;
+using tdxrt::Result;
+using tdxrt::Status;
+
+fs::path Cache::DefaultDir() {
+  if (const char* c = std::getenv("TDXIMAGE_CACHE"); c && *c) return c;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "tdximage";
+  if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache" / "tdximage";
+  return fs::path(".cache") / "tdximage";
+}
+
+fs::path Cache::PathFor(const std::string& sha) const { return dir_ / "sha256" / sha; }
+
+bool Cache::Has(const std::string& sha) const {
+  std::error_code ec;
+  return fs::is_regular_file(PathFor(sha), ec);
+}
+
+Result<tdxrt::Bytes> Cache::Read(const std::string& sha, const std::string& what) const {
+  const fs::path p = PathFor(sha);
+  TDX_ASSIGN_OR_RETURN(tdxrt::Bytes data, tdxrt::ReadFile(p));
+  const std::string got = tdxrt::ToHex(tdxrt::Sha256(data));
+  if (got != sha) {
+    std::error_code ec;
+    fs::remove(p, ec);
+    return Status::Mismatch(what + ": cached file " + p.string() + " has sha256 " + got +
+                            ", expected " + sha +
+                            "; the corrupted entry was removed, run again to fetch it anew");
+  }
+  return data;
+}
+
+Result<std::string> Cache::Insert(tdxrt::ByteSpan data, const std::optional<std::string>& expected,
+                                  const std::string& what) const {
+  const std::string sha = tdxrt::ToHex(tdxrt::Sha256(data));
+  if (expected && *expected != sha) {
+    return Status::Mismatch(what + ": content has sha256 " + sha + " (" +
+                            std::to_string(data.size()) + " bytes), expected " + *expected +
+                            "; not stored");
+  }
+  std::error_code ec;
+  fs::create_directories(dir_ / "sha256", ec);
+  if (ec) return Status::IoError((dir_ / "sha256").string() + ": " + ec.message());
+  if (!Has(sha)) TDX_TRY(tdxrt::WriteFileAtomic(PathFor(sha), data, 0644));
+  return sha;
+}
+
+Result<Cache::SeedReport> Cache::Seed(const fs::path& dir) const {
+  SeedReport r;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Status::NotFound(dir.string() + ": not a directory");
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    TDX_ASSIGN_OR_RETURN(tdxrt::MappedFile f, tdxrt::MappedFile::Open(it->path()));
+    const std::string sha = tdxrt::ToHex(tdxrt::Sha256(f.bytes()));
+    if (Has(sha)) {
+      ++r.already;
+      continue;
+    }
+    TDX_TRY(Insert(f.bytes(), sha, it->path().string()).status());
+    ++r.imported;
+  }
+  if (ec) return Status::IoError(dir.string() + ": " + ec.message());
+  return r;
+}
+
+}  // namespace tdximage
