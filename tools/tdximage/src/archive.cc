@@ -178,6 +178,32 @@ Result<Bytes> ReadTarMember(ByteSpan tar, std::string_view path, std::uint64_t m
   return Status::NotFound("no entry '" + want + "' in the archive");
 }
 
+Result<Bytes> Decompress(ByteSpan data, std::uint64_t max_size) {
+  Reader a(archive_read_new());
+  if (!a) return Status::IoError("libarchive: out of memory");
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_raw(a.get());
+  if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) {
+    return ArchiveError(a.get(), "decompress");
+  }
+  archive_entry* e = nullptr;
+  if (archive_read_next_header(a.get(), &e) != ARCHIVE_OK)
+    return ArchiveError(a.get(), "decompress");
+  Bytes out;
+  std::uint8_t buf[1 << 16];
+  for (;;) {
+    const la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
+    if (n < 0) return ArchiveError(a.get(), "decompress");
+    if (n == 0) break;
+    if (out.size() + static_cast<std::size_t>(n) > max_size) {
+      return Status::Corrupt("decompress: output exceeds the limit of " + std::to_string(max_size) +
+                             " bytes");
+    }
+    out.insert(out.end(), buf, buf + n);
+  }
+  return out;
+}
+
 Result<Bytes> ReadDebMember(ByteSpan deb, std::string_view path, std::uint64_t max_size) {
   TDX_ASSIGN_OR_RETURN(Bytes data, DebDataTar(deb));
   return ReadTarMember(data, path, max_size);

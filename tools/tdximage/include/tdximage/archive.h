@@ -46,4 +46,8 @@ tdxrt::Result<tdxrt::Bytes> ReadTarMember(tdxrt::ByteSpan tar, std::string_view 
 tdxrt::Result<tdxrt::Bytes> ReadDebMember(tdxrt::ByteSpan deb, std::string_view path,
                                           std::uint64_t max_size = kMaxEntrySize);
 
+// Decompresses xz, zstd, gzip or bzip2 data (or returns uncompressed data unchanged), bounded.
+tdxrt::Result<tdxrt::Bytes> Decompress(tdxrt::ByteSpan data,
+                                       std::uint64_t max_size = kMaxEntrySize);
+
 }  // namespace tdximage
