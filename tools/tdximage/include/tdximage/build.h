@@ -1,0 +1,63 @@
+// tdximage build: from a parsed recipe and its lock to out/<name>/, reproducibly.
+//
+// Passes (each reported as a progress line): sources (cache or fetch, verified against the
+// lock), kernel and OVMF extraction, root file system, files, kernel modules (closure, load
+// order), binaries (ELF closure), /init, initramfs (cpio newc, compressed), measurements (MR_TD
+// both page orders, RTMR1, RTMR2 via mrtd), outputs and manifest. All outputs are written into a
+// temporary directory beside out/<name> and renamed into place only when complete.
+//
+// Outputs: <name>-initramfs.cpio.zst|gz, <name>-vmlinuz, <name>-ovmf.fd, <name>-mrtd.hex
+// (single-pass), <name>-rtmr1.hex, <name>-rtmr2.hex, <name>-measurements.json,
+// <name>-manifest.json.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tdximage/lock.h"
+#include "tdximage/recipe.h"
+#include "tdximage/sources.h"
+#include "tdximage/tree.h"
+
+namespace tdximage {
+
+struct BuildOptions {
+  std::string out_root = "out";  // outputs in out_root/<name>/
+  std::int64_t source_date_epoch = 0;
+  std::string tool_version;                     // recorded in the manifest and /init
+  std::string host_root = "/";                  // where host binaries are read from
+  std::function<void(const std::string&)> log;  // progress lines
+};
+
+struct BuildResult {
+  std::string out_dir;
+  nlohmann::ordered_json manifest;
+  nlohmann::ordered_json measurements;
+  std::map<std::string, double> seconds;  // per pass, for benchmarks
+  std::uint64_t initramfs_size = 0, initramfs_uncompressed_files = 0;
+};
+
+// The sources' bytes, fetched and verified, keyed by source name.
+using SourceSet = std::map<std::string, FetchedSource>;
+
+// Fetches every source of `recipe` (pinned by `lock` when given).
+tdxrt::Result<SourceSet> FetchSources(const Recipe& recipe, const Lock* lock, SourceStore& store,
+                                      const std::function<void(const std::string&)>& log);
+
+// Assembles the image tree (everything but the measurements); exposed for tests and inspect.
+struct AssembledImage {
+  FileTree tree;
+  tdxrt::Bytes kernel, ovmf;
+  std::vector<std::string> modules;  // load order (paths in the tree)
+  std::vector<std::string> explicit_modes;
+};
+tdxrt::Result<AssembledImage> AssembleImage(const Recipe& recipe, const SourceSet& sources,
+                                            const BuildOptions& options);
+
+tdxrt::Result<BuildResult> BuildImage(const Recipe& recipe, const Lock* lock,
+                                      const std::string& lock_text, const SourceSet& sources,
+                                      const BuildOptions& options);
+
+}  // namespace tdximage

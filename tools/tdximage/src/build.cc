@@ -1,0 +1,493 @@
+// Image assembly and outputs (see include/tdximage/build.h).
+#include "tdximage/build.h"
+
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+
+#include "mrtd/kernel.h"
+#include "mrtd/mrtd.h"
+#include "mrtd/rtmr.h"
+#include "mrtd/tdvf.h"
+#include "tdximage/archive.h"
+#include "tdximage/closure.h"
+#include "tdximage/elf.h"
+#include "tdximage/init.h"
+#include "tdximage/initramfs.h"
+#include "tdximage/modules.h"
+#include "tdxrt/file.h"
+#include "tdxrt/hex.h"
+#include "tdxrt/sha.h"
+
+namespace tdximage {
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+using tdxrt::Bytes;
+using tdxrt::Result;
+using tdxrt::Status;
+
+namespace {
+
+class Timer {
+ public:
+  Timer(std::map<std::string, double>& out, std::string name)
+      : out_(out), name_(std::move(name)), t0_(std::chrono::steady_clock::now()) {}
+  ~Timer() {
+    out_[name_] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  }
+
+ private:
+  std::map<std::string, double>& out_;
+  std::string name_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+// A source seen as an archive (uncompressed tar: .deb data or tarball) or as a single file.
+struct SourceContent {
+  std::shared_ptr<const Bytes> tar;   // set for archives
+  std::shared_ptr<const Bytes> file;  // set for plain files
+};
+
+class Sources {
+ public:
+  explicit Sources(const SourceSet& s) : set_(s) {}
+
+  Result<const SourceContent*> Get(const std::string& name) {
+    if (auto it = cache_.find(name); it != cache_.end()) return &it->second;
+    auto s = set_.find(name);
+    if (s == set_.end()) return Status::NotFound("source '" + name + "' was not fetched");
+    const Bytes& data = *s->second.data;
+    SourceContent c;
+    const bool deb = data.size() >= 8 && std::string(data.begin(), data.begin() + 8) == "!<arch>\n";
+    if (deb) {
+      auto inner = DebDataTar(data);
+      if (!inner.ok()) return inner.status().WithContext("source '" + name + "'");
+      auto raw = Decompress(*inner, 8ull << 30);
+      if (!raw.ok()) return raw.status().WithContext("source '" + name + "': data.tar");
+      c.tar = std::make_shared<const Bytes>(std::move(raw).value());
+    } else if (ListTar(data).ok()) {
+      auto raw = Decompress(data, 8ull << 30);
+      if (!raw.ok()) return raw.status().WithContext("source '" + name + "'");
+      c.tar = std::make_shared<const Bytes>(std::move(raw).value());
+    } else {
+      c.file = s->second.data;
+    }
+    return &cache_.emplace(name, std::move(c)).first->second;
+  }
+
+  // One regular file: `path` may be a glob ('*', '?') that must match exactly one entry.
+  Result<std::shared_ptr<const Bytes>> Member(const SourceRef& ref,
+                                              std::string* matched = nullptr) {
+    TDX_ASSIGN_OR_RETURN(const SourceContent* c, Get(ref.source));
+    const std::string where = "source '" + ref.source + "'";
+    if (c->file) {
+      if (!ref.path.empty())
+        return Status::InvalidArgument(where + " is a single file; it has no member '" + ref.path +
+                                       "'");
+      if (matched) *matched = "";
+      return c->file;
+    }
+    if (ref.path.empty())
+      return Status::InvalidArgument(where + " is an archive: name a member with 'path'");
+    TDX_ASSIGN_OR_RETURN(auto entries, ListTar(*c->tar));
+    std::vector<std::string> hits;
+    for (const auto& e : entries) {
+      if (e.type == EntryType::kFile &&
+          fnmatch(ref.path.c_str(), e.path.c_str(), FNM_PATHNAME) == 0)
+        hits.push_back(e.path);
+    }
+    if (hits.size() != 1) {
+      std::string list;
+      for (const auto& h : hits) list += (list.empty() ? "" : ", ") + h;
+      return Status::NotFound(
+          where + ": '" + ref.path + "' matches " + std::to_string(hits.size()) + " regular files" +
+          (hits.empty() ? "" : " (" + list + ")") + "; it must match exactly one");
+    }
+    if (matched) *matched = hits[0];
+    TDX_ASSIGN_OR_RETURN(Bytes b, ReadTarMember(*c->tar, hits[0]));
+    return std::make_shared<const Bytes>(std::move(b));
+  }
+
+ private:
+  const SourceSet& set_;
+  std::map<std::string, SourceContent> cache_;
+};
+
+// Where `abs` lands in the tree when its parent directories may be symlinks (merged /usr).
+std::string PlaceInTree(const FileTree& tree, const std::string& abs) {
+  const std::string rel = JoinTreePath("", abs);
+  const auto slash = rel.rfind('/');
+  if (slash == std::string::npos) return rel;
+  std::string cur;
+  std::size_t start = 0;
+  const std::string dir = rel.substr(0, slash);
+  while (start <= dir.size()) {
+    std::size_t end = dir.find('/', start);
+    if (end == std::string::npos) end = dir.size();
+    const std::string here =
+        cur.empty() ? dir.substr(start, end - start) : cur + "/" + dir.substr(start, end - start);
+    const TreeNode* n = tree.Find(here);
+    if (n && n->type == TreeNode::Type::kSymlink) {
+      auto r = tree.Resolve(here);
+      cur = r.ok() ? *r : here;
+    } else {
+      cur = here;
+    }
+    start = end + 1;
+  }
+  return cur + rel.substr(slash);
+}
+
+std::string ModeString(std::uint32_t mode) {
+  char b[8];
+  std::snprintf(b, sizeof b, "%04o", mode);
+  return b;
+}
+
+}  // namespace
+
+Result<SourceSet> FetchSources(const Recipe& r, const Lock* lock, SourceStore& store,
+                               const std::function<void(const std::string&)>& log) {
+  SourceSet out;
+  for (const auto& s : r.sources) {
+    const LockEntry* pin = nullptr;
+    if (lock) {
+      auto it = lock->sources.find(s.name);
+      if (it != lock->sources.end()) pin = &it->second;
+    }
+    auto got = store.Get(s, pin, r.dir);
+    if (!got.ok()) return got.status();
+    if (pin && got->size != pin->size) {
+      return Status::Mismatch("source '" + s.name + "': " + std::to_string(got->size) +
+                              " bytes but the lock pins " + std::to_string(pin->size));
+    }
+    if (log)
+      log("source   " + s.name + ": " + got->sha256.substr(0, 16) + "… " +
+          std::to_string(got->size) + " bytes");
+    out[s.name] = std::move(got).value();
+  }
+  return out;
+}
+
+Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, const BuildOptions& o) {
+  auto log = [&](const std::string& m) {
+    if (o.log) o.log(m);
+  };
+  Sources src(set);
+  AssembledImage img;
+  std::string kernel_member;
+  {
+    TDX_ASSIGN_OR_RETURN(auto k, src.Member(r.kernel, &kernel_member));
+    img.kernel = *k;
+    TDX_TRY(mrtd::ParseBzImage(img.kernel)
+                .status()
+                .WithContext("kernel (source '" + r.kernel.source + "' " + kernel_member + ")"));
+    TDX_ASSIGN_OR_RETURN(auto f, src.Member(r.ovmf));
+    img.ovmf = *f;
+    TDX_TRY(
+        mrtd::ParseTdvf(img.ovmf).status().WithContext("OVMF (source '" + r.ovmf.source + "')"));
+    log("kernel   " + kernel_member + " (" + std::to_string(img.kernel.size()) + " bytes), OVMF " +
+        std::to_string(img.ovmf.size()) + " bytes");
+  }
+  FileTree& t = img.tree;
+  for (const auto& rf : r.rootfs) {
+    TDX_ASSIGN_OR_RETURN(const SourceContent* c, src.Get(rf.from.source));
+    if (!c->tar)
+      return Status::InvalidArgument("rootfs: source '" + rf.from.source + "' is not an archive");
+    TDX_TRY(t.AddTar(*c->tar, rf.from.path, rf.to, rf.from.source));
+    log("rootfs   " + rf.from.source + (rf.from.path.empty() ? "" : ":" + rf.from.path) + " -> " +
+        rf.to);
+  }
+  for (const auto& f : r.files) {
+    std::shared_ptr<const Bytes> data;
+    std::string origin = "recipe";
+    if (f.content) {
+      data = std::make_shared<const Bytes>(f.content->begin(), f.content->end());
+    } else {
+      std::string member;
+      auto d = src.Member(*f.from, &member);
+      if (!d.ok())
+        return d.status().WithContext(r.file + ":" + std::to_string(f.line) + ": files entry for " +
+                                      f.to);
+      data = *d;
+      origin = f.from->source + (member.empty() ? "" : ":" + member);
+    }
+    std::uint32_t mode = f.mode.value_or(0644);
+    if (!f.mode && data->size() >= 4 && (IsElf(*data) || ((*data)[0] == '#' && (*data)[1] == '!')))
+      mode = 0755;
+    const std::string dest = PlaceInTree(t, f.to);
+    TDX_TRY(t.AddFile(dest, data, mode, origin));
+    if (f.mode) img.explicit_modes.push_back(dest);
+  }
+  // Kernel modules, decompressed so any insmod can load them.
+  if (r.modules_source && !r.modules.empty()) {
+    TDX_ASSIGN_OR_RETURN(const SourceContent* c, src.Get(*r.modules_source));
+    if (!c->tar)
+      return Status::InvalidArgument("modules: source '" + *r.modules_source +
+                                     "' is not an archive");
+    FileTree mods;
+    TDX_TRY(mods.AddTar(*c->tar, "lib/modules", "lib/modules", *r.modules_source));
+    TDX_ASSIGN_OR_RETURN(std::string version, KernelModulesVersion(mods));
+    TDX_ASSIGN_OR_RETURN(auto closure, ModuleClosure(mods, version, r.modules));
+    std::string names;
+    for (const auto& m : closure) {
+      TDX_ASSIGN_OR_RETURN(Bytes ko, Decompress(*mods.Find(m.path)->data, 256ull << 20));
+      std::string path = m.path;
+      for (const char* ext : {".xz", ".zst", ".gz"}) {
+        const std::string e(ext);
+        if (path.size() > e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0)
+          path.resize(path.size() - e.size());
+      }
+      const std::string dest = PlaceInTree(t, "/" + path);
+      TDX_TRY(t.AddFile(dest, std::move(ko), 0644, *r.modules_source + ":" + m.path));
+      img.modules.push_back(dest);
+      names += (names.empty() ? "" : ", ") + m.name;
+    }
+    log("modules  " + version + ": " + names);
+  }
+  // Binaries and their shared-library closure.
+  auto host = MakeHostRootView(o.host_root);
+  for (const auto& b : r.binaries) {
+    if (b.from == BinarySpec::From::kHost) {
+      auto real = host->RealPath(b.path);
+      if (!real.ok()) return real.status().WithContext(r.file + ":" + std::to_string(b.line));
+      TDX_ASSIGN_OR_RETURN(auto data, host->Read(*real));
+      if (!IsElf(*data))
+        return Status::InvalidArgument(b.path + " on the build host is not an ELF binary");
+      TDX_TRY(t.AddFile(PlaceInTree(t, b.to), data, 0755, "host:" + *real));
+      TDX_ASSIGN_OR_RETURN(auto libs, ElfClosure(*host, *real));
+      for (const auto& l : libs) {
+        const std::string dest = PlaceInTree(t, l.path);
+        const TreeNode* existing = t.Find(dest);
+        if (existing && existing->type == TreeNode::Type::kFile && *existing->data != *l.data) {
+          return Status::InvalidArgument(
+              b.path + ": host library " + l.path + " differs from the image's own " + dest +
+              " (mixing C libraries is unsafe; ship a static binary or build for the image)");
+        }
+        if (!existing) TDX_TRY(t.AddFile(dest, l.data, 0755, "host:" + l.found_at));
+      }
+      log("binary   " + b.path + " -> " + b.to + " (+" + std::to_string(libs.size()) +
+          " libraries from the host)");
+    } else {
+      auto view = MakeTreeRootView(t);
+      auto libs = ElfClosure(*view, b.path);
+      if (!libs.ok()) return libs.status().WithContext(r.file + ":" + std::to_string(b.line));
+      log("binary   " + b.path + " (in the image; " + std::to_string(libs->size()) +
+          " libraries present)");
+    }
+  }
+  // /init and its helpers.
+  if (!t.Find("bin/busybox")) {
+    return Status::InvalidArgument(
+        "the image has no /bin/busybox, which the generated /init runs on "
+        "(hint: add busybox-static or an Alpine rootfs)");
+  }
+  const std::string udhcpc = UdhcpcScript();
+  TDX_TRY(t.AddFile(PlaceInTree(t, "/etc/tdx/udhcpc.sh"), Bytes(udhcpc.begin(), udhcpc.end()), 0755,
+                    "generated"));
+  const std::string init = GenerateInit(r, img.modules, o.tool_version);
+  TDX_TRY(t.AddFile("init", Bytes(init.begin(), init.end()), 0755, "generated"));
+  {
+    auto payload = MakeTreeRootView(t)->RealPath(r.payload_command);
+    if (!payload.ok()) {
+      return Status::InvalidArgument("payload command " + r.payload_command +
+                                     " is not in the image (" + payload.status().message() + ")");
+    }
+  }
+  return img;
+}
+
+Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::string& lock_text,
+                               const SourceSet& sources, const BuildOptions& o) {
+  BuildResult res;
+  auto log = [&](const std::string& m) {
+    if (o.log) o.log(m);
+  };
+  AssembledImage img;
+  {
+    Timer tm(res.seconds, "assemble");
+    TDX_ASSIGN_OR_RETURN(img, AssembleImage(r, sources, o));
+  }
+  const Compression comp = *ParseCompression(r.compression);
+  Bytes initramfs;
+  {
+    Timer tm(res.seconds, "compress");
+    InitramfsOptions io;
+    io.compression = comp;
+    io.level = r.compression_level;
+    io.mtime = o.source_date_epoch;
+    io.explicit_modes = img.explicit_modes;
+    TDX_ASSIGN_OR_RETURN(initramfs, WriteInitramfs(img.tree, io));
+  }
+  res.initramfs_size = initramfs.size();
+  res.initramfs_uncompressed_files = img.tree.total_file_bytes();
+  log("initramfs " + std::to_string(img.tree.nodes().size()) + " entries, " +
+      std::to_string(img.tree.total_file_bytes()) + " bytes of files -> " +
+      std::to_string(initramfs.size()) + " bytes (" + std::string(CompressionName(comp)) + " " +
+      std::to_string(r.compression_level) + ")");
+
+  // Measurements.
+  ordered_json meas;
+  {
+    Timer tm(res.seconds, "measure");
+    TDX_ASSIGN_OR_RETURN(mrtd::TdvfMetadata md, mrtd::ParseTdvf(img.ovmf));
+    const std::string single =
+        tdxrt::ToHex(mrtd::ComputeMrTd(img.ovmf, md, mrtd::PageOrder::kSinglePass));
+    const std::string two =
+        tdxrt::ToHex(mrtd::ComputeMrTd(img.ovmf, md, mrtd::PageOrder::kTwoPass));
+    TDX_ASSIGN_OR_RETURN(std::uint64_t mem, mrtd::ParseMemorySize(r.memory));
+    mrtd::Rtmr1Inputs in;
+    in.kernel = img.kernel;
+    in.load.memory_size = mem;
+    in.load.initrd_size = initramfs.size();
+    in.load.cmdline = r.cmdline;
+    in.header_mode = *mrtd::ParseKernelHeaderMode(r.kernel_header);
+    in.layout = *mrtd::ParseOvmfEventLayout(r.ovmf_layout);
+    TDX_ASSIGN_OR_RETURN(mrtd::Rtmr1Result r1, mrtd::ComputeRtmr1(in));
+    const mrtd::Rtmr2Result r2 = mrtd::ComputeRtmr2(r.cmdline, tdxrt::ByteSpan(initramfs));
+    meas["name"] = r.name;
+    meas["mr_td"] = {{"single-pass", single}, {"two-pass", two}};
+    meas["mr_td_hex_file_page_order"] = "single-pass";
+    meas["rtmr1"] = tdxrt::ToHex(r1.rtmr1);
+    meas["rtmr2"] = tdxrt::ToHex(r2.rtmr2);
+    meas["assumes"] = {{"memory", r.memory},
+                       {"memory_bytes", mem},
+                       {"cpus", r.cpus},
+                       {"cmdline", r.cmdline},
+                       {"initrd_size", initramfs.size()},
+                       {"kernel_header", r.kernel_header},
+                       {"ovmf_layout", r.ovmf_layout},
+                       {"machine", "q35"}};
+    meas["note"] =
+        "MR_TD pins the firmware only; pin MR_TD, RTMR1 and RTMR2 together. RTMR0 is not computed.";
+  }
+  // Outputs, into a temporary directory renamed into place.
+  Timer tm(res.seconds, "write");
+  const std::string n = r.name;
+  const fs::path out_root = o.out_root;
+  const fs::path final_dir = out_root / n;
+  const fs::path tmp_dir = out_root / ("." + n + ".partial-" + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::create_directories(out_root, ec);
+  fs::remove_all(tmp_dir, ec);
+  fs::create_directories(tmp_dir, ec);
+  if (ec) return Status::IoError(tmp_dir.string() + ": " + ec.message());
+  auto cleanup = [&] { fs::remove_all(tmp_dir, ec); };
+  ordered_json outputs = ordered_json::array();
+  auto put = [&](const std::string& file, tdxrt::ByteSpan data) -> tdxrt::Status {
+    TDX_TRY(tdxrt::WriteFileAtomic(tmp_dir / file, data, 0644));
+    outputs.push_back(
+        {{"file", file}, {"size", data.size()}, {"sha256", tdxrt::ToHex(tdxrt::Sha256(data))}});
+    return tdxrt::Status::Ok();
+  };
+  auto put_text = [&](const std::string& file, const std::string& text) {
+    return put(file,
+               tdxrt::ByteSpan(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  };
+  const std::string initrd_name = n + "-initramfs.cpio" + std::string(CompressionSuffix(comp));
+  tdxrt::Status st = put(initrd_name, initramfs);
+  if (st.ok()) st = put(n + "-vmlinuz", img.kernel);
+  if (st.ok()) st = put(n + "-ovmf.fd", img.ovmf);
+  if (st.ok())
+    st = put_text(n + "-mrtd.hex", meas["mr_td"]["single-pass"].get<std::string>() + "\n");
+  if (st.ok()) st = put_text(n + "-rtmr1.hex", meas["rtmr1"].get<std::string>() + "\n");
+  if (st.ok()) st = put_text(n + "-rtmr2.hex", meas["rtmr2"].get<std::string>() + "\n");
+  if (st.ok()) st = put_text(n + "-measurements.json", meas.dump(2) + "\n");
+  if (!st.ok()) {
+    cleanup();
+    return st;
+  }
+  // Manifest: every input, every file in the initramfs, every output (but itself).
+  ordered_json m;
+  m["manifest_version"] = 1;
+  m["tool"] = o.tool_version;
+  const std::string recipe_text = [&] {
+    auto b = tdxrt::ReadFile(r.file, 1 << 20);
+    return b.ok() ? std::string(b->begin(), b->end()) : std::string();
+  }();
+  m["recipe"] = {
+      {"name", r.name},
+      {"file", fs::path(r.file).filename().string()},
+      {"sha256",
+       tdxrt::ToHex(tdxrt::Sha256(tdxrt::ByteSpan(
+           reinterpret_cast<const std::uint8_t*>(recipe_text.data()), recipe_text.size())))},
+      {"lock_sha256",
+       lock ? tdxrt::ToHex(tdxrt::Sha256(tdxrt::ByteSpan(
+                  reinterpret_cast<const std::uint8_t*>(lock_text.data()), lock_text.size())))
+            : ""},
+      {"base", r.base}};
+  m["source_date_epoch"] = o.source_date_epoch;
+  m["inputs"] = ordered_json::array();
+  for (const auto& s : r.sources) {
+    const auto& f = sources.at(s.name);
+    m["inputs"].push_back({{"name", s.name},
+                           {"identity", s.Identity()},
+                           {"sha256", f.sha256},
+                           {"size", f.size},
+                           {"filename", f.filename}});
+  }
+  ordered_json files = ordered_json::array();
+  const std::set<std::string> explicit_modes(img.explicit_modes.begin(), img.explicit_modes.end());
+  for (const auto& [path, node] : img.tree.nodes()) {
+    ordered_json e = {{"path", "/" + path}};
+    const std::uint32_t mode = explicit_modes.count(path) ? node.mode : NormalisedMode(node);
+    switch (node.type) {
+      case TreeNode::Type::kDirectory:
+        e["type"] = "dir";
+        e["mode"] = ModeString(mode);
+        break;
+      case TreeNode::Type::kSymlink:
+        e["type"] = "symlink";
+        e["target"] = node.target;
+        break;
+      case TreeNode::Type::kFile:
+        e["type"] = "file";
+        e["mode"] = ModeString(mode);
+        e["size"] = node.data->size();
+        e["sha256"] = tdxrt::ToHex(tdxrt::Sha256(*node.data));
+        e["origin"] = node.origin;
+        break;
+    }
+    files.push_back(std::move(e));
+  }
+  m["initramfs"] = {{"file", initrd_name},
+                    {"compression", CompressionName(comp)},
+                    {"level", r.compression_level},
+                    {"files", files}};
+  m["modules"] = img.modules;
+  m["payload"] = {{"command", r.payload_command}, {"args", r.payload_args}};
+  m["launch"] = {{"memory", r.memory}, {"cpus", r.cpus}, {"cmdline", r.cmdline}};
+  m["measurements"] = meas;
+  m["outputs"] = outputs;
+  st = put_text(n + "-manifest.json", m.dump(2) + "\n");
+  if (!st.ok()) {
+    cleanup();
+    return st;
+  }
+  // Swap into place: the old directory (if any) is moved aside, then removed.
+  const fs::path old_dir = out_root / ("." + n + ".old-" + std::to_string(::getpid()));
+  if (fs::exists(final_dir, ec)) {
+    fs::rename(final_dir, old_dir, ec);
+    if (ec) {
+      cleanup();
+      return Status::IoError(final_dir.string() +
+                             ": cannot move the previous build aside: " + ec.message());
+    }
+  }
+  fs::rename(tmp_dir, final_dir, ec);
+  if (ec) {
+    cleanup();
+    return Status::IoError(final_dir.string() + ": " + ec.message());
+  }
+  fs::remove_all(old_dir, ec);
+  res.out_dir = final_dir.string();
+  res.manifest = std::move(m);
+  res.measurements = std::move(meas);
+  return res;
+}
+
+}  // namespace tdximage
