@@ -115,6 +115,14 @@ Result<Bytes> DebDataTar(ByteSpan deb) {
   return Status::Corrupt(".deb: no data.tar member (truncated or not a Debian package)");
 }
 
+bool LooksLikeTar(ByteSpan data) {
+  auto a = Open(data, Kind::kTar, "tar");
+  if (!a.ok()) return false;
+  archive_entry* e = nullptr;
+  const int r = archive_read_next_header(a->get(), &e);
+  return r == ARCHIVE_OK || r == ARCHIVE_WARN;
+}
+
 Result<std::vector<ArchiveEntry>> ListTar(ByteSpan tar) {
   TDX_ASSIGN_OR_RETURN(Reader a, Open(tar, Kind::kTar, "tar"));
   std::vector<ArchiveEntry> out;

@@ -69,7 +69,7 @@ class Sources {
       auto raw = Decompress(*inner, 8ull << 30);
       if (!raw.ok()) return raw.status().WithContext("source '" + name + "': data.tar");
       c.tar = std::make_shared<const Bytes>(std::move(raw).value());
-    } else if (ListTar(data).ok()) {
+    } else if (LooksLikeTar(data)) {
       auto raw = Decompress(data, 8ull << 30);
       if (!raw.ok()) return raw.status().WithContext("source '" + name + "'");
       c.tar = std::make_shared<const Bytes>(std::move(raw).value());
@@ -185,7 +185,8 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
     img.kernel = *k;
     TDX_TRY(mrtd::ParseBzImage(img.kernel)
                 .status()
-                .WithContext("kernel (source '" + r.kernel.source + "' " + kernel_member + ")"));
+                .WithContext("kernel (source '" + r.kernel.source + "'" +
+                             (kernel_member.empty() ? "" : " " + kernel_member) + ")"));
     TDX_ASSIGN_OR_RETURN(auto f, src.Member(r.ovmf));
     img.ovmf = *f;
     TDX_TRY(

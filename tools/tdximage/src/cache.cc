@@ -57,6 +57,28 @@ Result<std::string> Cache::Insert(tdxrt::ByteSpan data, const std::optional<std:
   return sha;
 }
 
+namespace {
+std::string IdentityKey(const std::string& identity) {
+  return tdxrt::ToHex(tdxrt::Sha256(
+      tdxrt::ByteSpan(reinterpret_cast<const std::uint8_t*>(identity.data()), identity.size())));
+}
+}  // namespace
+
+tdxrt::Status Cache::RememberIdentity(const std::string& identity, const std::string& sha) const {
+  std::error_code ec;
+  fs::create_directories(dir_ / "identity", ec);
+  if (ec) return Status::IoError((dir_ / "identity").string() + ": " + ec.message());
+  return tdxrt::WriteFileAtomic(dir_ / "identity" / IdentityKey(identity), sha + "\n", 0644);
+}
+
+std::optional<std::string> Cache::LookupIdentity(const std::string& identity) const {
+  auto b = tdxrt::ReadFile(dir_ / "identity" / IdentityKey(identity), 1024);
+  if (!b.ok() || b->size() < 64) return std::nullopt;
+  std::string sha(b->begin(), b->begin() + 64);
+  if (!Has(sha)) return std::nullopt;
+  return sha;
+}
+
 Result<Cache::SeedReport> Cache::Seed(const fs::path& dir) const {
   SeedReport r;
   std::error_code ec;

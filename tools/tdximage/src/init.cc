@@ -32,8 +32,13 @@ std::string GenerateInit(const Recipe& r, const std::vector<std::string>& module
   s += "mount -t tmpfs tmpfs /tmp\n";
   s += "echo \"tdx-init: " + r.name + " starting (kernel $(uname -r))\"\n";
   for (const auto& m : modules) {
-    s += "insmod " + ShellQuote("/" + m) + " || echo " +
-         ShellQuote("tdx-init: insmod /" + m + " failed") + "\n";
+    // tdx_guest refuses to load outside a TDX guest (no TDX CPUID leaf): say so plainly.
+    const bool tdx =
+        m.find("tdx-guest") != std::string::npos || m.find("tdx_guest") != std::string::npos;
+    s += "insmod " + ShellQuote("/" + m) + " 2>/dev/null || echo " +
+         ShellQuote("tdx-init: insmod /" + m + " failed" +
+                    (tdx ? " (expected outside a TDX guest)" : "")) +
+         "\n";
   }
   s += "mount -t configfs configfs /sys/kernel/config 2>/dev/null\n";
   s += "ip link set lo up\n";
@@ -45,9 +50,9 @@ std::string GenerateInit(const Recipe& r, const std::vector<std::string>& module
   s += "else\n";
   s += "  echo 'tdx-init: no network interface'\n";
   s += "fi\n";
-  s += "if [ -d /sys/kernel/config/tsm/report ]; then echo 'tdx-init: configfs-tsm quote reports "
-       "available';"
-       " else echo 'tdx-init: no configfs-tsm reports (not a TDX guest, or tsm not loaded)'; fi\n";
+  s +=
+      "if [ -d /sys/kernel/config/tsm/report ]; then echo 'tdx-init: configfs-tsm report interface "
+      "present'; else echo 'tdx-init: no configfs-tsm report interface (tsm not loaded)'; fi\n";
   s += "if [ -c /dev/tdx_guest ]; then echo 'tdx-init: /dev/tdx_guest present'; else echo "
        "'tdx-init: no /dev/tdx_guest'; fi\n";
   for (const auto& [k, v] : r.payload_env) s += "export " + k + "=" + ShellQuote(v) + "\n";

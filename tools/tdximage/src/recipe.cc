@@ -20,7 +20,7 @@ using tdxrt::Status;
 std::string SourceSpec::Identity() const {
   switch (kind) {
     case Kind::kUrl:
-      return "url " + url + " sha256 " + sha256;
+      return "url " + url + (sha256.empty() ? "" : " sha256 " + sha256);
     case Kind::kApt:
       return "apt " + package + " " + version;
     case Kind::kFile:
@@ -64,12 +64,17 @@ class Parser {
     std::string e = file_ + ":" + std::to_string(line0 + 1) + ":" + std::to_string(col0 + 1) +
                     ": error: " + msg;
     if (!hint.empty()) e += " (hint: " + hint + ")";
-    errors_.push_back(std::move(e));
+    errors_.push_back({line0, col0, std::move(e)});
   }
   bool ok() const { return errors_.empty(); }
   std::string Joined() const {
     std::string out;
-    for (const auto& e : errors_) out += (out.empty() ? "" : "\n") + e;
+    // In source order, however the checks ran.
+    std::vector<Diag> sorted = errors_;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const Diag& a, const Diag& b) {
+      return a.line != b.line ? a.line < b.line : a.col < b.col;
+    });
+    for (const auto& e : sorted) out += (out.empty() ? "" : "\n") + e.text;
     return out;
   }
 
@@ -130,7 +135,11 @@ class Parser {
     return r;
   }
 
-  std::vector<std::string> errors_;
+  struct Diag {
+    int line, col;
+    std::string text;
+  };
+  std::vector<Diag> errors_;
 
  private:
   std::string file_;
@@ -209,9 +218,8 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
         if (n["url"]) {
           s.kind = SourceSpec::Kind::kUrl;
           s.url = P.Str(n, "url", true, where).value_or("");
-          auto sha =
-              P.Str(n, "sha256", true, where, "pin the upstream file: sha256: <64 hex digits>");
-          if (sha) {
+          // Optional: without it, `tdximage lock` pins what it downloads (networked machine).
+          if (auto sha = P.Str(n, "sha256", false, where)) {
             if (!IsHex64(*sha))
               P.Error(n["sha256"], where + ": sha256 must be 64 lowercase hex digits");
             s.sha256 = *sha;

@@ -162,7 +162,7 @@ Result<FetchedSource> SourceStore::Get(const SourceSpec& s, const LockEntry* pin
   const std::string what = "source '" + s.name + "'";
   std::optional<std::string> expected;
   if (pin) expected = pin->sha256;
-  if (s.kind == SourceSpec::Kind::kUrl) {
+  if (s.kind == SourceSpec::Kind::kUrl && !s.sha256.empty()) {
     if (expected && *expected != s.sha256) {
       return Status::Mismatch(what + ": the lock pins sha256 " + *expected +
                               " but the recipe pins " + s.sha256);
@@ -186,6 +186,10 @@ Result<FetchedSource> SourceStore::Get(const SourceSpec& s, const LockEntry* pin
     out.data = std::make_shared<const Bytes>(std::move(data).value());
     return out;
   }
+  if (!expected) {
+    // Unpinned (locking): content an earlier fetch of the same identity stored is reused.
+    if (auto known = cache_.LookupIdentity(s.Identity())) expected = known;
+  }
   if (expected && cache_.Has(*expected)) {
     auto data = cache_.Read(*expected, what);
     if (!data.ok()) return data.status();
@@ -206,6 +210,7 @@ Result<FetchedSource> SourceStore::Get(const SourceSpec& s, const LockEntry* pin
   TDX_ASSIGN_OR_RETURN(Bytes data, Download(s, &filename));
   auto sha = cache_.Insert(data, expected, what);
   if (!sha.ok()) return sha.status();  // the bad download is dropped, never cached
+  TDX_TRY(cache_.RememberIdentity(s.Identity(), *sha));
   out.sha256 = *sha;
   out.size = data.size();
   out.filename = filename;

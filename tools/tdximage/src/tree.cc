@@ -130,7 +130,7 @@ Status FileTree::AddSymlink(std::string_view path, std::string target, std::stri
 Status FileTree::AddTar(tdxrt::ByteSpan tar, std::string_view member_prefix, std::string_view dest,
                         std::string_view origin) {
   TDX_ASSIGN_OR_RETURN(std::string prefix, NormaliseArchivePath(member_prefix));
-  TDX_ASSIGN_OR_RETURN(std::string dest_dir, NormaliseArchivePath(dest));
+  const std::string dest_dir = JoinTreePath("", dest);  // recipe-given, validated absolute
   struct Deleter {
     void operator()(archive* a) const { archive_read_free(a); }
   };

@@ -34,6 +34,10 @@ tdxrt::Result<std::string> NormaliseArchivePath(std::string_view raw);
 // Extracts the data.tar.* member of a .deb into memory (still compressed).
 tdxrt::Result<tdxrt::Bytes> DebDataTar(tdxrt::ByteSpan deb);
 
+// True when `data` is a tar stream (any compression): its first header reads. Says nothing
+// about whether its entries are safe; extraction checks that.
+bool LooksLikeTar(tdxrt::ByteSpan data);
+
 // Lists a tar archive (any compression libarchive knows).
 tdxrt::Result<std::vector<ArchiveEntry>> ListTar(tdxrt::ByteSpan tar);
 

@@ -4,7 +4,7 @@
 // reported, naming what it was for.
 //
 // Location: $TDXIMAGE_CACHE, else $XDG_CACHE_HOME/tdximage, else ~/.cache/tdximage.
-// Layout: <dir>/sha256/<64 hex digits>.
+// Layout: <dir>/sha256/<64 hex digits>; <dir>/identity/<sha256 of identity> holds a content hash.
 #pragma once
 
 #include <filesystem>
@@ -33,6 +33,11 @@ class Cache {
   tdxrt::Result<std::string> Insert(tdxrt::ByteSpan data,
                                     const std::optional<std::string>& expected_sha256,
                                     const std::string& what) const;
+
+  // Remembers which content a source identity ("apt ovmf 2022.11-6+deb12u2") resolved to, so a
+  // later lock can work offline. Only a hint: content is always re-verified by hash on read.
+  tdxrt::Status RememberIdentity(const std::string& identity, const std::string& sha256) const;
+  std::optional<std::string> LookupIdentity(const std::string& identity) const;
 
   struct SeedReport {
     int imported = 0;

@@ -20,7 +20,7 @@ struct SourceSpec {
   std::string name;
   Kind kind = Kind::kFile;
   std::string url;               // kUrl
-  std::string sha256;            // kUrl: required pin (lowercase hex)
+  std::string sha256;            // kUrl: pin (lowercase hex); empty = pinned by the lock only
   std::string package, version;  // kApt: exact Debian package and version
   std::string path;              // kFile: relative to the recipe's directory (or absolute)
   int line = 0;                  // for diagnostics

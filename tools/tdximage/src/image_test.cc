@@ -1,0 +1,449 @@
+// Image assembly pieces: cache verification, sources through fake seams, tree safety,
+// deterministic initramfs, ELF reading and closures, module closure, /init.
+#include <archive.h>
+#include <archive_entry.h>
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "tdximage/build.h"
+#include "tdximage/cache.h"
+#include "tdximage/closure.h"
+#include "tdximage/elf.h"
+#include "tdximage/init.h"
+#include "tdximage/initramfs.h"
+#include "tdximage/modules.h"
+#include "tdximage/sources.h"
+#include "tdxrt/file.h"
+#include "tdxrt/hex.h"
+#include "tdxrt/sha.h"
+#include "test_builders.h"
+
+namespace fs = std::filesystem;
+using tdxrt::Bytes;
+using namespace tdximage;  // NOLINT(google-build-using-namespace)
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() /
+           ("tdximage_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  static inline int counter = 0;
+};
+
+Bytes B(const std::string& s) { return Bytes(s.begin(), s.end()); }
+std::string Sha(const Bytes& b) { return tdxrt::ToHex(tdxrt::Sha256(b)); }
+
+struct Entry {
+  Entry(std::string p, std::string c, unsigned t = AE_IFREG, std::string l = "", unsigned m = 0644)
+      : path(std::move(p)), content(std::move(c)), type(t), link(std::move(l)), mode(m) {}
+  std::string path;
+  std::string content;
+  unsigned type;
+  std::string link;
+  unsigned mode;
+};
+
+Bytes MakeTar(const std::vector<Entry>& entries) {
+  archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  archive_write_set_bytes_in_last_block(a, 1);
+  std::vector<std::uint8_t> buf(1 << 20);
+  size_t used = 0;
+  archive_write_open_memory(a, buf.data(), buf.size(), &used);
+  for (const auto& x : entries) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, x.path.c_str());
+    archive_entry_set_filetype(e, x.type);
+    archive_entry_set_perm(e, x.mode);
+    if (x.type == AE_IFLNK) archive_entry_set_symlink(e, x.link.c_str());
+    if (x.type == AE_IFREG && !x.link.empty()) archive_entry_set_hardlink(e, x.link.c_str());
+    if (x.type == AE_IFCHR) archive_entry_set_rdev(e, 0x0101);
+    archive_entry_set_size(
+        e, x.type == AE_IFREG && x.link.empty() ? static_cast<la_int64_t>(x.content.size()) : 0);
+    archive_write_header(a, e);
+    if (x.type == AE_IFREG && x.link.empty())
+      archive_write_data(a, x.content.data(), x.content.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  return Bytes(buf.begin(), buf.begin() + static_cast<long>(used));
+}
+
+class FakeRunner final : public CommandRunner {
+ public:
+  Bytes deb = B("!<arch>\nfake deb bytes");
+  int calls = 0;
+  int exit_code = 0;
+  tdxrt::Result<int> Run(const std::vector<std::string>& argv, const std::string& cwd,
+                         std::string* out) override {
+    ++calls;
+    last = argv;
+    if (exit_code != 0) {
+      *out = "E: Version '9' for 'pkg' was not found\n";
+      return exit_code;
+    }
+    (void)tdxrt::WriteFileAtomic(fs::path(cwd) / "pkg_1.0_amd64.deb", deb);
+    return 0;
+  }
+  std::vector<std::string> last;
+};
+
+class FakeHttp final : public HttpFetcher {
+ public:
+  Bytes body = B("upstream file");
+  int calls = 0;
+  tdxrt::Result<Bytes> Fetch(const std::string&,
+                             const std::function<void(std::uint64_t, std::uint64_t)>&) override {
+    ++calls;
+    return body;
+  }
+};
+
+// A minimal relocatable ELF64 with a .modinfo section, like a kernel module.
+Bytes FakeModule(const std::string& modinfo) {
+  Bytes b(64, 0);
+  const std::string shstr = std::string("\0.modinfo\0.shstrtab\0", 20);
+  const std::size_t mi_off = 64, str_off = mi_off + modinfo.size(),
+                    sh_off = (str_off + shstr.size() + 7) & ~std::size_t{7};
+  b[0] = 0x7f;
+  b[1] = 'E';
+  b[2] = 'L';
+  b[3] = 'F';
+  b[4] = 2;
+  b[5] = 1;
+  b[6] = 1;
+  tdxrt::StoreLe<std::uint16_t>(b, 0x10, 1);   // ET_REL
+  tdxrt::StoreLe<std::uint16_t>(b, 0x12, 62);  // x86_64
+  tdxrt::StoreLe<std::uint64_t>(b, 0x28, sh_off);
+  tdxrt::StoreLe<std::uint16_t>(b, 0x3a, 64);
+  tdxrt::StoreLe<std::uint16_t>(b, 0x3c, 3);
+  tdxrt::StoreLe<std::uint16_t>(b, 0x3e, 2);
+  b.insert(b.end(), modinfo.begin(), modinfo.end());
+  b.insert(b.end(), shstr.begin(), shstr.end());
+  b.resize(sh_off + 3 * 64, 0);
+  auto sh = [&](int i, std::uint32_t name, std::uint32_t type, std::uint64_t off,
+                std::uint64_t size) {
+    const std::size_t h = sh_off + 64 * static_cast<std::size_t>(i);
+    tdxrt::StoreLe<std::uint32_t>(b, h, name);
+    tdxrt::StoreLe<std::uint32_t>(b, h + 4, type);
+    tdxrt::StoreLe<std::uint64_t>(b, h + 24, off);
+    tdxrt::StoreLe<std::uint64_t>(b, h + 32, size);
+  };
+  sh(1, 1, 1, mi_off, modinfo.size());
+  sh(2, 10, 3, str_off, shstr.size());
+  return b;
+}
+
+std::string Mi(const std::string& name, const std::string& depends) {
+  return std::string("license=GPL\0depends=", 20) + depends + std::string("\0name=", 6) + name +
+         std::string("\0", 1);
+}
+
+}  // namespace
+
+TEST_CASE("cache: only verified content enters; corrupted entries are removed and named") {
+  TempDir d;
+  Cache c(d.path);
+  const Bytes data = B("hello cache");
+  auto sha = c.Insert(data, std::nullopt, "source 'x'");
+  REQUIRE(sha.ok());
+  CHECK(*sha == Sha(data));
+  CHECK(c.Has(*sha));
+  CHECK(c.Insert(data, std::string(64, '0'), "source 'x'").status().message() ==
+        "source 'x': content has sha256 " + *sha + " (11 bytes), expected " + std::string(64, '0') +
+            "; not stored");
+  // Flip one byte of the stored entry: the read refuses it, names the source, removes the entry.
+  {
+    Bytes bad = data;
+    bad[0] ^= 1;
+    REQUIRE(tdxrt::WriteFileAtomic(c.PathFor(*sha), bad).ok());
+  }
+  auto r = c.Read(*sha, "source 'kernel'");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().rfind(
+            "source 'kernel': cached file " + c.PathFor(*sha).string() + " has sha256 ", 0) == 0);
+  CHECK_FALSE(c.Has(*sha));
+  // Seeding imports by content hash.
+  TempDir seed;
+  REQUIRE(tdxrt::WriteFileAtomic(seed.path / "a.tar.gz", data).ok());
+  auto rep = c.Seed(seed.path);
+  REQUIRE(rep.ok());
+  CHECK(rep->imported == 1);
+  CHECK(c.Has(Sha(data)));
+  CHECK(c.Seed(seed.path)->already == 1);
+}
+
+TEST_CASE("sources: apt and url through the seams, pins enforced, offline refuses to fetch") {
+  TempDir d;
+  Cache cache(d.path / "cache");
+  FakeRunner runner;
+  FakeHttp http;
+  SourceStore store(cache, runner, http, {});
+  SourceSpec apt{"pkgsrc", SourceSpec::Kind::kApt, "", "", "pkg", "1.0", "", 1};
+  auto got = store.Get(apt, nullptr, d.path.string());
+  REQUIRE_MESSAGE(got.ok(), got.status().message());
+  CHECK(runner.last == std::vector<std::string>{"apt-get", "download", "-q", "pkg=1.0"});
+  CHECK(got->filename == "pkg_1.0_amd64.deb");
+  CHECK(got->sha256 == Sha(runner.deb));
+  // Pinned and cached: no second download.
+  LockEntry pin{apt.Identity(), got->sha256, got->size, got->filename};
+  REQUIRE(store.Get(apt, &pin, d.path.string()).ok());
+  CHECK(runner.calls == 1);
+  // A download that does not match its pin is refused and never cached.
+  LockEntry wrong{apt.Identity(), std::string(64, 'e'), 1, ""};
+  auto bad = store.Get(apt, &wrong, d.path.string());
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message() == "source 'pkgsrc': content has sha256 " + Sha(runner.deb) + " (" +
+                                      std::to_string(runner.deb.size()) + " bytes), expected " +
+                                      std::string(64, 'e') + "; not stored");
+  CHECK_FALSE(cache.Has(std::string(64, 'e')));
+  // apt failure carries apt's words and a hint.
+  runner.exit_code = 100;
+  SourceSpec missing{"m", SourceSpec::Kind::kApt, "", "", "pkg", "9", "", 1};
+  CHECK(store.Get(missing, nullptr, d.path.string()).status().message() ==
+        "source 'm': apt-get download pkg=9 failed (exit 100): E: Version '9' for 'pkg' was not "
+        "found\n"
+        "(hint: run apt-get update; check the version with apt-cache policy pkg)");
+  // URL sources carry their own pin.
+  SourceSpec url{
+      "up", SourceSpec::Kind::kUrl, "https://example.invalid/x.tar.gz", Sha(http.body), "", "", "",
+      1};
+  auto u = store.Get(url, nullptr, d.path.string());
+  REQUIRE(u.ok());
+  CHECK(u->filename == "x.tar.gz");
+  http.body = B("tampered");
+  SourceSpec url2 = url;
+  url2.sha256 = std::string(64, '1');
+  CHECK(store.Get(url2, nullptr, d.path.string()).status().message() ==
+        "source 'up': content has sha256 " + Sha(http.body) + " (8 bytes), expected " +
+            std::string(64, '1') + "; not stored");
+  // Offline: cached content is fine, anything else is refused with a hint.
+  SourceOptions off;
+  off.offline = true;
+  SourceStore offline(cache, runner, http, off);
+  CHECK(offline.Get(url, nullptr, d.path.string()).ok());
+  SourceSpec other{"o", SourceSpec::Kind::kApt, "", "", "other", "2", "", 1};
+  CHECK(offline.Get(other, nullptr, d.path.string()).status().message() ==
+        "source 'o' (apt other 2) is not in the cache " + (d.path / "cache").string() +
+            " and has no pin yet, and --offline forbids fetching (hint: tdximage cache seed DIR)");
+  // File sources are compared with their pin.
+  REQUIRE(tdxrt::WriteFileAtomic(d.path / "f.sh", std::string_view("#!/bin/sh\n")).ok());
+  SourceSpec file{"f", SourceSpec::Kind::kFile, "", "", "", "", "f.sh", 1};
+  LockEntry old{file.Identity(), std::string(64, 'c'), 3, "f.sh"};
+  CHECK(store.Get(file, &old, d.path.string()).status().message() ==
+        "source 'f': " + (d.path / "f.sh").string() + " has sha256 " + Sha(B("#!/bin/sh\n")) +
+            " but the lock pins " + std::string(64, 'c') +
+            " (hint: run 'tdximage lock' if the change is intended)");
+}
+
+TEST_CASE(
+    "tree: extraction refuses device nodes and escaping links; parents implied; hard links "
+    "copied") {
+  FileTree t;
+  REQUIRE(t.AddTar(MakeTar({{"./etc/a.conf", "A"},
+                            {"./usr/bin/tool", "T", AE_IFREG, "", 0755},
+                            {"./usr/bin/alias", "", AE_IFLNK, "tool"},
+                            {"./usr/lib/abs", "", AE_IFLNK, "/usr/bin/tool"},
+                            {"./usr/bin/hard", "", AE_IFREG, "./usr/bin/tool"}}),
+                   "", "/", "src")
+              .ok());
+  REQUIRE(t.Find("usr/bin") != nullptr);
+  CHECK(t.Find("usr/bin")->type == TreeNode::Type::kDirectory);
+  CHECK(t.Find("usr/bin/hard")->data == t.Find("usr/bin/tool")->data);
+  CHECK(*t.Resolve("usr/bin/alias") == "usr/bin/tool");
+  CHECK(*t.Resolve("/usr/lib/abs") == "usr/bin/tool");
+  CHECK(t.Find("etc/a.conf")->origin == "src:etc/a.conf");
+  FileTree u;
+  CHECK(u.AddTar(MakeTar({{"dev/null", "", AE_IFCHR}}), "", "/", "evil").message() ==
+        "evil: entry 'dev/null' is a device node, FIFO or socket: refused");
+  CHECK(u.AddTar(MakeTar({{"a/link", "", AE_IFLNK, "../../etc/shadow"}}), "", "/", "evil")
+            .message() == "evil: symlink 'a/link' -> '../../etc/shadow' escapes the tree");
+  CHECK(u.AddTar(MakeTar({{"../x", "x"}}), "", "/", "evil").message() ==
+        "evil: archive entry '../x' escapes the tree ('..')");
+  CHECK(u.AddTar(MakeTar({{"/abs", "x"}}), "", "/", "evil").message() ==
+        "evil: archive entry '/abs' has an absolute path");
+  // A subtree with a destination.
+  FileTree v;
+  REQUIRE(v.AddTar(MakeTar({{"lib/modules/6.1/a.ko", "m"}, {"etc/skip", "s"}}), "lib/modules",
+                   "/lib/modules", "k")
+              .ok());
+  CHECK(v.Find("lib/modules/6.1/a.ko") != nullptr);
+  CHECK(v.Find("etc/skip") == nullptr);
+  CHECK(*tdximage::KernelModulesVersion(v) == "6.1");
+  CHECK(v.AddFile("lib/modules/6.1/a.ko/x", B("x"), 0644, "t").message() ==
+        "'lib/modules/6.1/a.ko/x': parent 'lib/modules/6.1/a.ko' is not a directory in the image");
+}
+
+TEST_CASE(
+    "initramfs: same tree, same bytes, whatever the insertion order; round trip; normalised "
+    "modes") {
+  auto build = [](bool reversed, Compression c) {
+    std::vector<std::pair<std::string, std::string>> files = {
+        {"bin/x", "xx"}, {"etc/conf", "c"}, {"a/b/c/d", "deep"}};
+    if (reversed) std::reverse(files.begin(), files.end());
+    FileTree t;
+    for (const auto& [p, d] : files)
+      REQUIRE(t.AddFile(p, B(d), p == "bin/x" ? 0700 : 0600, "t").ok());
+    REQUIRE(t.AddSymlink("bin/sh", "x", "t").ok());
+    InitramfsOptions o;
+    o.compression = c;
+    o.level = c == Compression::kGzip ? 9 : 3;
+    auto out = WriteInitramfs(t, o);
+    REQUIRE(out.ok());
+    return *out;
+  };
+  for (auto c : {Compression::kZstd, Compression::kGzip, Compression::kNone}) {
+    const Bytes a = build(false, c), b = build(true, c);
+    CHECK(a == b);
+    auto back = ReadInitramfs(a);
+    REQUIRE_MESSAGE(back.ok(), back.status().message());
+    CHECK(back->Find("a/b/c/d")->data->size() == 4);
+    CHECK(back->Find("bin/x")->mode == 0755);     // an execute bit: 0755
+    CHECK(back->Find("etc/conf")->mode == 0644);  // none: 0644
+    CHECK(back->Find("bin/sh")->target == "x");
+    CHECK(back->Find("a/b")->type == TreeNode::Type::kDirectory);
+  }
+  const Bytes gz = build(false, Compression::kGzip);
+  REQUIRE(gz.size() > 10);
+  CHECK(gz[0] == 0x1f);
+  CHECK((gz[4] | gz[5] | gz[6] | gz[7]) == 0);  // no timestamp in the gzip header
+  const Bytes zst = build(false, Compression::kZstd);
+  CHECK(*tdxrt::LoadLe<std::uint32_t>(zst, 0) == 0xfd2fb528u);
+}
+
+TEST_CASE("ELF: this test binary's interpreter and libraries; corruption diagnosed") {
+  auto self = tdxrt::ReadFile("/proc/self/exe");
+  REQUIRE(self.ok());
+  auto info = ReadElfDynamic(*self);
+  REQUIRE_MESSAGE(info.ok(), info.status().message());
+  CHECK(info->machine == 62);
+  REQUIRE(info->interpreter.has_value());
+  CHECK(info->interpreter->find("ld-linux-x86-64.so.2") != std::string::npos);
+  CHECK(std::find(info->needed.begin(), info->needed.end(), "libc.so.6") != info->needed.end());
+  Bytes bad = *self;
+  tdxrt::StoreLe<std::uint64_t>(bad, 0x20, 0xffffffffff);
+  CHECK(ReadElfDynamic(bad).status().message().find("ELF program headers") == 0);
+  CHECK(ReadElfDynamic(B("#!/bin/sh\n")).status().message() ==
+        "not an ELF file (no \\x7fELF magic at 0x0)");
+  Bytes cut(self->begin(), self->begin() + 40);
+  CHECK(ReadElfDynamic(cut).status().message() == "ELF header truncated: file is 40 bytes");
+  for (std::size_t len = 0; len < 4096; len += 61)
+    (void)ReadElfDynamic(tdxrt::ByteSpan(self->data(), len));
+}
+
+TEST_CASE("closure on the host: the loader and libc come along; missing libraries are named") {
+  auto host = MakeHostRootView();
+  auto exe = fs::read_symlink("/proc/self/exe").string();
+  auto libs = ElfClosure(*host, exe);
+  REQUIRE_MESSAGE(libs.ok(), libs.status().message());
+  bool has_ld = false, has_libc = false;
+  for (const auto& l : *libs) {
+    has_ld |= l.path.find("ld-linux-x86-64.so.2") != std::string::npos;
+    has_libc |= l.path.find("libc.so.6") != std::string::npos;
+    CHECK(IsElf(*l.data));
+  }
+  CHECK(has_ld);
+  CHECK(has_libc);
+  // In an image without the libraries, the closure check names what is missing.
+  FileTree t;
+  REQUIRE(t.AddFile("usr/bin/app", *tdxrt::ReadFile(exe), 0755, "t").ok());
+  auto view = MakeTreeRootView(t);
+  auto missing = ElfClosure(*view, "/usr/bin/app");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message().find("/usr/bin/app (on the image): interpreter") == 0);
+}
+
+TEST_CASE(
+    "module closure from .modinfo: dependencies first, '-' and '_' equal, built-ins skipped") {
+  FileTree t;
+  const std::string root = "lib/modules/6.9.0/kernel/";
+  REQUIRE(t.AddFile(root + "net/failover.ko", FakeModule(Mi("failover", "")), 0644, "k").ok());
+  REQUIRE(
+      t.AddFile(root + "net/net_failover.ko", FakeModule(Mi("net_failover", "failover")), 0644, "k")
+          .ok());
+  REQUIRE(t.AddFile(root + "net/virtio_net.ko", FakeModule(Mi("virtio_net", "net_failover,virtio")),
+                    0644, "k")
+              .ok());
+  REQUIRE(
+      t.AddFile(root + "coco/tdx-guest.ko", FakeModule(Mi("tdx_guest", "tsm")), 0644, "k").ok());
+  REQUIRE(t.AddFile(root + "coco/tsm.ko", FakeModule(Mi("tsm", "")), 0644, "k").ok());
+  REQUIRE(t.AddFile("lib/modules/6.9.0/modules.builtin", B("kernel/drivers/virtio/virtio.ko\n"),
+                    0644, "k")
+              .ok());
+  auto c = ModuleClosure(t, "6.9.0", {"virtio-net", "tdx-guest", "failover"});
+  REQUIRE_MESSAGE(c.ok(), c.status().message());
+  std::vector<std::string> names;
+  for (const auto& m : *c) names.push_back(m.name);
+  CHECK(names ==
+        std::vector<std::string>{"failover", "net_failover", "virtio_net", "tsm", "tdx_guest"});
+  CHECK(ModuleClosure(t, "6.9.0", {"virtio_nett"}).status().message() ==
+        "kernel module 'virtio_nett' is not in lib/modules/6.9.0/ (similar: virtio_net)");
+  REQUIRE(t.AddFile(root + "x.ko", FakeModule(Mi("x", "y")), 0644, "k").ok());
+  CHECK(ModuleClosure(t, "6.9.0", {"x"}).status().message() ==
+        "kernel module 'y' (needed by 'x') is not in lib/modules/6.9.0/");
+}
+
+TEST_CASE("/init: modules in order, quoted environment and arguments, status and poweroff") {
+  Recipe r;
+  r.name = "demo";
+  r.payload_command = "/usr/bin/app";
+  r.payload_args = {"--say", "it's ok"};
+  r.payload_env = {{"GREETING", "a b'c"}};
+  const std::string init =
+      GenerateInit(r, {"lib/modules/v/a.ko", "lib/modules/v/tdx-guest.ko"}, "tdximage test");
+  CHECK(init.rfind("#!/bin/busybox sh\n", 0) == 0);
+  const auto a = init.find("insmod '/lib/modules/v/a.ko'");
+  const auto b = init.find("insmod '/lib/modules/v/tdx-guest.ko'");
+  CHECK(a != std::string::npos);
+  CHECK(b > a);
+  CHECK(init.find("(expected outside a TDX guest)") != std::string::npos);
+  CHECK(init.find("export GREETING='a b'\\''c'\n") != std::string::npos);
+  CHECK(init.find("'/usr/bin/app' '--say' 'it'\\''s ok'\n") != std::string::npos);
+  CHECK(init.find("poweroff -f") != std::string::npos);
+  CHECK(ShellQuote("") == "''");
+}
+
+TEST_CASE("assembly refuses a rootfs tarball that escapes the tree, naming the source") {
+  Recipe r;
+  r.file = "t.yaml";
+  r.name = "t";
+  r.kernel = {"k", "", 0};
+  r.ovmf = {"o", "", 0};
+  r.rootfs = {{{"evil", "", 0}, "/"}};
+  SourceSet set;
+  auto put = [&](const std::string& name, Bytes b) {
+    set[name] = {Sha(b), b.size(), name, std::make_shared<const Bytes>(std::move(b))};
+  };
+  put("k", B("not a kernel"));
+  put("o", B("not firmware"));
+  put("evil", MakeTar({{"etc/ok", "x"}, {"../../../etc/cron.d/evil", "x"}}));
+  BuildOptions o;
+  CHECK(AssembleImage(r, set, o).status().message() ==
+        "kernel (source 'k'): not a bzImage: no 'HdrS' setup header signature at 0x202");
+  mrtd::testing::PeSpec k;
+  k.bzimage = true;
+  k.size_of_headers = 0x200;
+  k.sections = {{".setup", 0x200, 0x200}, {".text", 0x400, 0x200}};
+  k.file_size = 0x600;
+  put("k", mrtd::testing::BuildPe(k).image);
+  put("o", mrtd::testing::BuildFirmware(
+               {{mrtd::TdvfSectionType::kBfv, 0xfffff000, 0x1000, mrtd::kAttrMrExtend, B("fw")}},
+               mrtd::testing::FwLayout::kGuidTable)
+               .image);
+  CHECK(AssembleImage(r, set, o).status().message() ==
+        "evil: archive entry '../../../etc/cron.d/evil' escapes the tree ('..')");
+  put("evil", MakeTar({{"etc/ok", "x"}}));
+  CHECK(AssembleImage(r, set, o).status().message() ==
+        "the image has no /bin/busybox, which the generated /init runs on (hint: add "
+        "busybox-static or an Alpine rootfs)");
+}

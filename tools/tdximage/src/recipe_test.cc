@@ -1,0 +1,146 @@
+// Recipe parsing (every error with file:line:column and a hint) and lock staleness.
+#include "tdximage/recipe.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "tdximage/lock.h"
+
+using tdximage::ParseRecipe;
+
+namespace {
+const char* kGood = R"(name: demo
+base: debian
+sources:
+  kernel: {apt: linux-image-x, version: "1.0"}
+  ovmf: {url: "https://example.invalid/OVMF.fd", sha256: 0000000000000000000000000000000000000000000000000000000000000000}
+  hello: {file: hello.sh}
+kernel: {source: kernel, path: "boot/vmlinuz-*"}
+ovmf: {source: ovmf}
+modules: {source: kernel, load: [virtio_net]}
+files:
+  - {source: hello, to: /usr/bin/hello, mode: "0700"}
+  - {content: "x", to: /etc/x}
+binaries:
+  - {host: /usr/bin/env, to: /usr/bin/env}
+payload: {command: /usr/bin/hello, args: [a, "b c"], env: {K: v}}
+cmdline: console=ttyS0
+launch: {memory: 1G, cpus: 2}
+compression: {algorithm: gzip, level: 6}
+measure: {kernel_header: unmodified, ovmf_layout: stable202411}
+)";
+}  // namespace
+
+TEST_CASE("a complete recipe parses into its model") {
+  auto r = ParseRecipe(kGood, "dir/demo.yaml");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->name == "demo");
+  CHECK(r->dir == "dir");
+  REQUIRE(r->sources.size() == 3);
+  CHECK(r->sources[0].Identity() == "apt linux-image-x 1.0");
+  CHECK(r->sources[1].Identity() ==
+        "url https://example.invalid/OVMF.fd sha256 "
+        "0000000000000000000000000000000000000000000000000000000000000000");
+  CHECK(r->sources[2].Identity() == "file hello.sh");
+  CHECK(r->kernel.path == "boot/vmlinuz-*");
+  CHECK(r->modules == std::vector<std::string>{"virtio_net"});
+  REQUIRE(r->files.size() == 2);
+  CHECK(*r->files[0].mode == 0700u);
+  CHECK(*r->files[1].content == "x");
+  CHECK(r->binaries[0].from == tdximage::BinarySpec::From::kHost);
+  CHECK(r->payload_args == std::vector<std::string>{"a", "b c"});
+  CHECK(r->payload_env[0] == std::make_pair(std::string("K"), std::string("v")));
+  CHECK(r->memory == "1G");
+  CHECK(r->cpus == 2);
+  CHECK(r->compression == "gzip");
+  CHECK(r->compression_level == 6);
+  CHECK(r->kernel_header == "unmodified");
+}
+
+TEST_CASE("all recipe errors are reported together with file:line:column and hints") {
+  const char* bad = R"(name: Demo!
+base: gentoo
+sources:
+  kernel: {apt: linux-image-x}
+  ovmf: {url: "ftp://x", sha256: abc}
+  both: {apt: a, file: b, version: "1"}
+kernel: {source: kernal, path: x}
+ovmf: {source: ovmf}
+files:
+  - {source: kernel, to: relative/path, mode: "999"}
+payload: {comand: /x}
+launch: {memory: 4GB, cpus: 0}
+compresion: {algorithm: zstd}
+)";
+  auto r = ParseRecipe(bad, "r.yaml");
+  REQUIRE_FALSE(r.ok());
+  const std::string e = r.status().message();
+  const std::vector<std::string> want = {
+      "r.yaml:1:7: error: invalid name 'Demo!' (hint: lowercase letters, digits, '.', '_' and '-', "
+      "at most 64)",
+      "r.yaml:2:7: error: unknown base 'gentoo' (hint: alpine, ubuntu or debian)",
+      "r.yaml:4:11: error: source 'kernel' needs 'version' (hint: apt sources pin an exact "
+      "version, see apt-cache policy)",
+      "r.yaml:5:34: error: source 'ovmf': sha256 must be 64 lowercase hex digits",
+      "r.yaml:5:15: error: source 'ovmf': url must start with https:// or http://",
+      "r.yaml:6:9: error: source 'both' needs exactly one of 'url', 'apt' or 'file'",
+      "r.yaml:7:18: error: unknown source 'kernal' in kernel (hint: declare it under 'sources')",
+      "r.yaml:10:26: error: 'to' must be an absolute path in the image",
+      "r.yaml:10:47: error: mode '999' is not an octal permission (hint: e.g. mode: \"0755\")",
+      "r.yaml:11:11: error: unknown key 'comand' in payload (hint: did you mean 'command'?)",
+      "r.yaml:11:10: error: payload needs 'command'",
+      "r.yaml:12:18: error: invalid memory size '4GB': trailing characters (use QEMU -m syntax: "
+      "512M, 4G, or plain MiB)",
+      "r.yaml:12:29: error: cpus must be a number from 1 to 256",
+      "r.yaml:13:1: error: unknown key 'compresion' in the recipe (hint: did you mean "
+      "'compression'?)",
+  };
+  // Every error, in source order (line, then column), one per line.
+  std::string joined;
+  std::vector<std::string> sorted = want;
+  std::swap(sorted[3], sorted[4]);   // 5:15 before 5:34
+  std::swap(sorted[9], sorted[10]);  // 11:10 before 11:11
+  for (const auto& w : sorted) joined += (joined.empty() ? "" : "\n") + w;
+  CHECK(e == joined);
+}
+
+TEST_CASE("YAML syntax errors and non-map documents") {
+  auto r = ParseRecipe("name: [unclosed\n", "y.yaml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().rfind("y.yaml:", 0) == 0);
+  CHECK(r.status().message().find("invalid YAML") != std::string::npos);
+  CHECK(ParseRecipe("- a\n- b\n", "l.yaml").status().message() ==
+        "l.yaml:1:1: error: a recipe is a YAML map (hint: start with 'name:', 'base:' and "
+        "'sources:')");
+}
+
+TEST_CASE("lock round trip and staleness naming the source") {
+  auto r = ParseRecipe(kGood, "dir/demo.yaml");
+  REQUIRE(r.ok());
+  CHECK(tdximage::LockPathFor("dir/demo.yaml") == "dir/demo.lock");
+  tdximage::Lock l;
+  l.recipe = "demo";
+  for (const auto& s : r->sources)
+    l.sources[s.name] = {s.Identity(), std::string(64, 'a'), 10, "f"};
+  auto back = tdximage::ParseLock(tdximage::SerializeLock(l), "demo.lock");
+  REQUIRE(back.ok());
+  CHECK(back->sources.at("kernel").identity == "apt linux-image-x 1.0");
+  CHECK(tdximage::CheckLockFresh(*r, *back).ok());
+  back->sources["kernel"].identity = "apt linux-image-x 0.9";
+  back->sources.erase("hello");
+  back->sources["gone"] = {"file gone", std::string(64, 'b'), 1, ""};
+  CHECK(tdximage::CheckLockFresh(*r, *back).message() ==
+        "source 'kernel' changed: the lock pins 'apt linux-image-x 0.9', the recipe says 'apt "
+        "linux-image-x 1.0'\n"
+        "source 'hello' is not in the lock\n"
+        "the lock pins source 'gone' which the recipe no longer has\n"
+        "(hint: run 'tdximage lock dir/demo.yaml' to re-pin)");
+  CHECK(tdximage::ParseLock("{", "x.lock")
+            .status()
+            .message()
+            .rfind("x.lock: invalid JSON at byte ", 0) == 0);
+  CHECK(tdximage::ParseLock(R"({"lock_version": 2, "recipe": "x", "sources": {}})", "x.lock")
+            .status()
+            .message() == "x.lock: lock_version must be 1");
+}
