@@ -313,6 +313,20 @@ TEST_CASE(
     CHECK(back->Find("bin/sh")->target == "x");
     CHECK(back->Find("a/b")->type == TreeNode::Type::kDirectory);
   }
+  // Headers are validated before libarchive allocates what they claim.
+  Bytes raw = build(false, Compression::kNone);
+  Bytes huge = raw;
+  std::memcpy(huge.data() + 94, "7FFFFFFF", 8);  // first entry's c_namesize
+  CHECK(ReadInitramfs(huge).status().message() ==
+        "initramfs: cpio entry at 0x0: name size 2147483647 is out of range (1..4096)");
+  Bytes big_file = raw;
+  std::memcpy(big_file.data() + 54, "7FFFFFFF", 8);  // first entry's c_filesize
+  CHECK(ReadInitramfs(big_file).status().message() ==
+        "initramfs: cpio entry at 0x0 ('a'): 2147483647 bytes of data run past the end");
+  CHECK(ReadInitramfs(Bytes(raw.begin(), raw.begin() + 200))
+            .status()
+            .message()
+            .find("header truncated") != std::string::npos);
   const Bytes gz = build(false, Compression::kGzip);
   REQUIRE(gz.size() > 10);
   CHECK(gz[0] == 0x1f);
