@@ -1,0 +1,12 @@
+# A dynamically linked host binary is shipped with its whole library closure (PT_INTERP and
+# DT_NEEDED, resolved like ld.so), and the build names a binary that is not there.
+R="$RECIPES/debian/tdx-hello.yaml"
+mkdir r common && cp "$RECIPES/common/tdx-hello.sh" common/
+sed 's|^payload:|binaries:\n  - {host: /usr/bin/env, to: /usr/bin/host-env}\npayload:|' "$R" > r/img.yaml
+cp "${R%.yaml}.lock" r/img.lock
+"$TDXIMAGE" -q build r/img.yaml --out out >/dev/null
+m=out/tdx-hello-debian/tdx-hello-debian-manifest.json
+for p in /usr/bin/host-env /lib64/ld-linux-x86-64.so.2; do grep -q "\"path\": \"$p\"" "$m" && echo "has $p"; done
+grep -q '"path": "/lib/x86_64-linux-gnu/libc.so.6"' "$m" && echo "has libc.so.6"
+sed -i 's|host: /usr/bin/env|host: /usr/bin/no-such-binary|' r/img.yaml
+"$TDXIMAGE" -q build r/img.yaml --out out2 2>&1 || echo "exit $?"
