@@ -79,6 +79,29 @@ std::optional<std::string> Cache::LookupIdentity(const std::string& identity) co
   return sha;
 }
 
+tdxrt::Status Cache::PutDerived(const std::string& key, tdxrt::ByteSpan data) const {
+  std::error_code ec;
+  fs::create_directories(dir_ / "derived", ec);
+  if (ec) return Status::IoError((dir_ / "derived").string() + ": " + ec.message());
+  TDX_TRY(tdxrt::WriteFileAtomic(dir_ / "derived" / key, data, 0644));
+  return tdxrt::WriteFileAtomic(dir_ / "derived" / (key + ".sha256"),
+                                tdxrt::ToHex(tdxrt::Sha256(data)) + "\n", 0644);
+}
+
+std::optional<tdxrt::Bytes> Cache::GetDerived(const std::string& key) const {
+  auto want = tdxrt::ReadFile(dir_ / "derived" / (key + ".sha256"), 1024);
+  if (!want.ok() || want->size() < 64) return std::nullopt;
+  auto data = tdxrt::ReadFile(dir_ / "derived" / key);
+  if (!data.ok()) return std::nullopt;
+  if (tdxrt::ToHex(tdxrt::Sha256(*data)) != std::string(want->begin(), want->begin() + 64)) {
+    std::error_code ec;
+    fs::remove(dir_ / "derived" / key, ec);
+    fs::remove(dir_ / "derived" / (key + ".sha256"), ec);
+    return std::nullopt;
+  }
+  return std::move(data).value();
+}
+
 Result<Cache::SeedReport> Cache::Seed(const fs::path& dir) const {
   SeedReport r;
   std::error_code ec;

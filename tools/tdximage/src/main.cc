@@ -129,7 +129,7 @@ int RunLock(const std::string& recipe_file, const Common& c) {
 }
 
 int RunBuild(const std::string& recipe_file, const std::string& out_root, bool no_lock,
-             const Common& c) {
+             bool no_derived, const Common& c) {
   auto recipe = LoadRecipe(recipe_file);
   if (!recipe.ok()) return Fail(recipe.status().message());
   const std::string lock_path = LockPathFor(recipe_file);
@@ -164,6 +164,7 @@ int RunBuild(const std::string& recipe_file, const std::string& out_root, bool n
   o.out_root = out_root;
   o.tool_version = ToolVersion();
   o.log = log;
+  if (!no_derived) o.derived_cache = &cache;
   if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
     char* end = nullptr;
     const long long v = std::strtoll(sde, &end, 10);
@@ -261,6 +262,11 @@ int main(int argc, char** argv) {
   build->add_option("-o,--out", out_root, "Output root (default out)");
   build->add_flag("--no-lock", no_lock,
                   "Build without a lock (apt and file sources unpinned; not reproducible)");
+  bool no_derived = false;
+  build->add_flag(
+      "--no-derived-cache", no_derived,
+      "Decompress every package anew instead of reusing decompressed trees from the "
+      "cache (those are checked against a hash kept in the cache, not against the lock)");
   build->fallthrough();
 
   auto* cache_cmd = app.add_subcommand("cache", "Manage the source cache");
@@ -292,7 +298,7 @@ int main(int argc, char** argv) {
     return static_cast<int>(ExitCode::kUsage);
   }
   if (lock->parsed()) return RunLock(lock_recipe, common);
-  if (build->parsed()) return RunBuild(build_recipe, out_root, no_lock, common);
+  if (build->parsed()) return RunBuild(build_recipe, out_root, no_lock, no_derived, common);
   if (seed->parsed()) return RunCacheSeed(seed_dir, common);
   if (cache_dir_cmd->parsed()) {
     std::printf("%s\n", MakeCache(common).dir().c_str());

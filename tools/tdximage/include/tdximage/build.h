@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tdximage/cache.h"
 #include "tdximage/lock.h"
 #include "tdximage/recipe.h"
 #include "tdximage/sources.h"
@@ -29,6 +30,9 @@ struct BuildOptions {
   std::string tool_version;                     // recorded in the manifest and /init
   std::string host_root = "/";                  // where host binaries are read from
   std::function<void(const std::string&)> log;  // progress lines
+  // Where decompressed package trees are kept between builds (keyed by the package's sha256);
+  // none: decompress every time.
+  const Cache* derived_cache = nullptr;
 };
 
 struct BuildResult {

@@ -4,7 +4,8 @@
 // reported, naming what it was for.
 //
 // Location: $TDXIMAGE_CACHE, else $XDG_CACHE_HOME/tdximage, else ~/.cache/tdximage.
-// Layout: <dir>/sha256/<64 hex digits>; <dir>/identity/<sha256 of identity> holds a content hash.
+// Layout: <dir>/sha256/<64 hex digits>; <dir>/identity/<sha256 of identity> holds a content hash;
+// <dir>/derived/<key> and <key>.sha256 hold derived content and its hash.
 #pragma once
 
 #include <filesystem>
@@ -38,6 +39,12 @@ class Cache {
   // later lock can work offline. Only a hint: content is always re-verified by hash on read.
   tdxrt::Status RememberIdentity(const std::string& identity, const std::string& sha256) const;
   std::optional<std::string> LookupIdentity(const std::string& identity) const;
+
+  // Derived content (e.g. a package's decompressed data.tar), keyed by the sha256 of what it
+  // was derived from plus a label. Stored with its own sha256 and verified on read: a mismatch
+  // drops the entry and reads as absent, so callers simply derive again.
+  tdxrt::Status PutDerived(const std::string& key, tdxrt::ByteSpan data) const;
+  std::optional<tdxrt::Bytes> GetDerived(const std::string& key) const;
 
   struct SeedReport {
     int imported = 0;
