@@ -173,6 +173,16 @@ TEST_CASE("cache: only verified content enters; corrupted entries are removed an
   CHECK(r.status().message().rfind(
             "source 'kernel': cached file " + c.PathFor(*sha).string() + " has sha256 ", 0) == 0);
   CHECK_FALSE(c.Has(*sha));
+  // Derived entries: returned while intact; a corrupted one is dropped and reads as absent.
+  REQUIRE(c.PutDerived("k-tar", data).ok());
+  CHECK(*c.GetDerived("k-tar") == data);
+  {
+    Bytes bad = data;
+    bad[3] ^= 4;
+    REQUIRE(tdxrt::WriteFileAtomic(d.path / "derived" / "k-tar", bad).ok());
+  }
+  CHECK_FALSE(c.GetDerived("k-tar").has_value());
+  CHECK_FALSE(fs::exists(d.path / "derived" / "k-tar"));
   // Seeding imports by content hash.
   TempDir seed;
   REQUIRE(tdxrt::WriteFileAtomic(seed.path / "a.tar.gz", data).ok());
