@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <set>
@@ -17,6 +18,7 @@
 #include "tdximage/elf.h"
 #include "tdximage/init.h"
 #include "tdximage/initramfs.h"
+#include "tdximage/launcher.h"
 #include "tdximage/modules.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
@@ -386,10 +388,16 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
   if (ec) return Status::IoError(tmp_dir.string() + ": " + ec.message());
   auto cleanup = [&] { fs::remove_all(tmp_dir, ec); };
   ordered_json outputs = ordered_json::array();
+  std::vector<std::pair<std::string, std::string>> sums;  // file -> sha256, for SHA256SUMS
+  auto write_out = [&](const std::string& file, tdxrt::ByteSpan data,
+                       unsigned mode) -> tdxrt::Status {
+    TDX_TRY(tdxrt::WriteFileAtomic(tmp_dir / file, data, mode));
+    sums.emplace_back(file, tdxrt::ToHex(tdxrt::Sha256(data)));
+    return tdxrt::Status::Ok();
+  };
   auto put = [&](const std::string& file, tdxrt::ByteSpan data) -> tdxrt::Status {
-    TDX_TRY(tdxrt::WriteFileAtomic(tmp_dir / file, data, 0644));
-    outputs.push_back(
-        {{"file", file}, {"size", data.size()}, {"sha256", tdxrt::ToHex(tdxrt::Sha256(data))}});
+    TDX_TRY(write_out(file, data, 0644));
+    outputs.push_back({{"file", file}, {"size", data.size()}, {"sha256", sums.back().second}});
     return tdxrt::Status::Ok();
   };
   auto put_text = [&](const std::string& file, const std::string& text) {
@@ -471,7 +479,56 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
   m["launch"] = {{"memory", r.memory}, {"cpus", r.cpus}, {"cmdline", r.cmdline}};
   m["measurements"] = meas;
   m["outputs"] = outputs;
-  st = put_text(n + "-manifest.json", m.dump(2) + "\n");
+  const std::string manifest_text = m.dump(2) + "\n";
+  st = write_out(n + "-manifest.json",
+                 tdxrt::ByteSpan(reinterpret_cast<const std::uint8_t*>(manifest_text.data()),
+                                 manifest_text.size()),
+                 0644);
+  // Launchers: they carry the manifest, so the manifest cannot list them; SHA256SUMS lists all.
+  if (st.ok()) {
+    LauncherSpec ls;
+    ls.name = n;
+    ls.tool = o.tool_version;
+    ls.memory = r.memory;
+    ls.cpus = r.cpus;
+    ls.cmdline = r.cmdline;
+    ls.mrtd_single = meas["mr_td"]["single-pass"].get<std::string>();
+    ls.mrtd_two = meas["mr_td"]["two-pass"].get<std::string>();
+    ls.rtmr1 = meas["rtmr1"].get<std::string>();
+    ls.rtmr2 = meas["rtmr2"].get<std::string>();
+    ls.kernel_header = r.kernel_header;
+    ls.ovmf_layout = r.ovmf_layout;
+    ls.kernel_file = n + "-vmlinuz";
+    ls.initrd_file = initrd_name;
+    ls.ovmf_file = n + "-ovmf.fd";
+    ls.mtime = o.source_date_epoch;
+    const std::string meas_text = meas.dump(2) + "\n";
+    ls.files = {{initrd_name, std::make_shared<const Bytes>(std::move(initramfs))},
+                {n + "-vmlinuz", std::make_shared<const Bytes>(img.kernel)},
+                {n + "-ovmf.fd", std::make_shared<const Bytes>(img.ovmf)},
+                {n + "-manifest.json",
+                 std::make_shared<const Bytes>(manifest_text.begin(), manifest_text.end())},
+                {n + "-measurements.json",
+                 std::make_shared<const Bytes>(meas_text.begin(), meas_text.end())}};
+    auto self = MakeSelfExtractingLauncher(ls);
+    if (!self.ok()) st = self.status();
+    if (st.ok()) st = write_out(n + "-run-qemu.sh", *self, 0755);
+    auto unpacked = MakeUnpackedLauncher(ls);
+    if (st.ok() && !unpacked.ok()) st = unpacked.status();
+    if (st.ok()) {
+      st = write_out(n + "-launch-tdx.sh",
+                     tdxrt::ByteSpan(reinterpret_cast<const std::uint8_t*>(unpacked->data()),
+                                     unpacked->size()),
+                     0755);
+    }
+    if (st.ok()) {
+      res.launcher_size = self->size();
+      std::sort(sums.begin(), sums.end());
+      std::string text;
+      for (const auto& [file, sha] : sums) text += sha + "  " + file + "\n";
+      st = tdxrt::WriteFileAtomic(tmp_dir / (n + "-SHA256SUMS"), text, 0644);
+    }
+  }
   if (!st.ok()) {
     cleanup();
     return st;

@@ -64,19 +64,22 @@ std::string IdentityKey(const std::string& identity) {
 }
 }  // namespace
 
-tdxrt::Status Cache::RememberIdentity(const std::string& identity, const std::string& sha) const {
+tdxrt::Status Cache::RememberIdentity(const std::string& identity, const KnownSource& known) const {
   std::error_code ec;
   fs::create_directories(dir_ / "identity", ec);
   if (ec) return Status::IoError((dir_ / "identity").string() + ": " + ec.message());
-  return tdxrt::WriteFileAtomic(dir_ / "identity" / IdentityKey(identity), sha + "\n", 0644);
+  return tdxrt::WriteFileAtomic(dir_ / "identity" / IdentityKey(identity),
+                                known.sha256 + " " + known.filename + "\n", 0644);
 }
 
-std::optional<std::string> Cache::LookupIdentity(const std::string& identity) const {
-  auto b = tdxrt::ReadFile(dir_ / "identity" / IdentityKey(identity), 1024);
+std::optional<Cache::KnownSource> Cache::LookupIdentity(const std::string& identity) const {
+  auto b = tdxrt::ReadFile(dir_ / "identity" / IdentityKey(identity), 4096);
   if (!b.ok() || b->size() < 64) return std::nullopt;
-  std::string sha(b->begin(), b->begin() + 64);
-  if (!Has(sha)) return std::nullopt;
-  return sha;
+  std::string text(b->begin(), b->end());
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  KnownSource k{text.substr(0, 64), text.size() > 65 ? text.substr(65) : ""};
+  if (!Has(k.sha256)) return std::nullopt;
+  return k;
 }
 
 tdxrt::Status Cache::PutDerived(const std::string& key, tdxrt::ByteSpan data) const {

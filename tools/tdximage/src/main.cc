@@ -191,7 +191,9 @@ int RunBuild(const std::string& recipe_file, const std::string& out_root, bool n
     for (const auto& out : built->manifest["outputs"]) {
       std::printf("  %s/%s\n", built->out_dir.c_str(), out["file"].get<std::string>().c_str());
     }
-    std::printf("  %s/%s-manifest.json\n", built->out_dir.c_str(), recipe->name.c_str());
+    for (const char* f : {"-manifest.json", "-run-qemu.sh", "-launch-tdx.sh", "-SHA256SUMS"}) {
+      std::printf("  %s/%s%s\n", built->out_dir.c_str(), recipe->name.c_str(), f);
+    }
   }
   return static_cast<int>(ExitCode::kOk);
 }

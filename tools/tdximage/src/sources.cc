@@ -186,9 +186,13 @@ Result<FetchedSource> SourceStore::Get(const SourceSpec& s, const LockEntry* pin
     out.data = std::make_shared<const Bytes>(std::move(data).value());
     return out;
   }
+  std::string known_filename;
   if (!expected) {
     // Unpinned (locking): content an earlier fetch of the same identity stored is reused.
-    if (auto known = cache_.LookupIdentity(s.Identity())) expected = known;
+    if (auto known = cache_.LookupIdentity(s.Identity())) {
+      expected = known->sha256;
+      known_filename = known->filename;
+    }
   }
   if (expected && cache_.Has(*expected)) {
     auto data = cache_.Read(*expected, what);
@@ -196,7 +200,7 @@ Result<FetchedSource> SourceStore::Get(const SourceSpec& s, const LockEntry* pin
     if (options_.log) options_.log("cached   " + s.name + " (" + expected->substr(0, 16) + "…)");
     out.sha256 = *expected;
     out.size = data->size();
-    out.filename = pin ? pin->filename : "";
+    out.filename = pin ? pin->filename : known_filename;
     out.data = std::make_shared<const Bytes>(std::move(data).value());
     return out;
   }
@@ -210,7 +214,7 @@ Result<FetchedSource> SourceStore::Get(const SourceSpec& s, const LockEntry* pin
   TDX_ASSIGN_OR_RETURN(Bytes data, Download(s, &filename));
   auto sha = cache_.Insert(data, expected, what);
   if (!sha.ok()) return sha.status();  // the bad download is dropped, never cached
-  TDX_TRY(cache_.RememberIdentity(s.Identity(), *sha));
+  TDX_TRY(cache_.RememberIdentity(s.Identity(), {*sha, filename}));
   out.sha256 = *sha;
   out.size = data.size();
   out.filename = filename;

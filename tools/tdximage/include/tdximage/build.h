@@ -8,7 +8,9 @@
 //
 // Outputs: <name>-initramfs.cpio.zst|gz, <name>-vmlinuz, <name>-ovmf.fd, <name>-mrtd.hex
 // (single-pass), <name>-rtmr1.hex, <name>-rtmr2.hex, <name>-measurements.json,
-// <name>-manifest.json.
+// <name>-manifest.json, <name>-run-qemu.sh (self-extracting), <name>-launch-tdx.sh (runs the
+// unpacked files), <name>-SHA256SUMS (every output; the manifest cannot list the launchers,
+// which carry it).
 #pragma once
 
 #include <functional>
@@ -40,7 +42,7 @@ struct BuildResult {
   nlohmann::ordered_json manifest;
   nlohmann::ordered_json measurements;
   std::map<std::string, double> seconds;  // per pass, for benchmarks
-  std::uint64_t initramfs_size = 0, initramfs_uncompressed_files = 0;
+  std::uint64_t initramfs_size = 0, initramfs_uncompressed_files = 0, launcher_size = 0;
 };
 
 // The sources' bytes, fetched and verified, keyed by source name.

@@ -37,8 +37,12 @@ class Cache {
 
   // Remembers which content a source identity ("apt ovmf 2022.11-6+deb12u2") resolved to, so a
   // later lock can work offline. Only a hint: content is always re-verified by hash on read.
-  tdxrt::Status RememberIdentity(const std::string& identity, const std::string& sha256) const;
-  std::optional<std::string> LookupIdentity(const std::string& identity) const;
+  struct KnownSource {
+    std::string sha256;
+    std::string filename;  // upstream file name, informative
+  };
+  tdxrt::Status RememberIdentity(const std::string& identity, const KnownSource& known) const;
+  std::optional<KnownSource> LookupIdentity(const std::string& identity) const;
 
   // Derived content (e.g. a package's decompressed data.tar), keyed by the sha256 of what it
   // was derived from plus a label. Stored with its own sha256 and verified on read: a mismatch
