@@ -12,9 +12,11 @@
 #include "tdximage/archive.h"
 #include "tdximage/build.h"
 #include "tdximage/cache.h"
+#include "tdximage/initramfs.h"
 #include "tdximage/lock.h"
 #include "tdximage/recipe.h"
 #include "tdximage/sources.h"
+#include "tdximage/verify.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/sha.h"
@@ -23,13 +25,14 @@ namespace {
 
 using namespace tdximage;  // NOLINT(google-build-using-namespace): a thin main over one library
 
-enum class ExitCode : int { kOk = 0, kFailure = 1, kUsage = 2 };
+enum class ExitCode : int { kOk = 0, kFailure = 1, kUsage = 2, kMismatch = 3 };
 
 constexpr const char* kExitCodesHelp =
     "Exit codes:\n"
     "  0  success\n"
     "  1  failure: unreadable, malformed or missing input\n"
-    "  2  usage error\n";
+    "  2  usage error\n"
+    "  3  verify: the rebuilt image differs from the published one (or from --expect-mrtd)\n";
 
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "tdximage: error: %s\n", msg.c_str());
@@ -128,51 +131,61 @@ int RunLock(const std::string& recipe_file, const Common& c) {
   return static_cast<int>(ExitCode::kOk);
 }
 
-int RunBuild(const std::string& recipe_file, const std::string& out_root, bool no_lock,
-             bool no_derived, const Common& c) {
-  auto recipe = LoadRecipe(recipe_file);
-  if (!recipe.ok()) return Fail(recipe.status().message());
+// Builds `recipe` into `out_root`: the shared part of build and verify.
+tdxrt::Result<BuildResult> BuildRecipe(const Recipe& recipe, const std::string& recipe_file,
+                                       const std::string& out_root, bool no_lock, bool use_derived,
+                                       const Common& c) {
   const std::string lock_path = LockPathFor(recipe_file);
   std::optional<Lock> lock;
   std::string lock_text;
   if (!no_lock) {
     auto text = tdxrt::ReadFile(lock_path, 1 << 20);
     if (!text.ok()) {
-      return Fail(recipe_file + " is not locked: " + text.status().message() +
-                  " (hint: run 'tdximage lock " + recipe_file +
-                  "', or build with --no-lock to use only the recipe's own pins)");
+      return tdxrt::Status::NotFound(
+          recipe_file + " is not locked: " + text.status().message() +
+          " (hint: run 'tdximage lock " + recipe_file +
+          "', or build with --no-lock to use only the recipe's own pins)");
     }
     lock_text.assign(text->begin(), text->end());
-    auto l = ParseLock(lock_text, lock_path);
-    if (!l.ok()) return Fail(l.status().message());
-    if (auto st = CheckLockFresh(*recipe, *l); !st.ok())
-      return Fail(lock_path + " is stale:\n" + st.message());
-    lock = std::move(l).value();
-  } else if (!c.quiet) {
-    std::fprintf(stderr,
-                 "tdximage: warning: --no-lock: apt and file sources are not pinned; this build is "
-                 "not reproducible by others\n");
+    TDX_ASSIGN_OR_RETURN(Lock l, ParseLock(lock_text, lock_path));
+    if (auto st = CheckLockFresh(recipe, l); !st.ok())
+      return tdxrt::Status::Mismatch(lock_path + " is stale:\n" + st.message());
+    lock = std::move(l);
   }
   Cache cache = MakeCache(c);
   auto runner = MakePosixCommandRunner();
   auto http = MakeCurlFetcher();
   SourceStore store(cache, *runner, *http, MakeSourceOptions(c));
   auto log = Logger(c);
-  auto sources = FetchSources(*recipe, lock ? &*lock : nullptr, store, log);
-  if (!sources.ok()) return Fail(sources.status().message());
+  TDX_ASSIGN_OR_RETURN(SourceSet sources,
+                       FetchSources(recipe, lock ? &*lock : nullptr, store, log));
   BuildOptions o;
   o.out_root = out_root;
   o.tool_version = ToolVersion();
   o.log = log;
-  if (!no_derived) o.derived_cache = &cache;
+  if (use_derived) o.derived_cache = &cache;
   if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
     char* end = nullptr;
     const long long v = std::strtoll(sde, &end, 10);
-    if (*end != '\0' || v < 0)
-      return Usage(std::string("SOURCE_DATE_EPOCH '") + sde + "' is not a non-negative integer");
+    if (*end != '\0' || v < 0) {
+      return tdxrt::Status::InvalidArgument(std::string("SOURCE_DATE_EPOCH '") + sde +
+                                            "' is not a non-negative integer");
+    }
     o.source_date_epoch = v;
   }
-  auto built = BuildImage(*recipe, lock ? &*lock : nullptr, lock_text, *sources, o);
+  return BuildImage(recipe, lock ? &*lock : nullptr, lock_text, sources, o);
+}
+
+int RunBuild(const std::string& recipe_file, const std::string& out_root, bool no_lock,
+             bool no_derived, const Common& c) {
+  auto recipe = LoadRecipe(recipe_file);
+  if (!recipe.ok()) return Fail(recipe.status().message());
+  if (no_lock && !c.quiet) {
+    std::fprintf(stderr,
+                 "tdximage: warning: --no-lock: apt and file sources are not pinned; this build is "
+                 "not reproducible by others\n");
+  }
+  auto built = BuildRecipe(*recipe, recipe_file, out_root, no_lock, !no_derived, c);
   if (!built.ok()) return Fail(built.status().message());
   if (c.json) {
     nlohmann::ordered_json j = {{"out_dir", built->out_dir},
@@ -196,6 +209,236 @@ int RunBuild(const std::string& recipe_file, const std::string& out_root, bool n
     }
   }
   return static_cast<int>(ExitCode::kOk);
+}
+
+struct VerifyOptions {
+  std::string against;
+  std::vector<std::string> expect_mrtd;
+  std::string page_order = "single-pass";
+  bool keep = false;
+};
+
+int RunVerify(const std::string& recipe_file, const VerifyOptions& v, const Common& c) {
+  auto recipe = LoadRecipe(recipe_file);
+  if (!recipe.ok()) return Fail(recipe.status().message());
+  if (v.page_order != "single-pass" && v.page_order != "two-pass")
+    return Usage("--page-order must be single-pass or two-pass");
+  std::vector<std::string> expected;
+  for (const auto& e : v.expect_mrtd) {
+    auto b = tdxrt::FromHex(e, 48);
+    if (!b.ok()) return Usage("--expect-mrtd " + e + ": " + b.status().message());
+    expected.push_back(tdxrt::ToHex(*b));
+  }
+  const std::string against = v.against.empty() ? "out/" + recipe->name : v.against;
+  const bool have_against = !v.against.empty() || std::filesystem::exists(against);
+  if (!have_against && expected.empty()) {
+    return Usage(
+        "nothing to compare with: give --against (out dir, manifest.json or run-qemu.sh) or "
+        "--expect-mrtd");
+  }
+  std::optional<nlohmann::ordered_json> published;
+  std::vector<LauncherFile> launcher_files;
+  if (have_against) {
+    auto m = LoadManifestOf(against, &launcher_files);
+    if (!m.ok()) return Fail(m.status().message());
+    published = std::move(m).value();
+  }
+  char tmpl[] = "/tmp/tdximage-verify-XXXXXX";
+  std::string tmp = ::mkdtemp(tmpl) ? tmpl : "";
+  if (tmp.empty()) return Fail("cannot create a temporary directory for the rebuild");
+  if (!c.quiet)
+    std::fprintf(
+        stderr,
+        "tdximage: rebuilding %s in %s (no derived cache: every package is decompressed anew)\n",
+        recipe_file.c_str(), tmp.c_str());
+  auto built = BuildRecipe(*recipe, recipe_file, tmp, false, false, c);
+  auto cleanup = [&] {
+    std::error_code ec;
+    if (!v.keep)
+      std::filesystem::remove_all(tmp, ec);
+    else if (!c.quiet)
+      std::fprintf(stderr, "tdximage: kept the rebuild in %s\n", tmp.c_str());
+  };
+  if (!built.ok()) {
+    cleanup();
+    return Fail(built.status().message());
+  }
+  VerifyReport report;
+  if (published) report = CompareManifests(*published, built->manifest);
+  // A launcher is compared byte for byte too: rebuilding must give the very same file.
+  if (!launcher_files.empty()) {
+    auto mine =
+        tdxrt::ReadFile(std::filesystem::path(built->out_dir) / (recipe->name + "-run-qemu.sh"));
+    auto theirs = tdxrt::ReadFile(against);
+    if (mine.ok() && theirs.ok() && *mine != *theirs) {
+      report.match = false;
+      report.lines.push_back("launcher " + against + " differs from the rebuilt one (" +
+                             std::to_string(theirs->size()) + " vs " +
+                             std::to_string(mine->size()) + " bytes)");
+    }
+  }
+  const std::string mrtd = built->measurements["mr_td"][v.page_order].get<std::string>();
+  bool mrtd_ok = true;
+  if (!expected.empty()) {
+    mrtd_ok = std::find(expected.begin(), expected.end(), mrtd) != expected.end();
+    if (!mrtd_ok) {
+      std::string list;
+      for (const auto& e : expected) list += (list.empty() ? "" : ", ") + e;
+      report.match = false;
+      report.lines.insert(report.lines.begin(), "MR_TD (" + v.page_order + ") of the rebuild is " +
+                                                    mrtd + "; expected " +
+                                                    (expected.size() > 1 ? "one of " : "") + list);
+    }
+  }
+  if (c.json) {
+    nlohmann::ordered_json j = report.json;
+    j["match"] = report.match;
+    j["findings"] = report.lines;
+    j["rebuilt"] = built->measurements;
+    if (!expected.empty())
+      j["expect_mrtd"] = {{"page_order", v.page_order}, {"expected", expected}, {"match", mrtd_ok}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    if (report.match) {
+      std::printf("match: %s rebuilt%s\n", recipe->name.c_str(),
+                  published ? (" bit for bit against " + against).c_str() : "");
+      std::printf("MR_TD (%s): %s\nRTMR1: %s\nRTMR2: %s\n", v.page_order.c_str(), mrtd.c_str(),
+                  built->measurements["rtmr1"].get<std::string>().c_str(),
+                  built->measurements["rtmr2"].get<std::string>().c_str());
+    } else {
+      std::printf("MISMATCH: %s rebuilt%s differs:\n", recipe->name.c_str(),
+                  published ? (" against " + against).c_str() : "");
+    }
+    for (const auto& l : report.lines) std::printf("  %s\n", l.c_str());
+  }
+  cleanup();
+  return static_cast<int>(report.match ? ExitCode::kOk : ExitCode::kMismatch);
+}
+
+std::string ModeOf(const TreeNode& n) {
+  char b[16];
+  const char t = n.type == TreeNode::Type::kDirectory ? 'd'
+                 : n.type == TreeNode::Type::kSymlink ? 'l'
+                                                      : '-';
+  std::snprintf(b, sizeof b, "%c%04o", t,
+                n.type == TreeNode::Type::kSymlink ? 0777u
+                : NormalisedMode(n) == n.mode      ? n.mode
+                                                   : n.mode);
+  return b;
+}
+
+int RunInspect(const std::string& artifact, const Common& c) {
+  auto head = tdxrt::ReadFile(artifact, 1);
+  std::error_code ec;
+  const bool dir = std::filesystem::is_directory(artifact, ec);
+  bool initramfs = false;
+  if (!dir) {
+    auto f = tdxrt::MappedFile::Open(artifact);
+    if (!f.ok()) return Fail(f.status().message());
+    const auto b = f->bytes();
+    initramfs = (b.size() > 4 && ((b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) ||
+                                  (b[0] == 0x1f && b[1] == 0x8b))) ||
+                (b.size() > 6 && std::string(b.begin(), b.begin() + 6) == "070701");
+    if (initramfs) {
+      auto tree = ReadInitramfs(b);
+      if (!tree.ok()) return Fail(artifact + ": " + tree.status().message());
+      nlohmann::ordered_json files = nlohmann::ordered_json::array();
+      for (const auto& [path, n] : tree->nodes()) {
+        nlohmann::ordered_json e = {{"path", "/" + path}, {"mode", ModeOf(n)}};
+        if (n.type == TreeNode::Type::kFile) {
+          e["size"] = n.data->size();
+          e["sha256"] = tdxrt::ToHex(tdxrt::Sha256(*n.data));
+        }
+        if (n.type == TreeNode::Type::kSymlink) e["target"] = n.target;
+        files.push_back(e);
+      }
+      if (c.json) {
+        std::cout << nlohmann::ordered_json{{"initramfs", artifact},
+                                            {"entries", files.size()},
+                                            {"files", files}}
+                         .dump(2)
+                  << "\n";
+        return 0;
+      }
+      std::printf("%s: initramfs, %zu entries, %llu bytes of files\n", artifact.c_str(),
+                  files.size(), static_cast<unsigned long long>(tree->total_file_bytes()));
+      for (const auto& e : files) {
+        std::printf(
+            "%s %10s %-16s %s%s\n", e["mode"].get<std::string>().c_str(),
+            e.contains("size") ? std::to_string(e["size"].get<std::uint64_t>()).c_str() : "-",
+            e.contains("sha256") ? e["sha256"].get<std::string>().substr(0, 16).c_str() : "-",
+            e["path"].get<std::string>().c_str(),
+            e.contains("target") ? (" -> " + e["target"].get<std::string>()).c_str() : "");
+      }
+      return 0;
+    }
+  }
+  std::vector<LauncherFile> embedded;
+  auto m = LoadManifestOf(artifact, &embedded);
+  if (!m.ok()) return Fail(m.status().message());
+  const auto& j = *m;
+  if (c.json) {
+    nlohmann::ordered_json out = j;
+    if (!embedded.empty()) {
+      out["launcher_files"] = nlohmann::ordered_json::array();
+      for (const auto& f : embedded) {
+        out["launcher_files"].push_back({{"file", f.name},
+                                         {"size", f.data->size()},
+                                         {"sha256", tdxrt::ToHex(tdxrt::Sha256(*f.data))}});
+      }
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  const auto& r = j["recipe"];
+  const auto& meas = j["measurements"];
+  std::printf(
+      "%s: image %s (base %s), recipe %s sha256 %s, lock sha256 %s\nbuilt by %s, SOURCE_DATE_EPOCH "
+      "%lld\n",
+      artifact.c_str(), r.value("name", "").c_str(), r.value("base", "").c_str(),
+      r.value("file", "").c_str(), r.value("sha256", "").c_str(),
+      r.value("lock_sha256", "").c_str(), j.value("tool", "").c_str(),
+      static_cast<long long>(j.value("source_date_epoch", 0)));
+  std::printf(
+      "MR_TD (single-pass): %s\nMR_TD (two-pass):    %s\nRTMR1:               %s\nRTMR2:           "
+      "    %s\n",
+      meas["mr_td"].value("single-pass", "").c_str(), meas["mr_td"].value("two-pass", "").c_str(),
+      meas.value("rtmr1", "").c_str(), meas.value("rtmr2", "").c_str());
+  std::printf("  assuming %s\n", meas["assumes"].dump().c_str());
+  if (!embedded.empty()) {
+    std::printf("launcher payload (sha256 verified):\n");
+    for (const auto& f : embedded) {
+      std::printf("  %10zu %s %s\n", f.data->size(), tdxrt::ToHex(tdxrt::Sha256(*f.data)).c_str(),
+                  f.name.c_str());
+    }
+  }
+  std::printf("inputs:\n");
+  for (const auto& i : j["inputs"]) {
+    std::printf("  %-10s %s  %10llu  %s\n", i.value("name", "").c_str(),
+                i.value("sha256", "").c_str(), static_cast<unsigned long long>(i.value("size", 0)),
+                i.value("identity", "").c_str());
+  }
+  std::printf("outputs:\n");
+  for (const auto& o : j["outputs"]) {
+    std::printf("  %10llu %s %s\n", static_cast<unsigned long long>(o.value("size", 0)),
+                o.value("sha256", "").c_str(), o.value("file", "").c_str());
+  }
+  const auto& files = j["initramfs"]["files"];
+  std::printf("initramfs %s: %zu entries\n", j["initramfs"].value("file", "").c_str(),
+              files.size());
+  for (const auto& f : files) {
+    const std::string type = f.value("type", "");
+    std::printf("  %s %-5s %10s %-16s %s%s\n",
+                type == "dir"       ? "d"
+                : type == "symlink" ? "l"
+                                    : "-",
+                f.value("mode", "").c_str(),
+                f.contains("size") ? std::to_string(f["size"].get<std::uint64_t>()).c_str() : "-",
+                f.contains("sha256") ? f["sha256"].get<std::string>().substr(0, 16).c_str() : "-",
+                f.value("path", "").c_str(),
+                f.contains("target") ? (" -> " + f["target"].get<std::string>()).c_str() : "");
+  }
+  return 0;
 }
 
 int RunCacheSeed(const std::string& dir, const Common& c) {
@@ -271,6 +514,29 @@ int main(int argc, char** argv) {
       "cache (those are checked against a hash kept in the cache, not against the lock)");
   build->fallthrough();
 
+  std::string verify_recipe;
+  VerifyOptions vo;
+  auto* verify = app.add_subcommand(
+      "verify", "Rebuild a recipe in a temporary directory and compare with a published build");
+  verify->add_option("recipe", verify_recipe, "Recipe file (YAML), with its lock")->required();
+  verify->add_option(
+      "--against", vo.against,
+      "Published build: out/<name>/ (default), a *-manifest.json or a *-run-qemu.sh");
+  verify->add_option("--expect-mrtd", vo.expect_mrtd, "Accepted MR_TD of the rebuild (repeatable)");
+  verify->add_option("--page-order", vo.page_order,
+                     "Page order for --expect-mrtd: single-pass (default) or two-pass");
+  verify->add_flag("--keep", vo.keep, "Keep the rebuild directory");
+  verify->fallthrough();
+
+  std::string inspect_artifact;
+  auto* inspect =
+      app.add_subcommand("inspect", "Show an artifact: out dir, manifest, launcher or initramfs");
+  inspect
+      ->add_option("artifact", inspect_artifact,
+                   "out/<name>/, *-manifest.json, *-run-qemu.sh or *-initramfs.cpio.*")
+      ->required();
+  inspect->fallthrough();
+
   auto* cache_cmd = app.add_subcommand("cache", "Manage the source cache");
   std::string seed_dir;
   auto* seed =
@@ -302,6 +568,8 @@ int main(int argc, char** argv) {
   if (lock->parsed()) return RunLock(lock_recipe, common);
   if (build->parsed()) return RunBuild(build_recipe, out_root, no_lock, no_derived, common);
   if (seed->parsed()) return RunCacheSeed(seed_dir, common);
+  if (verify->parsed()) return RunVerify(verify_recipe, vo, common);
+  if (inspect->parsed()) return RunInspect(inspect_artifact, common);
   if (cache_dir_cmd->parsed()) {
     std::printf("%s\n", MakeCache(common).dir().c_str());
     return 0;

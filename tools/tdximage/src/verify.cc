@@ -1,0 +1,241 @@
+// Manifest comparison (see include/tdximage/verify.h).
+#include "tdximage/verify.h"
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "tdxrt/file.h"
+
+namespace tdximage {
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+using tdxrt::Result;
+using tdxrt::Status;
+
+namespace {
+
+std::string Str(const ordered_json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+std::string Short(const std::string& sha) {
+  return sha.size() > 16 ? sha.substr(0, 16) + "…" : sha;
+}
+
+std::map<std::string, ordered_json> ByKey(const ordered_json& arr, const char* key) {
+  std::map<std::string, ordered_json> m;
+  if (!arr.is_array()) return m;
+  for (const auto& e : arr) {
+    if (e.contains(key) && e[key].is_string()) m[e[key].get<std::string>()] = e;
+  }
+  return m;
+}
+
+std::string Describe(const ordered_json& f) {
+  const std::string type = Str(f, "type");
+  if (type == "symlink") return "symlink -> " + Str(f, "target");
+  if (type == "dir") return "dir " + Str(f, "mode");
+  return Str(f, "mode") + " " + std::to_string(f.value("size", 0)) + " bytes sha256 " +
+         Short(Str(f, "sha256"));
+}
+
+}  // namespace
+
+VerifyReport CompareManifests(const ordered_json& pub, const ordered_json& reb) {
+  VerifyReport r;
+  ordered_json diffs = ordered_json::array();
+  auto add = [&](const std::string& kind, const std::string& text) {
+    r.match = false;
+    r.lines.push_back(text);
+    diffs.push_back({{"kind", kind}, {"text", text}});
+  };
+  // Inputs.
+  const auto pin = ByKey(pub.value("inputs", ordered_json::array()), "name");
+  const auto rin = ByKey(reb.value("inputs", ordered_json::array()), "name");
+  std::set<std::string> changed_inputs;
+  for (const auto& [name, p] : pin) {
+    auto it = rin.find(name);
+    if (it == rin.end()) {
+      add("input", "input '" + name + "' is in the published build but not in the rebuild");
+      changed_inputs.insert(name);
+    } else if (Str(p, "sha256") != Str(it->second, "sha256")) {
+      add("input", "input '" + name + "' differs: published " + Str(p, "identity") + " sha256 " +
+                       Short(Str(p, "sha256")) + " (" + std::to_string(p.value("size", 0)) +
+                       " bytes), rebuilt " + Str(it->second, "identity") + " sha256 " +
+                       Short(Str(it->second, "sha256")) + " (" +
+                       std::to_string(it->second.value("size", 0)) + " bytes)");
+      changed_inputs.insert(name);
+    }
+  }
+  for (const auto& [name, e] : rin) {
+    if (!pin.count(name)) {
+      add("input", "input '" + name + "' (" + Str(e, "identity") + ") is new in the rebuild");
+      changed_inputs.insert(name);
+    }
+  }
+  // Initramfs files.
+  const auto pf = ByKey(pub["initramfs"].value("files", ordered_json::array()), "path");
+  const auto rf = ByKey(reb["initramfs"].value("files", ordered_json::array()), "path");
+  int added = 0, removed = 0, changed = 0;
+  for (const auto& [path, p] : pf) {
+    auto it = rf.find(path);
+    if (it == rf.end()) {
+      add("file", "initramfs: removed " + path + " (" + Describe(p) + ")");
+      ++removed;
+    } else if (p != it->second) {
+      std::string why =
+          "initramfs: changed " + path + ": " + Describe(p) + " -> " + Describe(it->second);
+      const std::string origin = Str(it->second, "origin");
+      if (!origin.empty()) why += " (from " + origin + ")";
+      add("file", why);
+      ++changed;
+    }
+  }
+  for (const auto& [path, e] : rf) {
+    if (!pf.count(path)) {
+      add("file", "initramfs: added " + path + " (" + Describe(e) + ")");
+      ++added;
+    }
+  }
+  // Outputs.
+  const auto po = ByKey(pub.value("outputs", ordered_json::array()), "file");
+  const auto ro = ByKey(reb.value("outputs", ordered_json::array()), "file");
+  std::set<std::string> changed_outputs;
+  for (const auto& [file, p] : po) {
+    auto it = ro.find(file);
+    if (it == ro.end() || Str(p, "sha256") != Str(it->second, "sha256")) {
+      add("output",
+          "output " + file + " differs: published sha256 " + Short(Str(p, "sha256")) + " (" +
+              std::to_string(p.value("size", 0)) + " bytes), rebuilt " +
+              (it == ro.end() ? std::string("missing")
+                              : "sha256 " + Short(Str(it->second, "sha256")) + " (" +
+                                    std::to_string(it->second.value("size", 0)) + " bytes)"));
+      changed_outputs.insert(file);
+    }
+  }
+  // Measurements, with the reason.
+  const ordered_json& pm = pub["measurements"];
+  const ordered_json& rm = reb["measurements"];
+  auto output_changed = [&](const std::string& suffix) {
+    for (const auto& f : changed_outputs) {
+      if (f.size() >= suffix.size() &&
+          f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0)
+        return true;
+    }
+    return false;
+  };
+  auto assumption = [&](const char* key) {
+    return pm.contains("assumes") && rm.contains("assumes") &&
+           pm["assumes"].value(key, ordered_json()) != rm["assumes"].value(key, ordered_json());
+  };
+  auto compare = [&](const std::string& label, const ordered_json& a, const ordered_json& b,
+                     std::string why) {
+    if (a == b) return;
+    add("measurement", label + " differs: published " +
+                           (a.is_string() ? a.get<std::string>() : a.dump()) + ", rebuilt " +
+                           (b.is_string() ? b.get<std::string>() : b.dump()) +
+                           (why.empty() ? "" : " — " + why));
+  };
+  for (const char* order : {"single-pass", "two-pass"}) {
+    compare(std::string("MR_TD (") + order + ")", pm["mr_td"].value(order, ordered_json()),
+            rm["mr_td"].value(order, ordered_json()),
+            output_changed("-ovmf.fd")
+                ? "the OVMF firmware differs (MR_TD covers the firmware only)"
+                : "");
+  }
+  {
+    std::string why;
+    if (output_changed("-vmlinuz")) why += "the kernel differs; ";
+    if (assumption("initrd_size")) {
+      why += "the initramfs size differs (" + pm["assumes"]["initrd_size"].dump() + " -> " +
+             rm["assumes"]["initrd_size"].dump() + " bytes: QEMU places it elsewhere); ";
+    }
+    if (assumption("memory")) why += "the memory size differs; ";
+    if (assumption("kernel_header") || assumption("ovmf_layout"))
+      why += "the host variant (kernel_header/ovmf_layout) differs; ";
+    if (assumption("cmdline"))
+      why += "the command line differs (vga= and its length affect the header); ";
+    if (!why.empty()) why.resize(why.size() - 2);
+    compare("RTMR1", pm.value("rtmr1", ordered_json()), rm.value("rtmr1", ordered_json()), why);
+  }
+  {
+    std::string why;
+    if (assumption("cmdline")) why += "the command line differs; ";
+    if (added + removed + changed > 0) {
+      why += "the initramfs differs (" + std::to_string(added) + " added, " +
+             std::to_string(removed) + " removed, " + std::to_string(changed) + " changed files); ";
+    } else if (output_changed(".cpio.zst") || output_changed(".cpio.gz")) {
+      why +=
+          "the initramfs bytes differ with the same files (compression settings or tool version); ";
+    }
+    if (!why.empty()) why.resize(why.size() - 2);
+    compare("RTMR2", pm.value("rtmr2", ordered_json()), rm.value("rtmr2", ordered_json()), why);
+  }
+  if (Str(pub["recipe"], "sha256") != Str(reb["recipe"], "sha256")) {
+    add("recipe", "the recipe file differs (sha256 " + Short(Str(pub["recipe"], "sha256")) +
+                      " published, " + Short(Str(reb["recipe"], "sha256")) + " rebuilt)");
+  }
+  if (Str(pub["recipe"], "lock_sha256") != Str(reb["recipe"], "lock_sha256")) {
+    add("recipe", "the lock differs (sha256 " + Short(Str(pub["recipe"], "lock_sha256")) +
+                      " published, " + Short(Str(reb["recipe"], "lock_sha256")) + " rebuilt)");
+  }
+  if (pub.value("tool", "") != reb.value("tool", "")) {
+    r.lines.push_back("note: built by '" + pub.value("tool", "") + "', rebuilt by '" +
+                      reb.value("tool", "") + "'");
+  }
+  r.json = {{"match", r.match},
+            {"differences", diffs},
+            {"measurements", {{"published", pm}, {"rebuilt", rm}}}};
+  return r;
+}
+
+Result<ordered_json> LoadManifestOf(const std::string& artifact,
+                                    std::vector<LauncherFile>* launcher) {
+  std::error_code ec;
+  std::string text;
+  if (fs::is_directory(artifact, ec)) {
+    std::vector<fs::path> found;
+    for (const auto& e : fs::directory_iterator(artifact, ec)) {
+      const std::string n = e.path().filename().string();
+      if (n.size() > 14 && n.compare(n.size() - 14, 14, "-manifest.json") == 0)
+        found.push_back(e.path());
+    }
+    if (found.size() != 1) {
+      return Status::NotFound(artifact + ": expected exactly one *-manifest.json, found " +
+                              std::to_string(found.size()));
+    }
+    TDX_ASSIGN_OR_RETURN(tdxrt::Bytes b, tdxrt::ReadFile(found[0], 64 << 20));
+    text.assign(b.begin(), b.end());
+  } else {
+    TDX_ASSIGN_OR_RETURN(tdxrt::MappedFile f, tdxrt::MappedFile::Open(artifact));
+    const auto bytes = f.bytes();
+    if (bytes.size() > 2 && bytes[0] == '#' && bytes[1] == '!') {
+      auto files = ReadLauncherPayload(bytes);
+      if (!files.ok()) return files.status().WithContext(artifact);
+      for (const auto& lf : *files) {
+        if (lf.name.size() > 14 &&
+            lf.name.compare(lf.name.size() - 14, 14, "-manifest.json") == 0) {
+          text.assign(lf.data->begin(), lf.data->end());
+        }
+      }
+      if (text.empty()) return Status::NotFound(artifact + ": the launcher carries no manifest");
+      if (launcher) *launcher = std::move(files).value();
+    } else {
+      text.assign(bytes.begin(), bytes.end());
+    }
+  }
+  try {
+    auto j = ordered_json::parse(text);
+    if (!j.is_object() || j.value("manifest_version", 0) != 1) {
+      return Status::Corrupt(artifact + ": not a tdximage manifest (manifest_version 1)");
+    }
+    return j;
+  } catch (const nlohmann::json::exception&) {
+    return Status::Corrupt(artifact +
+                           ": not a tdximage manifest, launcher, initramfs or out directory");
+  }
+}
+
+}  // namespace tdximage
