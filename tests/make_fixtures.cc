@@ -44,11 +44,7 @@ int main(int argc, char** argv) {
   put("fw-bad-range.fd", bad);
   put("not-firmware.bin", Bytes(8192, 0x5a));
 
-  mrtd::testing::PeSpec k;
-  k.bzimage = true;
-  k.size_of_headers = 0x200;
-  k.sections = {{".setup", 0x200, 0x200}, {".text", 0x400, 0x2000}};
-  k.file_size = 0x2400;
+  mrtd::testing::PeSpec k = mrtd::testing::MinimalBzImage(0x2000);
   put("bzImage", mrtd::testing::BuildPe(k).image);
   put("initrd.img", mrtd::testing::Pattern(100000, 5));
 
@@ -81,8 +77,7 @@ int main(int argc, char** argv) {
   pe.cert_size = 0x80;
   pe.file_size = 0x780;
   put("seed-pe32.efi", mrtd::testing::BuildPe(pe).image);
-  k.sections = {{".setup", 0x200, 0x200}, {".text", 0x400, 0x100}};
-  k.file_size = 0x500;
+  k = mrtd::testing::MinimalBzImage(0x100);
   Bytes kernel_seed = {0x07, 0x03, 0x10};  // 512 MiB, initrd of 1 MiB, cmdline with vga=
   Bytes small_k = mrtd::testing::BuildPe(k).image;
   kernel_seed.insert(kernel_seed.end(), small_k.begin(), small_k.end());

@@ -16,14 +16,7 @@ using mrtd::testing::PeSpec;
 using tdxrt::Bytes;
 
 namespace {
-PeSpec BzSpec() {
-  PeSpec s;
-  s.bzimage = true;
-  s.size_of_headers = 0x200;
-  s.sections = {{".setup", 0x200, 0x200}, {".text", 0x400, 0x2000}};
-  s.file_size = 0x2400;
-  return s;
-}
+PeSpec BzSpec() { return mrtd::testing::MinimalBzImage(0x2000); }
 std::uint32_t U32(const Bytes& b, std::size_t off) { return *tdxrt::LoadLe<std::uint32_t>(b, off); }
 std::uint16_t U16(const Bytes& b, std::size_t off) { return *tdxrt::LoadLe<std::uint16_t>(b, off); }
 }  // namespace

@@ -139,6 +139,15 @@ BuiltPe BuildPe(const PeSpec& spec) {
   return out;
 }
 
+PeSpec MinimalBzImage(std::uint32_t text_size) {
+  PeSpec s;
+  s.bzimage = true;
+  s.size_of_headers = 0x200;
+  s.sections = {{".setup", 0x200, 0x200}, {".text", 0x400, text_size}};
+  s.file_size = 0x400 + text_size;
+  return s;
+}
+
 BuiltLog BuildEventLog(const std::vector<LogEvent>& events, std::size_t total, std::uint8_t pad) {
   BuiltLog out;
   Bytes& b = out.bytes;

@@ -68,6 +68,10 @@ struct BuiltPe {
 
 BuiltPe BuildPe(const PeSpec& spec);
 
+// The spec of a minimal EFI-stub bzImage: headers to 0x200, a .setup section, a .text section of
+// `text_size` bytes; BuildPe(MinimalBzImage()).image parses as a bzImage with a PE header.
+PeSpec MinimalBzImage(std::uint32_t text_size = 0x2000);
+
 // ---- CC event log ----
 struct LogEvent {
   std::uint32_t mr_index;

@@ -454,12 +454,7 @@ TEST_CASE("assembly refuses a rootfs tarball that escapes the tree, naming the s
   BuildOptions o;
   CHECK(AssembleImage(r, set, o).status().message() ==
         "kernel (source 'k'): not a bzImage: no 'HdrS' setup header signature at 0x202");
-  mrtd::testing::PeSpec k;
-  k.bzimage = true;
-  k.size_of_headers = 0x200;
-  k.sections = {{".setup", 0x200, 0x200}, {".text", 0x400, 0x200}};
-  k.file_size = 0x600;
-  put("k", mrtd::testing::BuildPe(k).image);
+  put("k", mrtd::testing::BuildPe(mrtd::testing::MinimalBzImage(0x200)).image);
   put("o", mrtd::testing::BuildFirmware(
                {{mrtd::TdvfSectionType::kBfv, 0xfffff000, 0x1000, mrtd::kAttrMrExtend, B("fw")}},
                mrtd::testing::FwLayout::kGuidTable)

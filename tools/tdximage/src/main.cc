@@ -68,9 +68,10 @@ int RunExtract(const std::string& archive, const std::string& member, const std:
   return static_cast<int>(ExitCode::kOk);
 }
 
-std::string ToolVersion() {
-  return std::string("tdximage ") + TDX_VERSION + " (git " + TDX_GIT_REVISION + ")";
-}
+// What artifacts record (/init, launcher header, manifest): the release version only. The git
+// revision is left out on purpose, so an image depends on what the tool does, not on which
+// commit built it; `tdximage --version` still prints the revision.
+std::string ToolVersion() { return std::string("tdximage ") + TDX_VERSION; }
 
 struct Common {
   std::string cache_dir;
