@@ -28,3 +28,8 @@ want=$("$MRTD_CALC" measure --kernel $d/tdx-hello-debian-vmlinuz --initrd $d/tdx
 [ -n "$got" ] && [ "$got" = "$want" ] && echo "recomputed RTMR1 equals mrtd-calc"
 MEMORY=8G TDX=0 "$l" --print-cmd 2>&1 >/dev/null | grep -c "RTMR1 changes" || true
 "$d/tdx-hello-debian-launch-tdx.sh" --check 2>&1
+# --list names every embedded file; --extract verifies and unpacks byte-identical files.
+"$l" --list | awk '{print $2}'
+"$l" --extract x 2>&1
+for f in x/*; do cmp -s "$f" "$d/$(basename "$f")" || echo "differs: $f"; done
+echo "extracted $(ls x | wc -l) files"
