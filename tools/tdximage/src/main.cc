@@ -321,15 +321,11 @@ std::string ModeOf(const TreeNode& n) {
   const char t = n.type == TreeNode::Type::kDirectory ? 'd'
                  : n.type == TreeNode::Type::kSymlink ? 'l'
                                                       : '-';
-  std::snprintf(b, sizeof b, "%c%04o", t,
-                n.type == TreeNode::Type::kSymlink ? 0777u
-                : NormalisedMode(n) == n.mode      ? n.mode
-                                                   : n.mode);
+  std::snprintf(b, sizeof b, "%c%04o", t, n.type == TreeNode::Type::kSymlink ? 0777u : n.mode);
   return b;
 }
 
 int RunInspect(const std::string& artifact, const Common& c) {
-  auto head = tdxrt::ReadFile(artifact, 1);
   std::error_code ec;
   const bool dir = std::filesystem::is_directory(artifact, ec);
   bool initramfs = false;
