@@ -16,6 +16,7 @@
 #include "tdximage/initramfs.h"
 #include "tdximage/modules.h"
 #include "tdximage/sources.h"
+#include "tdximage/verify.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/sha.h"
@@ -465,4 +466,31 @@ TEST_CASE("assembly refuses a rootfs tarball that escapes the tree, naming the s
   CHECK(AssembleImage(r, set, o).status().message() ==
         "the image has no /bin/busybox, which the generated /init runs on (hint: add "
         "busybox-static or an Alpine rootfs)");
+}
+
+TEST_CASE("manifests from others are shape-checked before anything reads them") {
+  const std::string ok =
+      R"({"manifest_version": 1, "tool": "t", "recipe": {"name": "x"}, "inputs": [],
+    "initramfs": {"files": [{"path": "/init", "type": "file", "size": 3, "sha256": "ab"}]},
+    "measurements": {"mr_td": {"single-pass": "aa"}}, "outputs": []})";
+  auto m = ParseManifest(ok, "m.json");
+  REQUIRE_MESSAGE(m.ok(), m.status().message());
+  CHECK(CompareManifests(*m, *m).match);
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = ok;
+    t.replace(t.find(from), from.size(), to);
+    return ParseManifest(t, "m.json").status().message();
+  };
+  CHECK(with(R"("manifest_version": 1)", R"("manifest_version": 2)") ==
+        "m.json: not a tdximage manifest (manifest_version 1)");
+  CHECK(with(R"("inputs": [])", R"("inputs": {})") ==
+        "m.json: manifest field 'inputs' is not an array");
+  CHECK(with(R"("size": 3)", R"("size": "3")") ==
+        "m.json: manifest field 'initramfs.files[].size' is not a number");
+  CHECK(with(R"("single-pass": "aa")", R"("single-pass": 7)") ==
+        "m.json: manifest field 'measurements.mr_td.single-pass' is not a string");
+  CHECK(with(R"({"mr_td")", R"({"mr_tdx")") ==
+        "m.json: manifest field 'measurements.mr_td' is not an object");
+  CHECK(ParseManifest("[1,2", "m.json").status().message() ==
+        "m.json: not a tdximage manifest, launcher, initramfs or out directory");
 }

@@ -226,16 +226,66 @@ Result<ordered_json> LoadManifestOf(const std::string& artifact,
       text.assign(bytes.begin(), bytes.end());
     }
   }
+  return ParseManifest(text, artifact);
+}
+
+Result<ordered_json> ParseManifest(const std::string& text, const std::string& where) {
+  ordered_json j;
   try {
-    auto j = ordered_json::parse(text);
-    if (!j.is_object() || j.value("manifest_version", 0) != 1) {
-      return Status::Corrupt(artifact + ": not a tdximage manifest (manifest_version 1)");
-    }
-    return j;
+    j = ordered_json::parse(text);
   } catch (const nlohmann::json::exception&) {
-    return Status::Corrupt(artifact +
+    return Status::Corrupt(where +
                            ": not a tdximage manifest, launcher, initramfs or out directory");
   }
+  auto bad = [&](const std::string& field, const char* want) {
+    return Status::Corrupt(where + ": manifest field '" + field + "' is not " + want);
+  };
+  if (!j.is_object() || !j.contains("manifest_version") || j["manifest_version"] != 1) {
+    return Status::Corrupt(where + ": not a tdximage manifest (manifest_version 1)");
+  }
+  for (const char* k : {"recipe", "initramfs", "measurements"}) {
+    if (!j.contains(k) || !j[k].is_object()) return bad(k, "an object");
+  }
+  for (const char* k : {"inputs", "outputs"}) {
+    if (!j.contains(k) || !j[k].is_array()) return bad(k, "an array");
+  }
+  if (!j["initramfs"].contains("files") || !j["initramfs"]["files"].is_array()) {
+    return bad("initramfs.files", "an array");
+  }
+  const auto& m = j["measurements"];
+  if (!m.contains("mr_td") || !m["mr_td"].is_object())
+    return bad("measurements.mr_td", "an object");
+  if (m.contains("assumes") && !m["assumes"].is_object())
+    return bad("measurements.assumes", "an object");
+  auto strings = [&](const ordered_json& obj, const std::string& path,
+                     std::initializer_list<const char*> keys) -> Status {
+    for (const char* k : keys) {
+      if (obj.contains(k) && !obj[k].is_string()) return bad(path + k, "a string");
+    }
+    return Status::Ok();
+  };
+  TDX_TRY(strings(j, "", {"tool"}));
+  TDX_TRY(strings(j["recipe"], "recipe.", {"name", "file", "sha256", "lock_sha256", "base"}));
+  TDX_TRY(strings(j["initramfs"], "initramfs.", {"file", "compression"}));
+  TDX_TRY(strings(m, "measurements.", {"rtmr1", "rtmr2"}));
+  TDX_TRY(strings(m["mr_td"], "measurements.mr_td.", {"single-pass", "two-pass"}));
+  for (const char* arr : {"inputs", "outputs"}) {
+    for (const auto& e : j[arr]) {
+      if (!e.is_object()) return bad(std::string(arr) + "[]", "an object");
+      TDX_TRY(
+          strings(e, std::string(arr) + "[].", {"name", "identity", "sha256", "filename", "file"}));
+      if (e.contains("size") && !e["size"].is_number_unsigned())
+        return bad(std::string(arr) + "[].size", "a number");
+    }
+  }
+  for (const auto& f : j["initramfs"]["files"]) {
+    if (!f.is_object()) return bad("initramfs.files[]", "an object");
+    TDX_TRY(
+        strings(f, "initramfs.files[].", {"path", "type", "mode", "sha256", "target", "origin"}));
+    if (f.contains("size") && !f["size"].is_number_unsigned())
+      return bad("initramfs.files[].size", "a number");
+  }
+  return j;
 }
 
 }  // namespace tdximage
