@@ -140,8 +140,8 @@ std::string PlaceInTree(const FileTree& tree, const std::string& abs) {
         cur.empty() ? dir.substr(start, end - start) : cur + "/" + dir.substr(start, end - start);
     const TreeNode* n = tree.Find(here);
     if (n && n->type == TreeNode::Type::kSymlink) {
-      auto r = tree.Resolve(here);
-      cur = r.ok() ? *r : here;
+      auto r = MakeTreeRootView(tree)->RealPath("/" + here);
+      cur = r.ok() ? r->substr(1) : here;
     } else {
       cur = here;
     }

@@ -225,35 +225,4 @@ const TreeNode* FileTree::Find(std::string_view path) const {
   return it == nodes_.end() ? nullptr : &it->second;
 }
 
-Result<std::string> FileTree::Resolve(std::string_view path) const {
-  std::string cur = JoinTreePath("", path);
-  for (int hops = 0; hops < 40; ++hops) {
-    // Resolve the first symlink component, if any.
-    std::string prefix;
-    bool changed = false;
-    std::size_t start = 0;
-    while (start <= cur.size()) {
-      std::size_t end = cur.find('/', start);
-      if (end == std::string::npos) end = cur.size();
-      const std::string comp = cur.substr(start, end - start);
-      const std::string here = prefix.empty() ? comp : prefix + "/" + comp;
-      auto it = nodes_.find(here);
-      if (it == nodes_.end())
-        return Status::NotFound("'/" + std::string(path) + "' is not in the image (missing '/" +
-                                here + "')");
-      if (it->second.type == TreeNode::Type::kSymlink) {
-        const std::string dir = prefix;
-        const std::string rest = end < cur.size() ? cur.substr(end + 1) : "";
-        cur = JoinTreePath(JoinTreePath(dir, it->second.target), rest);
-        changed = true;
-        break;
-      }
-      prefix = here;
-      start = end + 1;
-    }
-    if (!changed) return cur;
-  }
-  return Status::Corrupt("'/" + std::string(path) + "': too many levels of symbolic links");
-}
-
 }  // namespace tdximage

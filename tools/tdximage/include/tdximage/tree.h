@@ -48,9 +48,6 @@ class FileTree {
                        std::string_view origin);
 
   const TreeNode* Find(std::string_view path) const;
-  // Follows symlinks (relative and absolute, within the tree) up to 40 hops; returns the final
-  // path, or NotFound/Corrupt for dangling or looping links.
-  tdxrt::Result<std::string> Resolve(std::string_view path) const;
 
   const std::map<std::string, TreeNode>& nodes() const { return nodes_; }
   std::uint64_t total_file_bytes() const { return total_; }
