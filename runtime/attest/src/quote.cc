@@ -18,7 +18,9 @@ void Put(Bytes& out, const std::array<std::uint8_t, N>& a) {
   out.insert(out.end(), a.begin(), a.end());
 }
 
-Result<TdReport> ParseTdReport(ByteSpan body, std::uint64_t base, bool td15) {
+}  // namespace
+
+Result<TdReport> ParseTdReportBody(ByteSpan body, std::uint64_t base, bool td15) {
   Cursor c(body, base);
   TdReport r;
   r.is_td15 = td15;
@@ -42,8 +44,6 @@ Result<TdReport> ParseTdReport(ByteSpan body, std::uint64_t base, bool td15) {
   }
   return r;
 }
-
-}  // namespace
 
 Result<EnclaveReport> ParseEnclaveReport(ByteSpan data, std::uint64_t base_offset) {
   // SGX REPORTBODY: CPUSVN 16, MISCSELECT 4, reserved 28, ATTRIBUTES 16, MRENCLAVE 32,
@@ -113,7 +113,8 @@ Result<Quote> ParseQuote(ByteSpan data) {
   }
   const std::uint64_t body_at = c.abs_pos();
   TDX_ASSIGN_OR_RETURN(ByteSpan body, c.Take(body_size, "quote body (TD report)"));
-  TDX_ASSIGN_OR_RETURN(q.report, ParseTdReport(body, body_at, q.body_type == kBodyTypeTdReport15));
+  TDX_ASSIGN_OR_RETURN(q.report,
+                       ParseTdReportBody(body, body_at, q.body_type == kBodyTypeTdReport15));
   q.signed_size = c.pos();
 
   const std::uint64_t sig_len_at = c.abs_pos();

@@ -114,6 +114,9 @@ struct Quote {
 // size); any non-zero byte there is an error, since it is outside everything that is signed.
 Result<Quote> ParseQuote(ByteSpan data);
 
+// Parses a TD report body (584 bytes, or 648 when td15); offsets in errors start at base.
+Result<TdReport> ParseTdReportBody(ByteSpan body, std::uint64_t base, bool td15);
+
 // Parses a 384-byte SGX enclave report body.
 Result<EnclaveReport> ParseEnclaveReport(ByteSpan data, std::uint64_t base_offset = 0);
 

@@ -1,0 +1,151 @@
+// Measurement policies and report_data binding.
+#include "tdxrt/policy.h"
+
+#include <doctest/doctest.h>
+
+#include "quote_builder.h"
+#include "tdxrt/hex.h"
+#include "tdxrt/report_data.h"
+#include "tdxrt/sha.h"
+
+namespace tdxrt {
+namespace {
+
+std::string Hex48(std::uint8_t fill) { return std::string(96, "0123456789abcdef"[fill & 15]); }
+
+Measurement M(std::uint8_t nibble) {
+  Measurement m{};
+  m.fill(static_cast<std::uint8_t>(nibble * 0x11));
+  return m;
+}
+
+Evidence TdxEvidence(const Measurement& mr_td, const Measurement& rtmr1) {
+  Evidence e;
+  e.kind = EvidenceKind::kTdxQuote;
+  e.report.mr_td = mr_td;
+  e.report.rtmr[1] = rtmr1;
+  return e;
+}
+
+MeasurementSet Set(std::string name, const Measurement& mr_td) {
+  MeasurementSet s;
+  s.name = std::move(name);
+  s.mr_td = mr_td;
+  return s;
+}
+
+TEST_CASE("policy parse errors are reported together with file:line:col") {
+  auto p = ParsePolicy(R"(version: 1
+alow_mock: true
+sets:
+  - name: a
+    mr_td: "abc"
+    tcb_status: [UpToDate, Fine]
+  - name: a
+    mr_td: ")" + Hex48(1) + R"("
+    rtmr9: x
+)",
+                       "p.yaml");
+  REQUIRE(!p.ok());
+  CHECK(p.status().message() ==
+        "p.yaml:2:1: error: unknown key 'alow_mock' in the policy (hint: did you mean "
+        "'allow_mock'?)\n"
+        "p.yaml:5:12: error: 'mr_td' in set 1: odd number of hex digits (3) (hint: 96 hex digits "
+        "(SHA-384))\n"
+        "p.yaml:6:28: error: 'Fine' is not a TCB status (hint: UpToDate, SWHardeningNeeded, "
+        "ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, "
+        "OutOfDateConfigurationNeeded, Revoked)\n"
+        "p.yaml:7:11: error: set name 'a' is used twice (hint: the first is on line 4)\n"
+        "p.yaml:9:5: error: unknown key 'rtmr9' in set 2 (hint: did you mean 'rtmr0'?)");
+  CHECK(ParsePolicy("version: 2\nsets: []\n", "q.yaml").status().message() ==
+        "q.yaml:1:10: error: policy version 2 is not supported (hint: version: 1)\n"
+        "q.yaml:2:7: error: the policy needs a non-empty list 'sets' (hint: each set has at "
+        "least 'name' and 'mr_td')");
+}
+
+TEST_CASE("policy round trip and rollouts: any matching set admits") {
+  Policy p;
+  MeasurementSet old_set = Set("v1", M(1));
+  old_set.rtmr[1] = M(2);
+  MeasurementSet new_set = Set("v2", M(3));
+  new_set.tcb_status = {TcbStatus::kUpToDate, TcbStatus::kSwHardeningNeeded};
+  p.sets = {old_set, new_set};
+  auto again = ParsePolicy(SerializePolicy(p, "test policy\nsecond line"), "x.yaml");
+  REQUIRE_MESSAGE(again.ok(), again.status().message());
+  REQUIRE(again->sets.size() == 2);
+  CHECK(again->sets[0].rtmr[1] == M(2));
+  CHECK(again->sets[1].tcb_status.size() == 2);
+
+  Verdict up;
+  Verdict hardening;
+  hardening.status = TcbStatus::kSwHardeningNeeded;
+  auto d = Evaluate(*again, TdxEvidence(M(1), M(2)), &up);
+  CHECK(d.admitted);
+  CHECK(d.matched_set == "v1");
+  d = Evaluate(*again, TdxEvidence(M(3), M(9)), &hardening);
+  CHECK(d.admitted);
+  CHECK(d.matched_set == "v2");
+  d = Evaluate(*again, TdxEvidence(M(1), M(2)), &hardening);
+  CHECK(!d.admitted);
+  CHECK(d.reasons ==
+        std::vector<std::string>{"set 'v1': TCB status SWHardeningNeeded is not accepted",
+                                 "set 'v2': MRTD 1111111111111111... is not 3333333333333333..."});
+  d = Evaluate(*again, TdxEvidence(M(1), M(4)), &up);
+  CHECK(!d.admitted);
+  CHECK(d.reasons[0] == "set 'v1': RTMR1 4444444444444444... is not 2222222222222222...");
+}
+
+TEST_CASE("unverified quotes, debug TDs and mock evidence are rejected") {
+  Policy p;
+  p.sets = {Set("v1", M(1))};
+  Evidence e = TdxEvidence(M(1), M(0));
+  auto d = Evaluate(p, e, nullptr);
+  CHECK(!d.admitted);
+  CHECK(d.measurement_matches == std::vector<std::string>{"v1"});
+  CHECK(d.reasons[0] ==
+        "the quote was not verified (no collateral): measurements alone prove nothing");
+
+  Verdict up;
+  e.report.td_attributes[0] = 1;
+  d = Evaluate(p, e, &up);
+  CHECK(!d.admitted);
+  CHECK(d.reasons[0] == "the TD is a debug TD (TDATTRIBUTES.DEBUG): its memory is not private");
+  p.allow_debug = true;
+  CHECK(Evaluate(p, e, &up).admitted);
+
+  Evidence mock = TdxEvidence(M(1), M(0));
+  mock.kind = EvidenceKind::kMock;
+  d = Evaluate(p, mock, &up);  // even with a verdict passed in by mistake
+  CHECK(!d.admitted);
+  CHECK(d.reasons[0] ==
+        "mock evidence (not from TDX hardware): this policy admits only verified TDX quotes");
+  p.allow_mock = true;
+  d = Evaluate(p, mock, nullptr);
+  CHECK(d.admitted);
+  CHECK(d.mock);
+}
+
+TEST_CASE("report_data binding") {
+  const Bytes key = {1, 2, 3};
+  const Bytes nonce = {4};
+  const std::vector<ByteSpan> fields = {key, nonce};
+  const ReportData rd = BindReportData("zipnet/test/v1", fields);
+  CHECK(CheckReportData(rd, "zipnet/test/v1", fields).ok());
+  // Field boundaries matter: {1,2} {3,4} is not {1,2,3} {4}.
+  const Bytes a = {1, 2}, b = {3, 4};
+  const std::vector<ByteSpan> shifted = {a, b};
+  CHECK(BindReportData("zipnet/test/v1", shifted) != rd);
+  CHECK(BindReportData("zipnet/other/v1", fields) != rd);
+  auto st = CheckReportData(rd, "zipnet/other/v1", fields);
+  REQUIRE(!st.ok());
+  CHECK(st.message().rfind("report_data " + ToHex(rd) +
+                               " is not the binding of \"zipnet/other/v1\" over 2 field(s), ",
+                           0) == 0);
+  // Known answer: SHA-512(u32le 3 || "abc").
+  const std::vector<ByteSpan> none;
+  CHECK(ToHex(BindReportData("abc", none)).substr(0, 16) ==
+        ToHex(Sha512(Bytes{3, 0, 0, 0, 'a', 'b', 'c'})).substr(0, 16));
+}
+
+}  // namespace
+}  // namespace tdxrt
