@@ -1,0 +1,549 @@
+// tdx-attest: show, verify (DCAP) and judge (measurement policy) TDX quotes, and get one inside a
+// TD. A thin command line over the tdxrt attest library.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tdx_version.h"
+#include "tdxrt/dcap.h"
+#include "tdxrt/evidence.h"
+#include "tdxrt/file.h"
+#include "tdxrt/hex.h"
+#include "tdxrt/policy.h"
+#include "tdxrt/provider.h"
+#include "tdxrt/report_data.h"
+
+namespace {
+
+using nlohmann::ordered_json;
+using tdxrt::ToHex;
+
+enum class ExitCode : int {
+  kOk = 0,
+  kFailure = 1,
+  kUsage = 2,
+  kRejected = 3,
+  kStatusNotAccepted = 4,
+};
+
+constexpr const char* kExitCodesHelp =
+    "Exit codes:\n"
+    "  0  success: the quote verified with an accepted TCB status / the policy admits it\n"
+    "  1  failure: unreadable or malformed input, or no quote could be obtained\n"
+    "  2  usage error\n"
+    "  3  rejected: a verification check failed, or the policy does not admit the quote\n"
+    "  4  (verify) genuine, but its TCB status is not among --accept\n";
+
+int Code(ExitCode c) { return static_cast<int>(c); }
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "tdx-attest: error: %s\n", msg.c_str());
+  return Code(ExitCode::kFailure);
+}
+
+int Usage(const std::string& msg) {
+  std::fprintf(stderr, "tdx-attest: usage error: %s\n", msg.c_str());
+  return Code(ExitCode::kUsage);
+}
+
+constexpr std::uint64_t kMaxQuoteFile = 1 << 20;
+constexpr std::uint64_t kMaxCollateralFile = 16 << 20;
+
+struct Loaded {
+  tdxrt::Bytes bytes;
+  tdxrt::Evidence evidence;
+};
+
+tdxrt::Result<Loaded> LoadEvidence(const std::string& path) {
+  auto bytes = tdxrt::ReadFile(path, kMaxQuoteFile);
+  if (!bytes.ok()) return bytes.status();
+  auto e = tdxrt::ParseEvidence(*bytes);
+  if (!e.ok()) return e.status().WithContext(path);
+  return Loaded{std::move(bytes).value(), std::move(e).value()};
+}
+
+tdxrt::Result<tdxrt::Verifier> LoadVerifier(const std::string& collateral_path,
+                                            const std::string& root_path) {
+  auto text = tdxrt::ReadFile(collateral_path, kMaxCollateralFile);
+  if (!text.ok()) return text.status();
+  auto c = tdxrt::ParseCollateralJson(std::string(text->begin(), text->end()));
+  if (!c.ok()) return c.status().WithContext(collateral_path);
+  std::string root;
+  if (!root_path.empty()) {
+    auto r = tdxrt::ReadFile(root_path, 1 << 20);
+    if (!r.ok()) return r.status();
+    root.assign(r->begin(), r->end());
+  }
+  auto v = tdxrt::Verifier::Create(*c, root);
+  if (!v.ok()) return v.status().WithContext(collateral_path);
+  return v;
+}
+
+tdxrt::Result<std::int64_t> VerificationTime(const std::string& at) {
+  if (at.empty()) return static_cast<std::int64_t>(std::time(nullptr));
+  return tdxrt::ParseRfc3339(at);
+}
+
+ordered_json ReportJson(const tdxrt::TdReport& r) {
+  ordered_json j;
+  j["tee_tcb_svn"] = ToHex(r.tee_tcb_svn);
+  j["mr_seam"] = ToHex(r.mr_seam);
+  j["mr_signer_seam"] = ToHex(r.mr_signer_seam);
+  j["seam_attributes"] = ToHex(r.seam_attributes);
+  j["td_attributes"] = ToHex(r.td_attributes);
+  j["xfam"] = ToHex(r.xfam);
+  j["mr_td"] = ToHex(r.mr_td);
+  j["mr_config_id"] = ToHex(r.mr_config_id);
+  j["mr_owner"] = ToHex(r.mr_owner);
+  j["mr_owner_config"] = ToHex(r.mr_owner_config);
+  for (std::size_t i = 0; i < 4; ++i) j["rtmr" + std::to_string(i)] = ToHex(r.rtmr[i]);
+  j["report_data"] = ToHex(r.report_data);
+  if (r.is_td15) {
+    j["tee_tcb_svn2"] = ToHex(r.tee_tcb_svn2);
+    j["mr_service_td"] = ToHex(r.mr_service_td);
+  }
+  return j;
+}
+
+// --- show ---------------------------------------------------------------------------------------
+
+int RunShow(const std::string& path, bool json) {
+  auto l = LoadEvidence(path);
+  if (!l.ok()) return Fail(l.status().message());
+  const tdxrt::Evidence& e = l->evidence;
+  if (json) {
+    ordered_json j;
+    j["file"] = path;
+    j["kind"] = e.kind == tdxrt::EvidenceKind::kMock ? "mock" : "tdx-quote";
+    if (e.quote) {
+      const tdxrt::Quote& q = *e.quote;
+      j["version"] = q.header.version;
+      j["body_type"] = q.body_type;
+      j["attestation_key_type"] = q.header.attestation_key_type;
+      j["tee_type"] = q.header.tee_type;
+      j["qe_svn"] = q.header.qe_svn;
+      j["pce_svn"] = q.header.pce_svn;
+      j["qe_vendor_id"] = ToHex(q.header.qe_vendor_id);
+      j["user_data"] = ToHex(q.header.user_data);
+    }
+    j["td_report"] = ReportJson(e.report);
+    if (e.quote) {
+      const tdxrt::Quote& q = *e.quote;
+      ordered_json s;
+      s["signature"] = ToHex(q.signature);
+      s["attestation_key"] = ToHex(q.attestation_key);
+      s["qe_report"] = {{"cpu_svn", ToHex(q.qe_report.cpu_svn)},
+                        {"misc_select", q.qe_report.misc_select},
+                        {"attributes", ToHex(q.qe_report.attributes)},
+                        {"mr_enclave", ToHex(q.qe_report.mr_enclave)},
+                        {"mr_signer", ToHex(q.qe_report.mr_signer)},
+                        {"isv_prod_id", q.qe_report.isv_prod_id},
+                        {"isv_svn", q.qe_report.isv_svn},
+                        {"report_data", ToHex(q.qe_report.report_data)}};
+      s["qe_report_signature"] = ToHex(q.qe_report_signature);
+      s["qe_auth_data"] = ToHex(q.qe_auth_data);
+      s["certification_data_type"] = q.pck_cert_type;
+      std::string pem = q.pck_chain_pem;
+      while (!pem.empty() && pem.back() == '\0') pem.pop_back();
+      s["pck_chain_pem"] = pem;
+      j["signature_data"] = s;
+      j["padding_bytes"] = q.padding_size;
+    }
+    std::cout << j.dump(2) << "\n";
+    return Code(ExitCode::kOk);
+  }
+  const tdxrt::TdReport& r = e.report;
+  if (e.kind == tdxrt::EvidenceKind::kMock) {
+    std::printf("%s: MOCK EVIDENCE (not from TDX hardware; no signature)\n", path.c_str());
+  } else {
+    const tdxrt::Quote& q = *e.quote;
+    std::printf("%s: TDX quote v%u, TD report %s, %zu bytes (+%zu zero padding)\n", path.c_str(),
+                q.header.version, r.is_td15 ? "1.5" : "1.0", l->bytes.size() - q.padding_size,
+                q.padding_size);
+    std::printf("  qe_svn %u  pce_svn %u  qe_vendor_id %s\n", q.header.qe_svn, q.header.pce_svn,
+                ToHex(q.header.qe_vendor_id).c_str());
+  }
+  auto line = [](const char* name, const std::string& hex) {
+    std::printf("  %-15s %s\n", name, hex.c_str());
+  };
+  line("tee_tcb_svn", ToHex(r.tee_tcb_svn));
+  line("mr_seam", ToHex(r.mr_seam));
+  line("mr_signer_seam", ToHex(r.mr_signer_seam));
+  line("seam_attributes", ToHex(r.seam_attributes));
+  line("td_attributes", ToHex(r.td_attributes));
+  line("xfam", ToHex(r.xfam));
+  line("mr_td", ToHex(r.mr_td));
+  line("mr_config_id", ToHex(r.mr_config_id));
+  line("mr_owner", ToHex(r.mr_owner));
+  line("mr_owner_config", ToHex(r.mr_owner_config));
+  line("rtmr0", ToHex(r.rtmr[0]));
+  line("rtmr1", ToHex(r.rtmr[1]));
+  line("rtmr2", ToHex(r.rtmr[2]));
+  line("rtmr3", ToHex(r.rtmr[3]));
+  line("report_data", ToHex(r.report_data));
+  if (r.is_td15) {
+    line("tee_tcb_svn2", ToHex(r.tee_tcb_svn2));
+    line("mr_service_td", ToHex(r.mr_service_td));
+  }
+  if (e.quote) {
+    const tdxrt::Quote& q = *e.quote;
+    line("qe mr_signer", ToHex(q.qe_report.mr_signer));
+    std::printf("  %-15s isv_prod_id %u, isv_svn %u\n", "qe", q.qe_report.isv_prod_id,
+                q.qe_report.isv_svn);
+    const std::size_t certs = [&] {
+      std::size_t n = 0, pos = 0;
+      while ((pos = q.pck_chain_pem.find("-----BEGIN CERTIFICATE-----", pos)) !=
+             std::string::npos) {
+        ++n;
+        ++pos;
+      }
+      return n;
+    }();
+    std::printf("  %-15s %zu certificates (PEM, %zu bytes)\n", "pck chain", certs,
+                q.pck_chain_pem.size());
+  }
+  return Code(ExitCode::kOk);
+}
+
+// --- verify -------------------------------------------------------------------------------------
+
+struct VerifyArgs {
+  std::string quote, collateral, at, root;
+  std::vector<std::string> accept;
+};
+
+ordered_json VerdictJson(const tdxrt::Verdict& v) {
+  ordered_json j;
+  j["status"] = tdxrt::TcbStatusName(v.status);
+  j["advisory_ids"] = v.advisory_ids;
+  j["platform_status"] = tdxrt::TcbStatusName(v.platform_status);
+  j["tcb_date"] = tdxrt::FormatRfc3339(v.tcb_date);
+  j["tdx_module"] = v.tdx_module_id;
+  j["tdx_module_status"] =
+      v.tdx_module_status ? std::string(tdxrt::TcbStatusName(*v.tdx_module_status)) : "";
+  j["qe_status"] = tdxrt::TcbStatusName(v.qe_status);
+  j["fmspc"] = ToHex(v.fmspc);
+  j["td_debug"] = v.td_debug;
+  j["verified_at"] = tdxrt::FormatRfc3339(v.verified_at);
+  j["collateral_expires"] = tdxrt::FormatRfc3339(v.collateral_expires);
+  return j;
+}
+
+void PrintVerdict(const tdxrt::Verdict& v) {
+  std::printf("  tcb status      %s\n", std::string(tdxrt::TcbStatusName(v.status)).c_str());
+  std::string ids;
+  for (const auto& id : v.advisory_ids) ids += (ids.empty() ? "" : ", ") + id;
+  std::printf("  advisories      %s\n", ids.empty() ? "none" : ids.c_str());
+  std::printf("  tcb level       %s (%s)\n",
+              std::string(tdxrt::TcbStatusName(v.platform_status)).c_str(),
+              tdxrt::FormatRfc3339(v.tcb_date).c_str());
+  if (!v.tdx_module_id.empty()) {
+    std::printf(
+        "  tdx module      %s %s\n", v.tdx_module_id.c_str(),
+        v.tdx_module_status ? std::string(tdxrt::TcbStatusName(*v.tdx_module_status)).c_str() : "");
+  }
+  std::printf("  qe              %s\n", std::string(tdxrt::TcbStatusName(v.qe_status)).c_str());
+  std::printf("  fmspc           %s\n", ToHex(v.fmspc).c_str());
+  std::printf("  verified at     %s; collateral current until %s\n",
+              tdxrt::FormatRfc3339(v.verified_at).c_str(),
+              tdxrt::FormatRfc3339(v.collateral_expires).c_str());
+  if (v.td_debug) std::printf("  WARNING: debug TD (TDATTRIBUTES.DEBUG set)\n");
+}
+
+int RunVerify(const VerifyArgs& a, bool json) {
+  std::vector<tdxrt::TcbStatus> accept;
+  for (const auto& s : a.accept) {
+    auto st = tdxrt::ParseTcbStatus(s);
+    if (!st.ok()) return Usage("--accept: " + st.status().message());
+    accept.push_back(*st);
+  }
+  if (accept.empty()) accept.push_back(tdxrt::TcbStatus::kUpToDate);
+  auto at = VerificationTime(a.at);
+  if (!at.ok()) return Usage("--at: " + at.status().message());
+  auto l = LoadEvidence(a.quote);
+  if (!l.ok()) return Fail(l.status().message());
+  if (l->evidence.kind == tdxrt::EvidenceKind::kMock) {
+    if (json) {
+      std::cout << ordered_json{{"file", a.quote},
+                                {"verified", false},
+                                {"check", "quote.format"},
+                                {"error", "mock evidence cannot be verified"}}
+                       .dump(2)
+                << "\n";
+    }
+    std::fprintf(stderr,
+                 "tdx-attest: rejected: %s is mock evidence (not from TDX hardware); there is "
+                 "nothing to verify\n",
+                 a.quote.c_str());
+    return Code(ExitCode::kRejected);
+  }
+  auto v = LoadVerifier(a.collateral, a.root);
+  if (!v.ok()) return Fail(v.status().message());
+  auto r = v->Verify(*l->evidence.quote, *at);
+  if (auto* err = std::get_if<tdxrt::VerifyError>(&r)) {
+    if (json) {
+      std::cout << ordered_json{{"file", a.quote},
+                                {"verified", false},
+                                {"check", tdxrt::CheckName(err->check)},
+                                {"error", err->status.message()}}
+                       .dump(2)
+                << "\n";
+    }
+    std::fprintf(stderr, "tdx-attest: rejected: %s: %s\n", a.quote.c_str(),
+                 tdxrt::FormatVerifyError(*err).c_str());
+    return Code(ExitCode::kRejected);
+  }
+  const tdxrt::Verdict& verdict = std::get<tdxrt::Verdict>(r);
+  const bool accepted = std::find(accept.begin(), accept.end(), verdict.status) != accept.end();
+  if (json) {
+    ordered_json j;
+    j["file"] = a.quote;
+    j["verified"] = true;
+    j["accepted"] = accepted;
+    j["verdict"] = VerdictJson(verdict);
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::printf("%s: genuine TDX quote (every DCAP check passed)\n", a.quote.c_str());
+    PrintVerdict(verdict);
+  }
+  if (!accepted) {
+    std::fprintf(stderr, "tdx-attest: TCB status %s is not accepted (--accept)\n",
+                 std::string(tdxrt::TcbStatusName(verdict.status)).c_str());
+    return Code(ExitCode::kStatusNotAccepted);
+  }
+  return Code(ExitCode::kOk);
+}
+
+// --- check --------------------------------------------------------------------------------------
+
+struct CheckArgs {
+  std::string quote, policy, collateral, at, root;
+  std::string expect_report_data;
+  std::string bind_label;
+  std::vector<std::string> bind_fields;
+};
+
+int RunCheck(const CheckArgs& a, bool json) {
+  auto l = LoadEvidence(a.quote);
+  if (!l.ok()) return Fail(l.status().message());
+  auto ptext = tdxrt::ReadFile(a.policy, 4 << 20);
+  if (!ptext.ok()) return Fail(ptext.status().message());
+  auto policy = tdxrt::ParsePolicy(std::string(ptext->begin(), ptext->end()), a.policy);
+  if (!policy.ok()) return Fail(policy.status().message());
+
+  // report_data binding, if asked for.
+  std::optional<std::string> binding_error;
+  if (!a.expect_report_data.empty()) {
+    auto rd = tdxrt::FromHex(a.expect_report_data, 64);
+    if (!rd.ok()) return Usage("--expect-report-data: " + rd.status().message());
+    if (!std::equal(rd->begin(), rd->end(), l->evidence.report.report_data.begin())) {
+      binding_error =
+          "report_data " + ToHex(l->evidence.report.report_data) + " is not " + ToHex(*rd);
+    }
+  } else if (!a.bind_label.empty()) {
+    std::vector<tdxrt::Bytes> fields;
+    for (const auto& f : a.bind_fields) {
+      auto b = tdxrt::FromHex(f);
+      if (!b.ok()) return Usage("--field: " + b.status().message());
+      fields.push_back(std::move(b).value());
+    }
+    std::vector<tdxrt::ByteSpan> spans(fields.begin(), fields.end());
+    tdxrt::Status st = tdxrt::CheckReportData(l->evidence.report.report_data, a.bind_label, spans);
+    if (!st.ok()) binding_error = st.message();
+  }
+
+  std::optional<tdxrt::Verdict> verdict;
+  std::optional<tdxrt::VerifyError> verify_error;
+  if (!a.collateral.empty() && l->evidence.kind == tdxrt::EvidenceKind::kTdxQuote) {
+    auto at = VerificationTime(a.at);
+    if (!at.ok()) return Usage("--at: " + at.status().message());
+    auto v = LoadVerifier(a.collateral, a.root);
+    if (!v.ok()) return Fail(v.status().message());
+    auto r = v->Verify(*l->evidence.quote, *at);
+    if (auto* err = std::get_if<tdxrt::VerifyError>(&r)) {
+      verify_error = *err;
+    } else {
+      verdict = std::get<tdxrt::Verdict>(r);
+    }
+  }
+  tdxrt::Decision d;
+  if (verify_error) {
+    d.reasons.push_back("DCAP verification failed: " + tdxrt::FormatVerifyError(*verify_error));
+  } else {
+    d = tdxrt::Evaluate(*policy, l->evidence, verdict ? &*verdict : nullptr);
+  }
+  if (binding_error) {
+    d.admitted = false;
+    d.reasons.insert(d.reasons.begin(), "report_data binding: " + *binding_error);
+  }
+  if (json) {
+    ordered_json j;
+    j["file"] = a.quote;
+    j["policy"] = a.policy;
+    j["kind"] = l->evidence.kind == tdxrt::EvidenceKind::kMock ? "mock" : "tdx-quote";
+    j["verified"] = verdict.has_value();
+    if (verdict) j["verdict"] = VerdictJson(*verdict);
+    j["admitted"] = d.admitted;
+    j["matched_set"] = d.matched_set;
+    j["measurement_matches"] = d.measurement_matches;
+    j["reasons"] = d.reasons;
+    std::cout << j.dump(2) << "\n";
+  } else if (d.admitted) {
+    std::printf(
+        "%s: admitted by set '%s' of %s%s\n", a.quote.c_str(), d.matched_set.c_str(),
+        a.policy.c_str(),
+        d.mock ? " (MOCK evidence: not from TDX hardware, allowed by allow_mock)"
+               : (" (TCB " + std::string(tdxrt::TcbStatusName(verdict->status)) + ")").c_str());
+  } else {
+    std::printf("%s: NOT admitted by %s\n", a.quote.c_str(), a.policy.c_str());
+    for (const auto& r : d.reasons) std::printf("  %s\n", r.c_str());
+    if (!d.measurement_matches.empty()) {
+      std::string sets;
+      for (const auto& s : d.measurement_matches) sets += (sets.empty() ? "" : ", ") + s;
+      std::printf("  (measurements match: %s)\n", sets.c_str());
+    }
+  }
+  return Code(d.admitted ? ExitCode::kOk : ExitCode::kRejected);
+}
+
+// --- quote / report-data ------------------------------------------------------------------------
+
+struct QuoteArgs {
+  std::string report_data, out, provider = "configfs-tsm", tsm_root, mock_mrtd;
+};
+
+int RunQuote(const QuoteArgs& a) {
+  auto rd = tdxrt::FromHex(a.report_data, 64);
+  if (!rd.ok()) return Usage("--report-data: " + rd.status().message());
+  tdxrt::ReportData report_data{};
+  std::copy(rd->begin(), rd->end(), report_data.begin());
+  std::unique_ptr<tdxrt::QuoteProvider> provider;
+  if (a.provider == "configfs-tsm") {
+    tdxrt::ConfigfsTsmProvider::Options o;
+    if (!a.tsm_root.empty()) o.root = a.tsm_root;
+    provider = std::make_unique<tdxrt::ConfigfsTsmProvider>(o);
+  } else if (a.provider == "mock") {
+    tdxrt::TdReport id;
+    if (!a.mock_mrtd.empty()) {
+      auto m = tdxrt::FromHex(a.mock_mrtd, 48);
+      if (!m.ok()) return Usage("--mock-mrtd: " + m.status().message());
+      std::copy(m->begin(), m->end(), id.mr_td.begin());
+    }
+    provider = std::make_unique<tdxrt::MockProvider>(id);
+  } else {
+    return Usage("--provider must be configfs-tsm or mock");
+  }
+  auto q = provider->GetQuote(report_data);
+  if (!q.ok()) return Fail(provider->Name() + ": " + q.status().message());
+  tdxrt::Status st = tdxrt::WriteFileAtomic(a.out, *q, 0644);
+  if (!st.ok()) return Fail(st.message());
+  std::fprintf(stderr, "tdx-attest: wrote %zu bytes of %s to %s\n", q->size(),
+               a.provider == "mock" ? "MOCK evidence" : "quote", a.out.c_str());
+  return Code(ExitCode::kOk);
+}
+
+int RunReportData(const std::string& label, const std::vector<std::string>& fields_hex) {
+  std::vector<tdxrt::Bytes> fields;
+  for (const auto& f : fields_hex) {
+    auto b = tdxrt::FromHex(f);
+    if (!b.ok()) return Usage("--field: " + b.status().message());
+    fields.push_back(std::move(b).value());
+  }
+  std::vector<tdxrt::ByteSpan> spans(fields.begin(), fields.end());
+  std::printf("%s\n", ToHex(tdxrt::BindReportData(label, spans)).c_str());
+  return Code(ExitCode::kOk);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "tdx-attest: show, verify (Intel DCAP, offline) and judge (measurement policy) TDX "
+      "quotes; get a quote inside a TD"};
+  app.set_version_flag(
+      "--version", std::string("tdx-attest ") + TDX_VERSION + " (git " + TDX_GIT_REVISION + ")");
+  app.footer(kExitCodesHelp);
+  app.require_subcommand(1);
+  bool json = false;
+  app.add_flag("--json", json, "Print JSON (stable field names, lowercase hex)");
+
+  std::string show_path;
+  auto* show = app.add_subcommand("show", "Print every field of a quote (or mock evidence)");
+  show->add_option("quote", show_path, "Quote file")->required();
+  show->fallthrough();
+
+  VerifyArgs va;
+  auto* verify = app.add_subcommand(
+      "verify", "Verify a quote with Intel PCS collateral (DCAP) and print its TCB status");
+  verify->add_option("quote", va.quote, "Quote file")->required();
+  verify->add_option("--collateral", va.collateral, "Collateral JSON (dcap-qvl / PCCS shape)")
+      ->required();
+  verify->add_option("--at", va.at, "Verification time, RFC 3339 (default: now)");
+  verify->add_option("--accept", va.accept,
+                     "TCB statuses that count as success (repeatable; default UpToDate)");
+  verify->add_option("--root-ca", va.root,
+                     "Trust this root CA (PEM) instead of the shipped Intel SGX Root CA");
+  verify->fallthrough();
+
+  CheckArgs ca;
+  auto* check = app.add_subcommand(
+      "check", "Decide with a measurement policy (verifying first when --collateral is given)");
+  check->add_option("quote", ca.quote, "Quote or mock evidence file")->required();
+  check->add_option("--policy", ca.policy, "Policy file (YAML or JSON)")->required();
+  check->add_option("--collateral", ca.collateral,
+                    "Collateral JSON; without it a TDX quote is never admitted");
+  check->add_option("--at", ca.at, "Verification time, RFC 3339 (default: now)");
+  check->add_option("--root-ca", ca.root, "Trust this root CA (PEM) instead of Intel's");
+  check->add_option("--expect-report-data", ca.expect_report_data,
+                    "Required REPORTDATA (128 hex digits)");
+  check->add_option("--bind", ca.bind_label,
+                    "Required REPORTDATA is the binding of this label over the --field values");
+  check->add_option("--field", ca.bind_fields, "A bound field, hex (repeatable, in order)");
+  check->fallthrough();
+
+  QuoteArgs qa;
+  auto* quote = app.add_subcommand("quote", "Get a quote for REPORTDATA inside a TD");
+  quote->add_option("--report-data", qa.report_data, "REPORTDATA, 128 hex digits")->required();
+  quote->add_option("--out", qa.out, "Output file (written atomically)")->required();
+  quote->add_option("--provider", qa.provider, "configfs-tsm (default) or mock (development)");
+  quote->add_option("--tsm-root", qa.tsm_root,
+                    "configfs-tsm report directory (default /sys/kernel/config/tsm/report)");
+  quote->add_option("--mock-mrtd", qa.mock_mrtd, "MRTD the mock evidence claims (96 hex)");
+  quote->fallthrough();
+
+  std::string label;
+  std::vector<std::string> fields;
+  auto* rd = app.add_subcommand(
+      "report-data", "Print SHA-512(label, fields) as bound into REPORTDATA (report_data.h)");
+  rd->add_option("--label", label, "Domain label")->required();
+  rd->add_option("--field", fields, "Field, hex (repeatable, in order)");
+  rd->fallthrough();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return Code(ExitCode::kOk);
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return Code(ExitCode::kOk);
+  } catch (const CLI::CallForVersion&) {
+    std::cout << app.version() << "\n";
+    return Code(ExitCode::kOk);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "tdx-attest: usage error: %s\nRun 'tdx-attest --help' for usage.\n",
+                 e.what());
+    return Code(ExitCode::kUsage);
+  }
+  if (show->parsed()) return RunShow(show_path, json);
+  if (verify->parsed()) return RunVerify(va, json);
+  if (check->parsed()) return RunCheck(ca, json);
+  if (quote->parsed()) return RunQuote(qa);
+  if (rd->parsed()) return RunReportData(label, fields);
+  return Usage("no subcommand");
+}
