@@ -1,17 +1,18 @@
-// libFuzzer target: quote parsing, and re-serialization of whatever parses (which must give
-// back the input minus its zero padding).
+// libFuzzer target: evidence parsing (TDX quotes and mock evidence). A quote that parses must
+// serialize back to the input minus its zero padding: anything else means a field was skipped
+// or misread.
+#include <algorithm>
 #include <cstdlib>
 
-#include "tdxrt/quote.h"
+#include "tdxrt/evidence.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   tdxrt::ByteSpan in(data, size);
-  auto q = tdxrt::ParseQuote(in);
-  if (q.ok()) {
-    tdxrt::Bytes again = tdxrt::SerializeQuote(*q);
-    if (again.size() + q->padding_size != size ||
+  auto e = tdxrt::ParseEvidence(in);
+  if (e.ok() && e->quote) {
+    tdxrt::Bytes again = tdxrt::SerializeQuote(*e->quote);
+    if (again.size() + e->quote->padding_size != size ||
         !std::equal(again.begin(), again.end(), in.begin())) {
-      // A parse that does not round-trip means a field was skipped or misread.
       std::abort();
     }
   }

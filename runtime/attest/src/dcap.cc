@@ -4,6 +4,9 @@
 #include "tdxrt/dcap.h"
 
 #include <algorithm>
+#include <climits>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "pki.h"
@@ -41,6 +44,15 @@ std::string FormatVerifyError(const VerifyError& e) {
   return std::string(CheckName(e.check)) + ": " + e.status.message();
 }
 
+// A PCK chain seen in a quote, verified once (signatures and path) and kept: a committee sees the
+// same few platforms over and over.
+struct PckChainEntry {
+  Status parsed;  // chain parse and "is an SGX PCK certificate"
+  std::vector<pki::X509Ptr> chain;
+  Status signatures;  // path to the root, ignoring time
+  Result<pki::PckExtension> extension = Status::NotFound("not parsed");
+};
+
 struct Verifier::State {
   Collateral raw;
   pki::X509Ptr root;
@@ -51,6 +63,22 @@ struct Verifier::State {
   std::vector<pki::X509Ptr> qe_chain;
   TcbInfo tcb_info;
   QeIdentity qe_identity;
+  // Time-independent results over the collateral, computed once by Create; Verify adds the
+  // time-dependent checks (validity windows) on every call.
+  Status root_crl_signature;
+  Status tcb_chain_signatures;
+  bool tcb_info_signed = false;
+  Status qe_chain_signatures;
+  bool qe_identity_signed = false;
+  Status pck_crl_chain_signatures;
+  Status pck_crl_signature;
+  std::int64_t crl_next_update = INT64_MAX;
+
+  static constexpr std::size_t kMaxPckEntries = 256;
+  mutable std::mutex mu;
+  mutable std::map<std::string, std::shared_ptr<const PckChainEntry>> pck_chains;
+
+  std::shared_ptr<const PckChainEntry> PckChain(const std::string& pem) const;
 };
 
 Verifier::Verifier(std::unique_ptr<State> state) : s_(std::move(state)) {}
@@ -91,6 +119,27 @@ Result<Verifier> Verifier::Create(const Collateral& c, std::string_view trusted_
   auto qe = ParseQeIdentity(c.qe_identity);
   if (!qe.ok()) return qe.status().WithContext("collateral");
   s->qe_identity = std::move(qe).value();
+
+  auto text = [](const std::string& t) {
+    return ByteSpan(reinterpret_cast<const std::uint8_t*>(t.data()), t.size());
+  };
+  X509* r = s->root.get();
+  s->root_crl_signature = pki::CheckCrlSignature(s->root_crl.get(), r);
+  s->tcb_chain_signatures = pki::VerifyChainSignatures(s->tcb_chain, r);
+  s->tcb_info_signed = pki::VerifyRawEcdsa(X509_get0_pubkey(s->tcb_chain[0].get()),
+                                           text(c.tcb_info), c.tcb_info_signature);
+  s->qe_chain_signatures = pki::VerifyChainSignatures(s->qe_chain, r);
+  s->qe_identity_signed = pki::VerifyRawEcdsa(X509_get0_pubkey(s->qe_chain[0].get()),
+                                              text(c.qe_identity), c.qe_identity_signature);
+  s->pck_crl_chain_signatures = pki::VerifyChainSignatures(s->pck_crl_chain, r);
+  s->pck_crl_signature = pki::CheckCrlSignature(s->pck_crl.get(), s->pck_crl_chain[0].get());
+  for (X509_CRL* list : {s->root_crl.get(), s->pck_crl.get()}) {
+    const ASN1_TIME* nu = X509_CRL_get0_nextUpdate(list);
+    struct tm tm {};
+    if (nu != nullptr && ASN1_TIME_to_tm(nu, &tm) == 1) {
+      s->crl_next_update = std::min<std::int64_t>(s->crl_next_update, timegm(&tm));
+    }
+  }
   return Verifier(std::move(s));
 }
 
@@ -141,9 +190,11 @@ Status CasNotRevoked(const std::vector<pki::X509Ptr>& chain, X509* root, X509_CR
   return Status::Ok();
 }
 
-Status ChainAndSignature(const std::vector<pki::X509Ptr>& chain, X509* root, X509_CRL* root_crl,
-                         std::int64_t at) {
-  TDX_TRY(pki::VerifyChain(chain, root, at));
+// A chain whose signatures were verified earlier: validity at `at`, CAs not revoked.
+Status ChainAt(const Status& signatures, const std::vector<pki::X509Ptr>& chain, X509* root,
+               X509_CRL* root_crl, std::int64_t at) {
+  TDX_TRY(signatures);
+  TDX_TRY(pki::CheckChainTimes(chain, root, at));
   return CasNotRevoked(chain, root, root_crl);
 }
 
@@ -187,6 +238,32 @@ std::string HexByte(std::uint8_t v) {
 
 }  // namespace
 
+std::shared_ptr<const PckChainEntry> Verifier::State::PckChain(const std::string& pem) const {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = pck_chains.find(pem);
+    if (it != pck_chains.end()) return it->second;
+  }
+  auto e = std::make_shared<PckChainEntry>();
+  auto chain = pki::ParsePemChain(pem);
+  if (!chain.ok()) {
+    e->parsed = chain.status();
+  } else if (chain->size() < 2) {
+    e->parsed = Status::Mismatch("PCK chain has no CA certificate");
+  } else if (pki::SubjectCn((*chain)[0].get()).find("SGX PCK Certificate") == std::string::npos) {
+    e->parsed = Status::Mismatch("certificate 0 (CN=" + pki::SubjectCn((*chain)[0].get()) +
+                                 ") is not an SGX PCK Certificate");
+  } else {
+    e->chain = std::move(chain).value();
+    e->signatures = pki::VerifyChainSignatures(e->chain, root.get());
+    e->extension = pki::ParsePckExtension(e->chain[0].get());
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  if (pck_chains.size() >= kMaxPckEntries) pck_chains.clear();
+  pck_chains.emplace(pem, e);
+  return e;
+}
+
 Outcome Verifier::Verify(ByteSpan bytes, std::int64_t at) const {
   auto q = ParseQuote(bytes);
   if (!q.ok()) return VerifyError{Check::kQuoteFormat, q.status()};
@@ -208,56 +285,47 @@ Outcome Verifier::Verify(const Quote& q, std::int64_t at) const {
   if (Status st = Window("QE identity", qe.issue_date, qe.next_update, at); !st.ok()) {
     return VerifyError{Check::kQeIdentityValidity, st};
   }
-  if (Status st = pki::CheckCrl(s.root_crl.get(), root, at); !st.ok()) {
+  if (Status st = s.root_crl_signature.ok() ? pki::CheckCrlTimes(s.root_crl.get(), at)
+                                            : s.root_crl_signature;
+      !st.ok()) {
     return VerifyError{Check::kRootCaCrl, st.WithContext("root CA CRL")};
   }
-  if (Status st = ChainAndSignature(s.tcb_chain, root, s.root_crl.get(), at); !st.ok()) {
+  if (Status st = ChainAt(s.tcb_chain_signatures, s.tcb_chain, root, s.root_crl.get(), at);
+      !st.ok()) {
     return VerifyError{Check::kTcbInfoChain, st.WithContext("TCB info issuer chain")};
   }
-  auto text = [](const std::string& t) {
-    return ByteSpan(reinterpret_cast<const std::uint8_t*>(t.data()), t.size());
-  };
-  if (!pki::VerifyRawEcdsa(X509_get0_pubkey(s.tcb_chain[0].get()), text(s.raw.tcb_info),
-                           s.raw.tcb_info_signature)) {
+  if (!s.tcb_info_signed) {
     return Fail(Check::kTcbInfoSignature, "TCB info signature does not verify with the key of " +
                                               pki::SubjectCn(s.tcb_chain[0].get()));
   }
-  if (Status st = ChainAndSignature(s.qe_chain, root, s.root_crl.get(), at); !st.ok()) {
+  if (Status st = ChainAt(s.qe_chain_signatures, s.qe_chain, root, s.root_crl.get(), at);
+      !st.ok()) {
     return VerifyError{Check::kQeIdentityChain, st.WithContext("QE identity issuer chain")};
   }
-  if (!pki::VerifyRawEcdsa(X509_get0_pubkey(s.qe_chain[0].get()), text(s.raw.qe_identity),
-                           s.raw.qe_identity_signature)) {
+  if (!s.qe_identity_signed) {
     return Fail(Check::kQeIdentitySignature,
                 "QE identity signature does not verify with the key of " +
                     pki::SubjectCn(s.qe_chain[0].get()));
   }
-  if (Status st = ChainAndSignature(s.pck_crl_chain, root, s.root_crl.get(), at); !st.ok()) {
+  if (Status st = ChainAt(s.pck_crl_chain_signatures, s.pck_crl_chain, root, s.root_crl.get(), at);
+      !st.ok()) {
     return VerifyError{Check::kPckCrl, st.WithContext("PCK CRL issuer chain")};
   }
-  if (Status st = pki::CheckCrl(s.pck_crl.get(), s.pck_crl_chain[0].get(), at); !st.ok()) {
+  if (Status st =
+          s.pck_crl_signature.ok() ? pki::CheckCrlTimes(s.pck_crl.get(), at) : s.pck_crl_signature;
+      !st.ok()) {
     return VerifyError{Check::kPckCrl, st.WithContext("PCK CRL")};
   }
-  v.collateral_expires = std::min(tcb.next_update, qe.next_update);
-  for (X509_CRL* crl : {s.root_crl.get(), s.pck_crl.get()}) {
-    time_t next = 0;
-    const ASN1_TIME* nu = X509_CRL_get0_nextUpdate(crl);
-    struct tm tm {};
-    if (nu != nullptr && ASN1_TIME_to_tm(nu, &tm) == 1) {
-      next = timegm(&tm);
-      v.collateral_expires = std::min<std::int64_t>(v.collateral_expires, next);
-    }
-  }
+  v.collateral_expires = std::min({tcb.next_update, qe.next_update, s.crl_next_update});
 
   // The quote's PCK chain.
-  auto chain = pki::ParsePemChain(q.pck_chain_pem);
-  if (!chain.ok()) return VerifyError{Check::kPckChain, chain.status()};
-  if (chain->size() < 2) return Fail(Check::kPckChain, "PCK chain has no CA certificate");
-  X509* pck = (*chain)[0].get();
-  if (pki::SubjectCn(pck).find("SGX PCK Certificate") == std::string::npos) {
-    return Fail(Check::kPckChain,
-                "certificate 0 (CN=" + pki::SubjectCn(pck) + ") is not an SGX PCK Certificate");
-  }
-  if (Status st = pki::VerifyChain(*chain, root, at); !st.ok()) {
+  const std::shared_ptr<const PckChainEntry> entry = s.PckChain(q.pck_chain_pem);
+  if (!entry->parsed.ok()) return VerifyError{Check::kPckChain, entry->parsed};
+  const std::vector<pki::X509Ptr>& chain = entry->chain;
+  X509* pck = chain[0].get();
+  if (Status st =
+          entry->signatures.ok() ? pki::CheckChainTimes(chain, root, at) : entry->signatures;
+      !st.ok()) {
     return VerifyError{Check::kPckChain, st.WithContext("PCK chain")};
   }
   if (X509_NAME_cmp(X509_CRL_get_issuer(s.pck_crl.get()), X509_get_issuer_name(pck)) != 0) {
@@ -268,10 +336,10 @@ Outcome Verifier::Verify(const Quote& q, std::int64_t at) const {
   if (Status st = NotRevoked(pck, s.pck_crl.get(), "PCK certificate"); !st.ok()) {
     return VerifyError{Check::kPckRevocation, st};
   }
-  if (Status st = CasNotRevoked(*chain, root, s.root_crl.get()); !st.ok()) {
+  if (Status st = CasNotRevoked(chain, root, s.root_crl.get()); !st.ok()) {
     return VerifyError{Check::kPckRevocation, st.WithContext("PCK chain")};
   }
-  auto ext = pki::ParsePckExtension(pck);
+  const auto& ext = entry->extension;
   if (!ext.ok()) return VerifyError{Check::kPckExtension, ext.status()};
   v.fmspc = ext->fmspc;
   v.ppid = ext->ppid;

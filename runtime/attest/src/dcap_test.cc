@@ -174,6 +174,20 @@ TEST_CASE("expired and not-yet-valid TCB info") {
         "the verification time 2025-07-01T00:00:00Z");
 }
 
+TEST_CASE("cached chain signatures do not cache validity: an expired PCK certificate") {
+  testing::QuoteBuilder b;
+  b.pck_valid_after_now = 10 * 86400;
+  auto built = b.Build();
+  auto v = Verifier::Create(built.collateral, built.root_pem);
+  REQUIRE(v.ok());
+  CHECK(Describe(v->Verify(built.quote, b.now)) == "UpToDate");  // chain verified and cached
+  const std::string later = Describe(v->Verify(built.quote, b.now + 20 * 86400));
+  CHECK(later.rfind("pck.chain: PCK chain: certificate 0 (CN=Test SGX PCK Certificate): "
+                    "certificate has expired (valid ",
+                    0) == 0);
+  CHECK(Describe(v->Verify(built.quote, b.now + 86400)) == "UpToDate");
+}
+
 TEST_CASE("a tampered TCB info signature") {
   testing::QuoteBuilder b;
   b.corrupt_tcb_info_signature = true;

@@ -197,7 +197,7 @@ std::string SubjectCn(X509* cert) {
   return buf;
 }
 
-Status VerifyChain(const std::vector<X509Ptr>& chain, X509* root, std::int64_t at) {
+Status VerifyChainSignatures(const std::vector<X509Ptr>& chain, X509* root) {
   if (chain.empty()) return Status::Corrupt("empty certificate chain");
   std::vector<X509*> certs;
   for (const auto& c : chain) certs.push_back(c.get());
@@ -221,7 +221,7 @@ Status VerifyChain(const std::vector<X509Ptr>& chain, X509* root, std::int64_t a
     return Status::IoError("OpenSSL: " + OpensslError());
   }
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(at));
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
   if (X509_verify_cert(ctx.get()) == 1) {
     // The verified path must be exactly the given certificates plus the root: OpenSSL could
     // otherwise build a different path and leave some given certificate unchecked.
@@ -237,20 +237,33 @@ Status VerifyChain(const std::vector<X509Ptr>& chain, X509* root, std::int64_t a
   ERR_clear_error();
   std::string who = cur != nullptr ? Describe(static_cast<std::size_t>(depth), cur)
                                    : "certificate " + std::to_string(depth);
-  std::string msg = who + ": " + X509_verify_cert_error_string(err);
-  if (err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID) {
-    char nb[64] = {}, na[64] = {};
-    std::unique_ptr<BIO, BioFree> b(BIO_new(BIO_s_mem()));
-    ASN1_TIME_print(b.get(), X509_get0_notBefore(cur));
-    BIO_read(b.get(), nb, sizeof nb - 1);
-    ASN1_TIME_print(b.get(), X509_get0_notAfter(cur));
-    BIO_read(b.get(), na, sizeof na - 1);
-    msg += " (valid " + std::string(nb) + " .. " + std::string(na) + ")";
-  }
-  return Status::Mismatch(msg);
+  return Status::Mismatch(who + ": " + X509_verify_cert_error_string(err));
 }
 
-Status CheckCrl(X509_CRL* crl, X509* issuer, std::int64_t at) {
+Status CheckChainTimes(const std::vector<X509Ptr>& chain, X509* root, std::int64_t at) {
+  time_t t = static_cast<time_t>(at);
+  std::vector<X509*> certs;
+  for (const auto& c : chain) certs.push_back(c.get());
+  certs.push_back(root);
+  for (std::size_t i = 0; i < certs.size(); ++i) {
+    const bool early = X509_cmp_time(X509_get0_notBefore(certs[i]), &t) > 0;
+    const bool late = X509_cmp_time(X509_get0_notAfter(certs[i]), &t) < 0;
+    if (!early && !late) continue;
+    char nb[64] = {}, na[64] = {};
+    std::unique_ptr<BIO, BioFree> b(BIO_new(BIO_s_mem()));
+    ASN1_TIME_print(b.get(), X509_get0_notBefore(certs[i]));
+    BIO_read(b.get(), nb, sizeof nb - 1);
+    ASN1_TIME_print(b.get(), X509_get0_notAfter(certs[i]));
+    BIO_read(b.get(), na, sizeof na - 1);
+    return Status::Mismatch(
+        Describe(i, certs[i]) +
+        (early ? ": certificate is not yet valid" : ": certificate has expired") + " (valid " + nb +
+        " .. " + na + ")");
+  }
+  return Status::Ok();
+}
+
+Status CheckCrlSignature(X509_CRL* crl, X509* issuer) {
   if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
     return Status::Mismatch("CRL issuer is not " + SubjectCn(issuer));
   }
@@ -259,6 +272,10 @@ Status CheckCrl(X509_CRL* crl, X509* issuer, std::int64_t at) {
     ERR_clear_error();
     return Status::Mismatch("CRL signature does not verify with the key of " + SubjectCn(issuer));
   }
+  return Status::Ok();
+}
+
+Status CheckCrlTimes(X509_CRL* crl, std::int64_t at) {
   time_t t = static_cast<time_t>(at);
   if (X509_cmp_time(X509_CRL_get0_lastUpdate(crl), &t) > 0) {
     return Status::Mismatch("CRL is not yet valid at the verification time");

@@ -41,14 +41,22 @@ Result<CrlPtr> ParseCrl(ByteSpan der_or_pem);
 Bytes CertDer(X509* cert);
 std::string SubjectCn(X509* cert);
 
-// Verifies chain[0] up to `root` at time `at` (seconds since the epoch): signatures, validity
-// windows and CA constraints. Revocation is the caller's (it knows which CRL covers which
-// issuer). The chain may end in a copy of the root; any other self-signed certificate is
-// refused. Messages name the certificate by position and CN.
-Status VerifyChain(const std::vector<X509Ptr>& chain, X509* root, std::int64_t at);
+// Verification is split into what does not depend on the time (signatures, path, CA
+// constraints: checked once per collateral or PCK chain and cached) and what does (validity
+// windows: checked on every verification). Together they are X.509 path validation at a time.
 
-// The CRL is signed by `issuer`'s key and `at` lies in [thisUpdate, nextUpdate].
-Status CheckCrl(X509_CRL* crl, X509* issuer, std::int64_t at);
+// Verifies that chain[0] leads to `root`: path, signatures and CA constraints, ignoring validity
+// times. Revocation is the caller's (it knows which CRL covers which issuer). The chain may end
+// in a copy of the root; any other self-signed certificate is refused. Messages name the
+// certificate by position and CN.
+Status VerifyChainSignatures(const std::vector<X509Ptr>& chain, X509* root);
+// Every certificate of the chain, and the root, is valid at `at` (seconds since the epoch).
+Status CheckChainTimes(const std::vector<X509Ptr>& chain, X509* root, std::int64_t at);
+
+// The CRL is issued and signed by `issuer`.
+Status CheckCrlSignature(X509_CRL* crl, X509* issuer);
+// `at` lies in [thisUpdate, nextUpdate] of the CRL.
+Status CheckCrlTimes(X509_CRL* crl, std::int64_t at);
 
 // ECDSA P-256 over SHA-256 with the signature as 64 raw bytes (r||s, big-endian), the way
 // quotes and Intel's signed JSON carry it.

@@ -94,13 +94,14 @@ void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
 }
 
 pki::X509Ptr MakeCert(const std::string& cn, long serial, EVP_PKEY* subject_key, X509* issuer,
-                      EVP_PKEY* issuer_key, std::int64_t now, bool ca, const Bytes* sgx_ext) {
+                      EVP_PKEY* issuer_key, std::int64_t now, bool ca, const Bytes* sgx_ext,
+                      std::int64_t valid_after_now = 5 * 365L * 86400) {
   X509* x = X509_new();
   Require(x != nullptr, "X509_new");
   X509_set_version(x, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
   ASN1_TIME_set(X509_getm_notBefore(x), static_cast<time_t>(now - 365L * 86400));
-  ASN1_TIME_set(X509_getm_notAfter(x), static_cast<time_t>(now + 5 * 365L * 86400));
+  ASN1_TIME_set(X509_getm_notAfter(x), static_cast<time_t>(now + valid_after_now));
   X509_NAME* name = X509_get_subject_name(x);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
@@ -300,7 +301,7 @@ BuiltAttestation QuoteBuilder::Build() {
   X509* pck_issuer = sign_pck_with_foreign_ca ? foreign_ca_.get() : ca_.get();
   EVP_PKEY* pck_issuer_key = sign_pck_with_foreign_ca ? foreign_key_.get() : ca_key_.get();
   pki::X509Ptr pck = MakeCert("Test SGX PCK Certificate", kPckSerial, pck_key_.get(), pck_issuer,
-                              pck_issuer_key, now, false, &ext);
+                              pck_issuer_key, now, false, &ext, pck_valid_after_now);
 
   Quote q = quote;
   q.certification_type = kCertDataQeReport;

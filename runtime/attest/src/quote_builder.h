@@ -44,6 +44,7 @@ class QuoteBuilder {
   std::vector<long> revoked_pck_serials;        // the PCK certificate has serial 0x5eed
   std::int64_t tcb_info_issue_offset = -86400;  // relative to now
   std::int64_t tcb_info_next_offset = 29 * 86400;
+  std::int64_t pck_valid_after_now = 5 * 365L * 86400;  // the PCK certificate's notAfter
   // Deliberate breakage that re-signing would otherwise repair.
   bool corrupt_qe_report_data = false;    // QE report data no longer binds the attestation key
   bool sign_pck_with_foreign_ca = false;  // PCK chain does not lead to the test root
