@@ -414,7 +414,7 @@ int RunCheck(const CheckArgs& a, bool json) {
 // --- quote / report-data ------------------------------------------------------------------------
 
 struct QuoteArgs {
-  std::string report_data, out, provider = "configfs-tsm", tsm_root, mock_mrtd;
+  std::string report_data, out, provider = "configfs-tsm", tsm_root, mock_mrtd, mock_from;
 };
 
 int RunQuote(const QuoteArgs& a) {
@@ -429,6 +429,26 @@ int RunQuote(const QuoteArgs& a) {
     provider = std::make_unique<tdxrt::ConfigfsTsmProvider>(o);
   } else if (a.provider == "mock") {
     tdxrt::TdReport id;
+    if (!a.mock_from.empty()) {
+      // An image's <name>-measurements.json (tdximage build): MR_TD (single-pass), RTMR1, RTMR2.
+      auto text = tdxrt::ReadFile(a.mock_from, 1 << 20);
+      if (!text.ok()) return Fail(text.status().message());
+      const auto j = nlohmann::json::parse(text->begin(), text->end(), nullptr, false);
+      auto get = [&](const nlohmann::json& v, tdxrt::Measurement& m) {
+        if (!v.is_string()) return false;
+        auto b = tdxrt::FromHex(v.get<std::string>(), 48);
+        if (!b.ok()) return false;
+        std::copy(b->begin(), b->end(), m.begin());
+        return true;
+      };
+      if (j.is_discarded() || !j.is_object() || !j.contains("mr_td") || !j["mr_td"].is_object() ||
+          !get(j["mr_td"].value("single-pass", nlohmann::json()), id.mr_td) ||
+          !get(j.value("rtmr1", nlohmann::json()), id.rtmr[1]) ||
+          !get(j.value("rtmr2", nlohmann::json()), id.rtmr[2])) {
+        return Fail(a.mock_from +
+                    ": not a tdximage measurements file (mr_td.single-pass, rtmr1, rtmr2)");
+      }
+    }
     if (!a.mock_mrtd.empty()) {
       auto m = tdxrt::FromHex(a.mock_mrtd, 48);
       if (!m.ok()) return Usage("--mock-mrtd: " + m.status().message());
@@ -514,6 +534,8 @@ int main(int argc, char** argv) {
   quote->add_option("--tsm-root", qa.tsm_root,
                     "configfs-tsm report directory (default /sys/kernel/config/tsm/report)");
   quote->add_option("--mock-mrtd", qa.mock_mrtd, "MRTD the mock evidence claims (96 hex)");
+  quote->add_option("--mock-from", qa.mock_from,
+                    "Claim an image's measurements (its <name>-measurements.json)");
   quote->fallthrough();
 
   std::string label;

@@ -15,3 +15,8 @@ field() { echo "$m" | sed -n "s/^  \"$1\": \"\([0-9a-f]*\)\".*/\1/p"; }
 # The virtio_net closure on the 6.12 cloud kernel: failover, net_failover, virtio_net, in order.
 grep -o '"/lib/modules/[^"]*\.ko"' "$d-manifest.json" | head -0
 sed -n '/"modules": \[/,/\]/p' "$d-manifest.json" | grep -o '[a-z_-]*\.ko' | head -3
+# The emitted policy admits exactly these measurements (both page orders) and parses.
+grep -c "$(cat "$d-mrtd.hex")" "$d-policy.yaml"
+grep -c "$(cat "$d-rtmr1.hex")" "$d-policy.yaml"
+"$TDX_ATTEST" quote --provider mock --mock-from "$d-measurements.json" --report-data "$(printf '00%.0s' {1..64})" --out mock.bin 2>/dev/null
+"$TDX_ATTEST" check mock.bin --policy "$d-policy.yaml" | sed 's/^  //' || true

@@ -22,6 +22,7 @@
 #include "tdximage/modules.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/policy.h"
 #include "tdxrt/sha.h"
 
 namespace tdximage {
@@ -310,6 +311,38 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
   return img;
 }
 
+namespace {
+
+// A measurement policy (tdx-attest check, zipnet committees) admitting exactly this image:
+// one set per MR_TD page order, both with the image's RTMR1 and RTMR2.
+std::string PolicyFor(const ordered_json& meas, const Recipe& r, const std::string& tool) {
+  tdxrt::Policy p;
+  for (const char* order : {"single-pass", "two-pass"}) {
+    tdxrt::MeasurementSet s;
+    s.name = r.name + (std::string(order) == "single-pass" ? "" : "-two-pass");
+    auto hex = [](const ordered_json& j) {
+      tdxrt::Measurement m{};
+      const tdxrt::Bytes b = tdxrt::FromHex(j.get<std::string>(), 48).value();
+      std::copy(b.begin(), b.end(), m.begin());
+      return m;
+    };
+    s.mr_td = hex(meas["mr_td"][order]);
+    s.rtmr[1] = hex(meas["rtmr1"]);
+    s.rtmr[2] = hex(meas["rtmr2"]);
+    p.sets.push_back(std::move(s));
+  }
+  return tdxrt::SerializePolicy(
+      p, "Measurement policy for image '" + r.name + "', written by " + tool +
+             ".\nMR_TD: one set per page order hosts use (single-pass: upstream KVM + QEMU >= "
+             "10.1; two-pass: Canonical 24.04 TDX stack).\nRTMR1 assumes memory " +
+             r.memory +
+             " (a different MEMORY changes it: recompute with mrtd-calc); RTMR2 the "
+             "cmdline and initramfs.\nRTMR0 is not pinned: it holds the host QEMU's ACPI tables.\n"
+             "Check a quote: tdx-attest check QUOTE --policy THIS --collateral C.json");
+}
+
+}  // namespace
+
 Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::string& lock_text,
                                const SourceSet& sources, const BuildOptions& o) {
   BuildResult res;
@@ -413,6 +446,7 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
   if (st.ok()) st = put_text(n + "-rtmr1.hex", meas["rtmr1"].get<std::string>() + "\n");
   if (st.ok()) st = put_text(n + "-rtmr2.hex", meas["rtmr2"].get<std::string>() + "\n");
   if (st.ok()) st = put_text(n + "-measurements.json", meas.dump(2) + "\n");
+  if (st.ok()) st = put_text(n + "-policy.yaml", PolicyFor(meas, r, o.tool_version));
   if (!st.ok()) {
     cleanup();
     return st;
