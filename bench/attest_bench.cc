@@ -16,25 +16,18 @@
 #include <functional>
 #include <vector>
 
+#include "bench_util.h"
 #include "quote_builder.h"
 #include "tdxrt/dcap.h"
 #include "tdxrt/file.h"
 
 namespace {
 
+using bench::Median;
+using bench::Seconds;
+
 constexpr int kReps = 9;
 constexpr int kBlock = 200;  // operations per timed block
-
-double Seconds(const std::function<void()>& fn) {
-  const auto t0 = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "bench_util.h"
 #include "tdximage/build.h"
 #include "tdximage/initramfs.h"
 #include "tdximage/lock.h"
@@ -24,12 +25,9 @@ namespace fs = std::filesystem;
 using namespace tdximage;  // NOLINT(google-build-using-namespace)
 
 namespace {
-double Seconds(const std::function<void()>& fn) {
-  const auto t0 = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
+using bench::Median;
+using bench::Seconds;
 struct Run {
   bool ok = false;
   std::string error;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "mrtd/mrtd.h"
 #include "mrtd/rtmr.h"
 #include "mrtd/tdvf.h"
@@ -25,19 +26,11 @@
 
 namespace {
 
+using bench::Median;
+using bench::Seconds;
+
 constexpr int kReps = 15;
 volatile std::uint8_t g_sink;  // keeps results alive
-
-double Seconds(const std::function<void()>& fn) {
-  const auto t0 = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 struct Paired {
   double ratio;          // median of baseline/candidate

@@ -162,6 +162,20 @@ Result<Bytes> DerMember(const Obj& o, std::string_view key) {
   return std::move(b).value();
 }
 
+// The members TCB info and QE identity share: id, version, issueDate, nextUpdate,
+// tcbEvaluationDataNumber.
+template <typename T>
+Status ReadSignedHeader(const Obj& o, T& t) {
+  TDX_ASSIGN_OR_RETURN(t.id, o.Str("id"));
+  TDX_ASSIGN_OR_RETURN(std::uint64_t version, o.Uint("version", 100));
+  t.version = static_cast<int>(version);
+  TDX_ASSIGN_OR_RETURN(t.issue_date, o.Time("issueDate"));
+  TDX_ASSIGN_OR_RETURN(t.next_update, o.Time("nextUpdate"));
+  TDX_ASSIGN_OR_RETURN(std::uint64_t evn, o.Uint("tcbEvaluationDataNumber", 0xffffffff));
+  t.tcb_evaluation_data_number = static_cast<int>(evn);
+  return Status::Ok();
+}
+
 int Digits(std::string_view s, std::size_t at, std::size_t n, bool& ok) {
   int v = 0;
   if (at + n > s.size()) {
@@ -269,17 +283,11 @@ Result<TcbInfo> ParseTcbInfo(std::string_view text) {
   TDX_ASSIGN_OR_RETURN(Obj o, Obj::Of(j, ""));
   TcbInfo t;
   auto read = [&]() -> Status {
-    TDX_ASSIGN_OR_RETURN(t.id, o.Str("id"));
-    TDX_ASSIGN_OR_RETURN(std::uint64_t version, o.Uint("version", 100));
-    t.version = static_cast<int>(version);
-    TDX_ASSIGN_OR_RETURN(t.issue_date, o.Time("issueDate"));
-    TDX_ASSIGN_OR_RETURN(t.next_update, o.Time("nextUpdate"));
+    TDX_TRY(ReadSignedHeader(o, t));
     TDX_ASSIGN_OR_RETURN(t.fmspc, o.HexArray<6>("fmspc"));
     TDX_ASSIGN_OR_RETURN(t.pce_id, o.HexArray<2>("pceId"));
     TDX_ASSIGN_OR_RETURN(std::uint64_t type, o.Uint("tcbType", 0xffff));
     t.tcb_type = static_cast<int>(type);
-    TDX_ASSIGN_OR_RETURN(std::uint64_t evn, o.Uint("tcbEvaluationDataNumber", 0xffffffff));
-    t.tcb_evaluation_data_number = static_cast<int>(evn);
     if (o.Has("tdxModule")) {
       TDX_ASSIGN_OR_RETURN(const json* m, o.Get("tdxModule"));
       TDX_ASSIGN_OR_RETURN(Obj mo, Obj::Of(*m, "tdxModule"));
@@ -323,13 +331,7 @@ Result<QeIdentity> ParseQeIdentity(std::string_view text) {
   TDX_ASSIGN_OR_RETURN(Obj o, Obj::Of(j, ""));
   QeIdentity q;
   auto read = [&]() -> Status {
-    TDX_ASSIGN_OR_RETURN(q.id, o.Str("id"));
-    TDX_ASSIGN_OR_RETURN(std::uint64_t version, o.Uint("version", 100));
-    q.version = static_cast<int>(version);
-    TDX_ASSIGN_OR_RETURN(q.issue_date, o.Time("issueDate"));
-    TDX_ASSIGN_OR_RETURN(q.next_update, o.Time("nextUpdate"));
-    TDX_ASSIGN_OR_RETURN(std::uint64_t evn, o.Uint("tcbEvaluationDataNumber", 0xffffffff));
-    q.tcb_evaluation_data_number = static_cast<int>(evn);
+    TDX_TRY(ReadSignedHeader(o, q));
     TDX_ASSIGN_OR_RETURN(auto ms, o.HexArray<4>("miscselect"));
     TDX_ASSIGN_OR_RETURN(auto msm, o.HexArray<4>("miscselectMask"));
     // MISCSELECT is a little-endian u32 in the report; the JSON spells its bytes big-endian.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tdx_version.h"
+#include "tdxrt/cli.h"
 #include "tdxrt/dcap.h"
 #include "tdxrt/evidence.h"
 #include "tdxrt/file.h"
@@ -546,22 +547,8 @@ int main(int argc, char** argv) {
   rd->add_option("--field", fields, "Field, hex (repeatable, in order)");
   rd->fallthrough();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return Code(ExitCode::kOk);
-  } catch (const CLI::CallForAllHelp&) {
-    std::cout << app.help("", CLI::AppFormatMode::All);
-    return Code(ExitCode::kOk);
-  } catch (const CLI::CallForVersion&) {
-    std::cout << app.version() << "\n";
-    return Code(ExitCode::kOk);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "tdx-attest: usage error: %s\nRun 'tdx-attest --help' for usage.\n",
-                 e.what());
-    return Code(ExitCode::kUsage);
-  }
+  if (auto code = tdxrt::ParseCommandLine(app, argc, argv, "tdx-attest", Code(ExitCode::kUsage)))
+    return *code;
   if (show->parsed()) return RunShow(show_path, json);
   if (verify->parsed()) return RunVerify(va, json);
   if (check->parsed()) return RunCheck(ca, json);

@@ -14,6 +14,7 @@
 #include "mrtd/rtmr.h"
 #include "mrtd/tdvf.h"
 #include "tdx_version.h"
+#include "tdxrt/cli.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 
@@ -379,22 +380,8 @@ int main(int argc, char** argv) {
       ->required();
   eventlog->fallthrough();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return Code(ExitCode::kOk);
-  } catch (const CLI::CallForAllHelp&) {
-    std::cout << app.help("", CLI::AppFormatMode::All);
-    return Code(ExitCode::kOk);
-  } catch (const CLI::CallForVersion&) {
-    std::cout << app.version() << "\n";
-    return Code(ExitCode::kOk);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "mrtd-calc: usage error: %s\nRun 'mrtd-calc --help' for usage.\n",
-                 e.what());
-    return Code(ExitCode::kUsage);
-  }
+  if (auto code = tdxrt::ParseCommandLine(app, argc, argv, "mrtd-calc", Code(ExitCode::kUsage)))
+    return *code;
   if (inspect->parsed()) return RunInspect(inspect_path, json);
   if (measure->parsed()) return RunMeasure(mo, json);
   if (eventlog->parsed()) return RunEventLog(log_path, json);

@@ -17,6 +17,7 @@
 #include "tdximage/recipe.h"
 #include "tdximage/sources.h"
 #include "tdximage/verify.h"
+#include "tdxrt/cli.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/sha.h"
@@ -550,18 +551,9 @@ int main(int argc, char** argv) {
   auto* list = app.add_subcommand("list", "List the files of a .deb or tarball");
   list->add_option("archive", list_archive, "Debian package (.deb) or tarball")->required();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::CallForVersion&) {
-    std::cout << app.version() << "\n";
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "tdximage: usage error: %s\nRun 'tdximage --help' for usage.\n", e.what());
-    return static_cast<int>(ExitCode::kUsage);
-  }
+  if (auto code =
+          tdxrt::ParseCommandLine(app, argc, argv, "tdximage", static_cast<int>(ExitCode::kUsage)))
+    return *code;
   if (lock->parsed()) return RunLock(lock_recipe, common);
   if (build->parsed()) return RunBuild(build_recipe, out_root, no_lock, no_derived, common);
   if (seed->parsed()) return RunCacheSeed(seed_dir, common);
