@@ -5,21 +5,10 @@
 #include "tdxrt/sha.h"
 
 namespace tdxrt {
-namespace {
-
-void Element(Hasher& h, ByteSpan bytes) {
-  Bytes len;
-  AppendLe<std::uint32_t>(len, static_cast<std::uint32_t>(bytes.size()));
-  h.Update(len);
-  h.Update(bytes);
-}
-
-}  // namespace
-
 ReportData BindReportData(std::string_view label, std::span<const ByteSpan> fields) {
   Hasher h(Hasher::Algorithm::kSha512);
-  Element(h, ByteSpan(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()));
-  for (ByteSpan f : fields) Element(h, f);
+  h.Update(ByteSpan(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()));
+  for (ByteSpan f : fields) h.Update(f);
   const Bytes d = h.Final();
   ReportData out{};
   std::copy(d.begin(), d.end(), out.begin());

@@ -1,11 +1,12 @@
 // report_data binding: what a TD puts in its quote's 64-byte REPORTDATA so that the quote
-// vouches for something (a TLS key, a zipnet round key, a nonce) and for nothing else.
+// vouches for something (a TLS key, a zipnet bundle's keys, a nonce) and for nothing else.
 //
-//   report_data = SHA-512( u32le(len(label)) || label || for each field: u32le(len) || field )
+//   report_data = SHA-512(label || field_1 || ... || field_n)
 //
-// The domain label separates uses ("zipnet/committee-admission/v1" can never be confused with
-// another protocol's binding). Every element is length-prefixed, so moving bytes between
-// adjacent fields changes the digest; a plain label || fields concatenation would not.
+// exactly as the issue and zipnet-protocol.md specify (zipnet: "zipnet/bundle/v1" || instance_id
+// || ed25519_pub || x25519_pub). Field boundaries are not encoded, so every use must give its
+// fields fixed sizes (all of zipnet's are 32 bytes): with variable-size fields, bytes could move
+// from one field to the next without changing the digest. The domain label separates uses.
 #pragma once
 
 #include <span>
