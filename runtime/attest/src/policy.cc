@@ -2,6 +2,7 @@
 #include "tdxrt/policy.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "tdxrt/hex.h"
 #include "tdxrt/yaml_diagnostics.h"
@@ -70,7 +71,18 @@ Result<Policy> ParsePolicy(const std::string& text, const std::string& file) {
           where);
       MeasurementSet m;
       m.line = s.Mark().line + 1;
-      if (auto n = d.Str(s, "name", true, where)) m.name = *n;
+      if (auto n = d.Str(s, "name", true, where)) {
+        m.name = *n;
+        const bool ok_name =
+            !n->empty() && n->size() <= 128 && std::all_of(n->begin(), n->end(), [](char ch) {
+              return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' ||
+                     ch == '+' || ch == '-';
+            });
+        if (!ok_name) {
+          d.Error(s["name"], "set name '" + *n + "' in " + where + " is not a plain name",
+                  "1-128 characters of A-Z a-z 0-9 . _ + -");
+        }
+      }
       if (auto v = Digest(d, s, "mr_td", true, where)) m.mr_td = *v;
       for (std::size_t r = 0; r < 4; ++r) {
         m.rtmr[r] = Digest(d, s, "rtmr" + std::to_string(r), false, where);

@@ -57,6 +57,12 @@ sets:
         "OutOfDateConfigurationNeeded, Revoked)\n"
         "p.yaml:7:11: error: set name 'a' is used twice (hint: the first is on line 4)\n"
         "p.yaml:9:5: error: unknown key 'rtmr9' in set 2 (hint: did you mean 'rtmr0'?)");
+  CHECK(ParsePolicy("version: 1\nsets:\n  - name: \"a b\"\n    mr_td: \"" + Hex48(1) + "\"\n",
+                    "n.yaml")
+            .status()
+            .message() ==
+        "n.yaml:3:11: error: set name 'a b' in set 1 is not a plain name (hint: "
+        "1-128 characters of A-Z a-z 0-9 . _ + -)");
   CHECK(ParsePolicy("version: 2\nsets: []\n", "q.yaml").status().message() ==
         "q.yaml:1:10: error: policy version 2 is not supported (hint: version: 1)\n"
         "q.yaml:2:7: error: the policy needs a non-empty list 'sets' (hint: each set has at "
