@@ -1,0 +1,63 @@
+// A zipnet aggregator (zipnet-protocol.md, "One round r", step 2): verifies each envelope's
+// signature and registration, rejects duplicate client ids (per round) and duplicate nonces
+// (per window), XORs the envelopes, and signs the Aggregate. Aggregators may form a tree: a
+// parent folds its children's aggregates (their client sets must be disjoint) like envelopes.
+//
+// The aggregator is untrusted for anonymity: it sees only blinded envelopes. It is trusted for
+// nothing else either: servers re-check registration and every signature.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "zipnet/committee.h"
+
+namespace zipnet {
+
+struct AggregatorConfig {
+  RoundParams params;
+  Hash instance_id{};
+  Ed25519KeyPair identity;
+};
+
+// Answers "is this client registered with every server, and with which Ed25519 key?".
+using ClientLookup = std::function<std::optional<PublicKey>(const ClientId&)>;
+
+class Aggregator {
+ public:
+  Aggregator(AggregatorConfig config, ClientLookup lookup);
+
+  const PeerId& peer() const { return peer_; }
+  const PublicKey& ed25519_public() const { return config_.identity.public_key; }
+
+  // Starts collecting round `round` (rounds increase). The nonce history of the window is kept.
+  Status BeginRound(std::uint64_t round);
+  // Errors (each rejects just this envelope): wrong round, wrong vector length, unregistered
+  // client, bad signature, duplicate client id this round, nonce already used this window.
+  Status AddEnvelope(const Envelope& envelope);
+  // A child aggregator's aggregate: signed by `child_key`, same round, disjoint clients.
+  Status AddAggregate(const Aggregate& child, const PublicKey& child_key);
+  std::size_t count() const { return entries_.size(); }
+  // The signed aggregate of everything added this round.
+  Aggregate Finish() const;
+
+ private:
+  Status Admit(const ClientId& id, const Nonce& nonce);
+
+  AggregatorConfig config_;
+  ClientLookup lookup_;
+  PeerId peer_{};
+  Hash params_hash_{};
+  std::optional<std::uint64_t> round_;
+  std::map<ClientId, Nonce> entries_;
+  Bytes vector_;
+  std::uint64_t window_ = 0;
+  std::set<Nonce> window_nonces_;
+};
+
+Status VerifyAggregateSignature(const Aggregate& aggregate, const PublicKey& aggregator_key,
+                                const Hash& instance_id, const RoundParams& params);
+
+}  // namespace zipnet

@@ -1,0 +1,126 @@
+// zipnet aggregator (see zipnet/aggregator.h).
+#include "zipnet/aggregator.h"
+
+#include <string>
+
+#include "tdxrt/hex.h"
+
+namespace zipnet {
+
+Aggregator::Aggregator(AggregatorConfig config, ClientLookup lookup)
+    : config_(std::move(config)),
+      lookup_(std::move(lookup)),
+      peer_(PeerIdOf(config_.identity.public_key)),
+      params_hash_(config_.params.ParamsHash()) {}
+
+Status Aggregator::BeginRound(std::uint64_t round) {
+  if (round_ && round <= *round_) {
+    return Status::InvalidArgument("aggregator: round " + std::to_string(round) +
+                                   " is not after round " + std::to_string(*round_));
+  }
+  round_ = round;
+  entries_.clear();
+  vector_.assign(config_.params.vector_len(), 0);
+  const std::uint64_t w = config_.params.window(round);
+  if (w != window_) {
+    window_ = w;
+    window_nonces_.clear();
+  }
+  return Status::Ok();
+}
+
+Status Aggregator::Admit(const ClientId& id, const Nonce& nonce) {
+  if (entries_.count(id)) {
+    return Status::Mismatch("duplicate client id " + tdxrt::ToHex(id) + " in round " +
+                            std::to_string(*round_));
+  }
+  if (window_nonces_.count(nonce)) {
+    return Status::Mismatch("nonce of client " + tdxrt::ToHex(id) + " was already used in window " +
+                            std::to_string(window_));
+  }
+  return Status::Ok();
+}
+
+Status Aggregator::AddEnvelope(const Envelope& e) {
+  if (!round_) return Status::InvalidArgument("aggregator: no round begun");
+  const std::string who = "envelope of " + tdxrt::ToHex(e.client_id) + ": ";
+  if (e.round != *round_) {
+    return Status::Mismatch(who + "round " + std::to_string(e.round) + ", collecting " +
+                            std::to_string(*round_));
+  }
+  if (e.vector.size() != config_.params.vector_len()) {
+    return Status::Mismatch(who + "vector is " + std::to_string(e.vector.size()) + " bytes, not " +
+                            std::to_string(config_.params.vector_len()));
+  }
+  const auto key = lookup_(e.client_id);
+  if (!key) return Status::NotFound(who + "client is not registered with every server");
+  if (!Ed25519Verify(*key, EnvelopeDigest(config_.instance_id, e), e.signature)) {
+    return Status::Mismatch(who + "bad signature");
+  }
+  if (Status st = Admit(e.client_id, e.nonce); !st.ok()) return st;
+  entries_.emplace(e.client_id, e.nonce);
+  window_nonces_.insert(e.nonce);
+  XorInto(vector_, e.vector);
+  return Status::Ok();
+}
+
+Status Aggregator::AddAggregate(const Aggregate& child, const PublicKey& child_key) {
+  if (!round_) return Status::InvalidArgument("aggregator: no round begun");
+  if (child.round != *round_) {
+    return Status::Mismatch("child aggregate: round " + std::to_string(child.round) +
+                            ", collecting " + std::to_string(*round_));
+  }
+  TDX_TRY(VerifyAggregateSignature(child, child_key, config_.instance_id, config_.params));
+  for (const auto& e : child.entries) {
+    if (Status st = Admit(e.client_id, e.nonce); !st.ok()) {
+      return st.WithContext("child aggregate");
+    }
+  }
+  std::set<Nonce> seen;
+  for (const auto& e : child.entries) {
+    if (!seen.insert(e.nonce).second) {
+      return Status::Mismatch("child aggregate: a nonce appears twice");
+    }
+  }
+  for (const auto& e : child.entries) {
+    entries_.emplace(e.client_id, e.nonce);
+    window_nonces_.insert(e.nonce);
+  }
+  XorInto(vector_, child.vector);
+  return Status::Ok();
+}
+
+Aggregate Aggregator::Finish() const {
+  Aggregate a;
+  a.round = round_.value_or(0);
+  for (const auto& [id, nonce] : entries_) a.entries.push_back({id, nonce});  // map: sorted
+  a.vector = vector_;
+  a.aggregator = peer_;
+  a.signature =
+      Ed25519Sign(config_.identity.seed, AggregateDigest(config_.instance_id, params_hash_, a));
+  return a;
+}
+
+Status VerifyAggregateSignature(const Aggregate& a, const PublicKey& aggregator_key,
+                                const Hash& instance_id, const RoundParams& params) {
+  if (PeerIdOf(aggregator_key) != a.aggregator) {
+    return Status::Mismatch("aggregate: aggregator " + tdxrt::ToHex(a.aggregator) +
+                            " does not match the given key");
+  }
+  if (a.vector.size() != params.vector_len()) {
+    return Status::Mismatch("aggregate: vector is " + std::to_string(a.vector.size()) +
+                            " bytes, not " + std::to_string(params.vector_len()));
+  }
+  for (std::size_t i = 1; i < a.entries.size(); ++i) {
+    if (!(a.entries[i - 1].client_id < a.entries[i].client_id)) {
+      return Status::Mismatch("aggregate: client ids not strictly increasing");
+    }
+  }
+  if (!Ed25519Verify(aggregator_key, AggregateDigest(instance_id, params.ParamsHash(), a),
+                     a.signature)) {
+    return Status::Mismatch("aggregate: bad signature of aggregator " + tdxrt::ToHex(a.aggregator));
+  }
+  return Status::Ok();
+}
+
+}  // namespace zipnet

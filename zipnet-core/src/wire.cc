@@ -1,0 +1,422 @@
+// zipnet wire encoding (see zipnet/wire.h and doc/wire_format.md).
+#include "zipnet/wire.h"
+
+#include <algorithm>
+
+namespace zipnet {
+namespace {
+
+using tdxrt::AppendLe;
+using tdxrt::Cursor;
+using tdxrt::HexOffset;
+
+template <std::size_t N>
+void Put(Bytes& out, const std::array<std::uint8_t, N>& a) {
+  out.insert(out.end(), a.begin(), a.end());
+}
+
+void PutBytes32(Bytes& out, ByteSpan b) {
+  AppendLe<std::uint32_t>(out, static_cast<std::uint32_t>(b.size()));
+  out.insert(out.end(), b.begin(), b.end());
+}
+
+void PutSignatures(Bytes& out, const std::vector<RecordSignature>& sigs) {
+  AppendLe<std::uint16_t>(out, static_cast<std::uint16_t>(sigs.size()));
+  for (const auto& s : sigs) {
+    Put(out, s.server);
+    Put(out, s.signature);
+  }
+}
+
+Bytes Start() {
+  Bytes out;
+  AppendLe<std::uint16_t>(out, kWireVersion);
+  return out;
+}
+
+// Reading, with the message name in every error.
+class Reader {
+ public:
+  Reader(ByteSpan body, std::string_view message) : c_(body), message_(message) {}
+
+  Status Version() {
+    TDX_ASSIGN_OR_RETURN(std::uint16_t v, c_.U16(Field("wire_version")));
+    if (v != kWireVersion) {
+      return Status::Unsupported(std::string(message_) + ": wire_version " + std::to_string(v) +
+                                 " at offset 0x0 is not supported (1)");
+    }
+    return Status::Ok();
+  }
+  template <std::size_t N>
+  Status Array(std::array<std::uint8_t, N>& out, std::string_view field) {
+    TDX_ASSIGN_OR_RETURN(ByteSpan b, c_.Take(N, Field(field)));
+    std::copy(b.begin(), b.end(), out.begin());
+    return Status::Ok();
+  }
+  Result<std::uint8_t> U8(std::string_view f) { return c_.U8(Field(f)); }
+  Result<std::uint16_t> U16(std::string_view f) { return c_.U16(Field(f)); }
+  Result<std::uint32_t> U32(std::string_view f) { return c_.U32(Field(f)); }
+  Result<std::uint64_t> U64(std::string_view f) { return c_.U64(Field(f)); }
+  // A u32 count or length, checked against a limit and against the bytes left (each item
+  // `item_size` bytes) before the caller allocates anything.
+  Result<std::size_t> Count32(std::string_view field, std::size_t limit, std::size_t item_size) {
+    const std::uint64_t at = c_.abs_pos();
+    TDX_ASSIGN_OR_RETURN(std::uint32_t n, c_.U32(Field(field)));
+    return CheckCount(field, at, n, limit, item_size);
+  }
+  Result<std::size_t> Count16(std::string_view field, std::size_t limit, std::size_t item_size) {
+    const std::uint64_t at = c_.abs_pos();
+    TDX_ASSIGN_OR_RETURN(std::uint16_t n, c_.U16(Field(field)));
+    return CheckCount(field, at, n, limit, item_size);
+  }
+  Result<Bytes> Blob32(std::string_view field, std::size_t limit) {
+    TDX_ASSIGN_OR_RETURN(std::size_t n, Count32(field, limit, 1));
+    TDX_ASSIGN_OR_RETURN(ByteSpan b, c_.Take(n, Field(field)));
+    return Bytes(b.begin(), b.end());
+  }
+  Result<std::vector<RecordSignature>> Signatures(std::size_t limit) {
+    TDX_ASSIGN_OR_RETURN(std::size_t n, Count16("signature count", limit, 16 + 64));
+    std::vector<RecordSignature> out(n);
+    for (auto& s : out) {
+      TDX_TRY(Array(s.server, "signature server"));
+      TDX_TRY(Array(s.signature, "signature"));
+    }
+    return out;
+  }
+  Status End() {
+    if (!c_.empty()) {
+      return Status::Corrupt(std::string(message_) + ": " + std::to_string(c_.remaining()) +
+                             " trailing bytes at offset " + HexOffset(c_.abs_pos()));
+    }
+    return Status::Ok();
+  }
+  Status Bad(std::string why) const { return Status::Corrupt(std::string(message_) + ": " + why); }
+  std::uint64_t pos() const { return c_.abs_pos(); }
+
+ private:
+  std::string Field(std::string_view f) const {
+    return std::string(message_) + " " + std::string(f);
+  }
+  Result<std::size_t> CheckCount(std::string_view field, std::uint64_t at, std::uint64_t n,
+                                 std::size_t limit, std::size_t item_size) {
+    if (n > limit) {
+      return Status::Corrupt(std::string(message_) + ": " + std::string(field) + " " +
+                             std::to_string(n) + " at offset " + HexOffset(at) +
+                             " exceeds the limit (" + std::to_string(limit) + ")");
+    }
+    if (n * item_size > c_.remaining()) {
+      return Status::Corrupt(std::string(message_) + ": " + std::string(field) + " " +
+                             std::to_string(n) + " at offset " + HexOffset(at) + " needs " +
+                             std::to_string(n * item_size) + " bytes, " +
+                             std::to_string(c_.remaining()) + " left");
+    }
+    return static_cast<std::size_t>(n);
+  }
+
+  Cursor c_;
+  std::string_view message_;
+};
+
+}  // namespace
+
+std::string_view AbortReasonName(AbortReason reason) {
+  switch (reason) {
+    case AbortReason::kMissingShare:
+      return "missing-share";
+    case AbortReason::kShareMismatch:
+      return "share-mismatch";
+    case AbortReason::kBadAggregate:
+      return "bad-aggregate";
+    case AbortReason::kTooFewParticipants:
+      return "too-few-participants";
+  }
+  return "unknown";
+}
+
+// --- encoding -----------------------------------------------------------------------------------
+
+Bytes Encode(const ClientBundle& m) {
+  Bytes out = Start();
+  Put(out, m.instance_id);
+  Put(out, m.ed25519);
+  Put(out, m.x25519);
+  out.push_back(static_cast<std::uint8_t>(m.evidence_kind));
+  PutBytes32(out, m.evidence);
+  return out;
+}
+
+Bytes Encode(const Envelope& m) {
+  Bytes out = Start();
+  AppendLe<std::uint64_t>(out, m.round);
+  Put(out, m.client_id);
+  Put(out, m.nonce);
+  PutBytes32(out, m.vector);
+  Put(out, m.signature);
+  return out;
+}
+
+Bytes Encode(const Aggregate& m) {
+  Bytes out = Start();
+  AppendLe<std::uint64_t>(out, m.round);
+  AppendLe<std::uint32_t>(out, static_cast<std::uint32_t>(m.entries.size()));
+  for (const auto& e : m.entries) {
+    Put(out, e.client_id);
+    Put(out, e.nonce);
+  }
+  PutBytes32(out, m.vector);
+  Put(out, m.aggregator);
+  Put(out, m.signature);
+  return out;
+}
+
+Bytes Encode(const ShareCommit& m) {
+  Bytes out = Start();
+  AppendLe<std::uint64_t>(out, m.round);
+  Put(out, m.server);
+  Put(out, m.aggregate_hash);
+  Put(out, m.share_hash);
+  Put(out, m.signature);
+  return out;
+}
+
+Bytes Encode(const Share& m) {
+  Bytes out = Start();
+  AppendLe<std::uint64_t>(out, m.round);
+  Put(out, m.server);
+  Put(out, m.aggregate_hash);
+  PutBytes32(out, m.share);
+  Put(out, m.signature);
+  return out;
+}
+
+Bytes Encode(const BroadcastRecord& m) {
+  Bytes out = Start();
+  Put(out, m.instance_id);
+  AppendLe<std::uint64_t>(out, m.round);
+  Put(out, m.params_hash);
+  Put(out, m.aggregate_hash);
+  AppendLe<std::uint32_t>(out, m.participants);
+  PutBytes32(out, m.output);
+  PutSignatures(out, m.signatures);
+  return out;
+}
+
+Bytes Encode(const AbortRecord& m) {
+  Bytes out = Start();
+  Put(out, m.instance_id);
+  AppendLe<std::uint64_t>(out, m.round);
+  out.push_back(static_cast<std::uint8_t>(m.reason));
+  AppendLe<std::uint16_t>(out, static_cast<std::uint16_t>(m.detail.size()));
+  out.insert(out.end(), m.detail.begin(), m.detail.end());
+  PutSignatures(out, m.signatures);
+  return out;
+}
+
+// --- decoding -----------------------------------------------------------------------------------
+
+Result<ClientBundle> DecodeClientBundle(ByteSpan body, const WireLimits& limits) {
+  Reader r(body, "ClientBundle");
+  ClientBundle m;
+  TDX_TRY(r.Version());
+  TDX_TRY(r.Array(m.instance_id, "instance_id"));
+  TDX_TRY(r.Array(m.ed25519, "ed25519 key"));
+  TDX_TRY(r.Array(m.x25519, "x25519 key"));
+  const std::uint64_t at = r.pos();
+  TDX_ASSIGN_OR_RETURN(std::uint8_t kind, r.U8("evidence kind"));
+  if (kind > 1) {
+    return r.Bad("evidence kind " + std::to_string(kind) + " at offset " + HexOffset(at) +
+                 " is not 0 (mock) or 1 (tdx)");
+  }
+  m.evidence_kind = static_cast<EvidenceKind>(kind);
+  TDX_ASSIGN_OR_RETURN(m.evidence, r.Blob32("evidence length", limits.max_evidence));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<Envelope> DecodeEnvelope(ByteSpan body, const WireLimits& limits) {
+  Reader r(body, "Envelope");
+  Envelope m;
+  TDX_TRY(r.Version());
+  TDX_ASSIGN_OR_RETURN(m.round, r.U64("round"));
+  TDX_TRY(r.Array(m.client_id, "client_id"));
+  TDX_TRY(r.Array(m.nonce, "nonce"));
+  TDX_ASSIGN_OR_RETURN(m.vector, r.Blob32("vector length", limits.max_vector));
+  TDX_TRY(r.Array(m.signature, "signature"));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<Aggregate> DecodeAggregate(ByteSpan body, const WireLimits& limits) {
+  Reader r(body, "Aggregate");
+  Aggregate m;
+  TDX_TRY(r.Version());
+  TDX_ASSIGN_OR_RETURN(m.round, r.U64("round"));
+  TDX_ASSIGN_OR_RETURN(std::size_t n, r.Count32("entry count", limits.max_clients, 16 + 32));
+  m.entries.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    TDX_TRY(r.Array(m.entries[i].client_id, "client_id"));
+    TDX_TRY(r.Array(m.entries[i].nonce, "nonce"));
+    if (i > 0 && !(m.entries[i - 1].client_id < m.entries[i].client_id)) {
+      return r.Bad("entry " + std::to_string(i) +
+                   ": client ids are not strictly increasing (duplicate or unsorted)");
+    }
+  }
+  TDX_ASSIGN_OR_RETURN(m.vector, r.Blob32("vector length", limits.max_vector));
+  TDX_TRY(r.Array(m.aggregator, "aggregator"));
+  TDX_TRY(r.Array(m.signature, "signature"));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<ShareCommit> DecodeShareCommit(ByteSpan body, const WireLimits&) {
+  Reader r(body, "ShareCommit");
+  ShareCommit m;
+  TDX_TRY(r.Version());
+  TDX_ASSIGN_OR_RETURN(m.round, r.U64("round"));
+  TDX_TRY(r.Array(m.server, "server"));
+  TDX_TRY(r.Array(m.aggregate_hash, "aggregate_hash"));
+  TDX_TRY(r.Array(m.share_hash, "share_hash"));
+  TDX_TRY(r.Array(m.signature, "signature"));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<Share> DecodeShare(ByteSpan body, const WireLimits& limits) {
+  Reader r(body, "Share");
+  Share m;
+  TDX_TRY(r.Version());
+  TDX_ASSIGN_OR_RETURN(m.round, r.U64("round"));
+  TDX_TRY(r.Array(m.server, "server"));
+  TDX_TRY(r.Array(m.aggregate_hash, "aggregate_hash"));
+  TDX_ASSIGN_OR_RETURN(m.share, r.Blob32("share length", limits.max_vector));
+  TDX_TRY(r.Array(m.signature, "signature"));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<BroadcastRecord> DecodeBroadcastRecord(ByteSpan body, const WireLimits& limits) {
+  Reader r(body, "BroadcastRecord");
+  BroadcastRecord m;
+  TDX_TRY(r.Version());
+  TDX_TRY(r.Array(m.instance_id, "instance_id"));
+  TDX_ASSIGN_OR_RETURN(m.round, r.U64("round"));
+  TDX_TRY(r.Array(m.params_hash, "params_hash"));
+  TDX_TRY(r.Array(m.aggregate_hash, "aggregate_hash"));
+  TDX_ASSIGN_OR_RETURN(m.participants, r.U32("participants"));
+  TDX_ASSIGN_OR_RETURN(m.output, r.Blob32("output length", limits.max_vector));
+  TDX_ASSIGN_OR_RETURN(m.signatures, r.Signatures(limits.max_signatures));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<AbortRecord> DecodeAbortRecord(ByteSpan body, const WireLimits& limits) {
+  Reader r(body, "AbortRecord");
+  AbortRecord m;
+  TDX_TRY(r.Version());
+  TDX_TRY(r.Array(m.instance_id, "instance_id"));
+  TDX_ASSIGN_OR_RETURN(m.round, r.U64("round"));
+  const std::uint64_t at = r.pos();
+  TDX_ASSIGN_OR_RETURN(std::uint8_t reason, r.U8("reason"));
+  if (reason < 1 || reason > 4) {
+    return r.Bad("reason " + std::to_string(reason) + " at offset " + HexOffset(at) +
+                 " is not 1..4");
+  }
+  m.reason = static_cast<AbortReason>(reason);
+  TDX_ASSIGN_OR_RETURN(std::size_t n, r.Count16("detail length", limits.max_detail, 1));
+  for (std::size_t i = 0; i < n; ++i) {
+    TDX_ASSIGN_OR_RETURN(std::uint8_t ch, r.U8("detail"));
+    m.detail.push_back(static_cast<char>(ch));
+  }
+  TDX_ASSIGN_OR_RETURN(m.signatures, r.Signatures(limits.max_signatures));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Bytes EncodeFrame(MessageType type, ByteSpan body) {
+  Bytes out;
+  AppendLe<std::uint32_t>(out, static_cast<std::uint32_t>(body.size() + 1));
+  out.push_back(static_cast<std::uint8_t>(type));
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+Result<Frame> DecodeFrame(ByteSpan frame, const WireLimits& limits) {
+  Cursor c(frame);
+  TDX_ASSIGN_OR_RETURN(std::uint32_t len, c.U32("frame length"));
+  if (len == 0 || len > limits.max_frame) {
+    return Status::Corrupt("frame length " + std::to_string(len) + " at offset 0x0 is not 1.." +
+                           std::to_string(limits.max_frame));
+  }
+  if (len != c.remaining()) {
+    return Status::Corrupt("frame length " + std::to_string(len) +
+                           " at offset 0x0 does not match the " + std::to_string(c.remaining()) +
+                           " bytes that follow");
+  }
+  TDX_ASSIGN_OR_RETURN(std::uint8_t type, c.U8("frame type"));
+  if (type < 1 || type > 7) {
+    return Status::Corrupt("frame type " + std::to_string(type) + " at offset 0x4 is not 1..7");
+  }
+  return Frame{static_cast<MessageType>(type), c.rest()};
+}
+
+// --- digests ------------------------------------------------------------------------------------
+
+Hash EnvelopeDigest(const Hash& instance_id, const Envelope& m) {
+  const Hash vh = Sha256({m.vector});
+  const auto r = Le64(m.round);
+  return Sha256({instance_id, r, m.client_id, m.nonce, vh});
+}
+
+namespace {
+Bytes EntryBytes(const Aggregate& m) {
+  Bytes out;
+  AppendLe<std::uint32_t>(out, static_cast<std::uint32_t>(m.entries.size()));
+  for (const auto& e : m.entries) {
+    Put(out, e.client_id);
+    Put(out, e.nonce);
+  }
+  return out;
+}
+}  // namespace
+
+Hash AggregateContentHash(const Aggregate& m) {
+  const Hash vh = Sha256({m.vector});
+  const auto r = Le64(m.round);
+  const Bytes entries = EntryBytes(m);
+  return Sha256({Text("zipnet/aggregate-content/v1"), r, entries, vh});
+}
+
+Hash AggregateDigest(const Hash& instance_id, const Hash& params_hash, const Aggregate& m) {
+  const Hash content = AggregateContentHash(m);
+  return Sha256({Text("zipnet/aggregate/v1"), instance_id, params_hash, m.aggregator, content});
+}
+
+Hash CommitDigest(const Hash& instance_id, const ShareCommit& m) {
+  const auto r = Le64(m.round);
+  return Sha256(
+      {Text("zipnet/commit/v1"), instance_id, r, m.server, m.aggregate_hash, m.share_hash});
+}
+
+Hash ShareDigest(const Hash& instance_id, const Share& m) {
+  const auto r = Le64(m.round);
+  const Hash sh = Sha256({m.share});
+  return Sha256({Text("zipnet/share/v1"), instance_id, r, m.server, m.aggregate_hash, sh});
+}
+
+Hash RecordDigest(const BroadcastRecord& m) {
+  const auto r = Le64(m.round);
+  const auto p = Le32(m.participants);
+  const Hash oh = Sha256({m.output});
+  return Sha256(
+      {Text("zipnet/record/v1"), m.instance_id, r, m.params_hash, m.aggregate_hash, p, oh});
+}
+
+Hash AbortDigest(const AbortRecord& m) {
+  const auto r = Le64(m.round);
+  const std::uint8_t reason = static_cast<std::uint8_t>(m.reason);
+  const auto len = Le32(static_cast<std::uint32_t>(m.detail.size()));
+  return Sha256(
+      {Text("zipnet/abort/v1"), m.instance_id, r, ByteSpan(&reason, 1), len, Text(m.detail)});
+}
+
+}  // namespace zipnet
