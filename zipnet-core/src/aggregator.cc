@@ -54,7 +54,9 @@ Status Aggregator::AddEnvelope(const Envelope& e) {
   }
   const auto key = lookup_(e.client_id);
   if (!key) return Status::NotFound(who + "client is not registered with every server");
-  if (!Ed25519Verify(*key, EnvelopeDigest(config_.instance_id, e), e.signature)) {
+  Ed25519Verifier& verifier = verifiers_[e.client_id];
+  if (verifier.public_key() != *key) verifier = Ed25519Verifier(*key);
+  if (!verifier.Verify(EnvelopeDigest(config_.instance_id, e), e.signature)) {
     return Status::Mismatch(who + "bad signature");
   }
   if (Status st = Admit(e.client_id, e.nonce); !st.ok()) return st;
@@ -97,7 +99,7 @@ Aggregate Aggregator::Finish() const {
   a.vector = vector_;
   a.aggregator = peer_;
   a.signature =
-      Ed25519Sign(config_.identity.seed, AggregateDigest(config_.instance_id, params_hash_, a));
+      Ed25519Sign(config_.identity, AggregateDigest(config_.instance_id, params_hash_, a));
   return a;
 }
 

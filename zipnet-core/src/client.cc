@@ -133,7 +133,7 @@ Result<SealResult> Client::Seal(std::uint64_t round, Rng& rng) {
   out.envelope.client_id = id_;
   out.envelope.vector = std::move(plain);
   out.envelope.signature =
-      Ed25519Sign(keys_.identity.seed, EnvelopeDigest(config_.instance_id, out.envelope));
+      Ed25519Sign(keys_.identity, EnvelopeDigest(config_.instance_id, out.envelope));
   return out;
 }
 

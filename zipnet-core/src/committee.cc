@@ -24,6 +24,7 @@ Result<Committee> Committee::Make(std::vector<ServerInfo> servers) {
   }
   Committee c;
   c.servers = std::move(servers);
+  for (const auto& s : c.servers) c.verifiers.emplace_back(s.ed25519);
   return c;
 }
 
@@ -44,6 +45,14 @@ Hash Committee::Id(const Hash& instance_id, const RoundParams& params) const {
 
 const ServerInfo& Committee::Leader(std::uint64_t round) const {
   return servers[static_cast<std::size_t>(round % servers.size())];
+}
+
+bool Committee::VerifySignature(const PeerId& peer, ByteSpan message,
+                                const Signature& signature) const {
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    if (servers[i].peer == peer) return verifiers[i].Verify(message, signature);
+  }
+  return false;
 }
 
 const ServerInfo* Committee::Find(const PeerId& peer) const {
@@ -71,7 +80,7 @@ Status VerifyRecord(const BroadcastRecord& record, const Committee& committee,
                               " (a record counts only with all " +
                               std::to_string(committee.servers.size()) + ")");
     }
-    if (!Ed25519Verify(s.ed25519, digest, it->signature)) {
+    if (!committee.VerifySignature(s.peer, digest, it->signature)) {
       return Status::Mismatch(r + ": bad signature of server " + tdxrt::ToHex(s.peer));
     }
   }
@@ -87,8 +96,7 @@ Status VerifyAbort(const AbortRecord& record, const Committee& committee, const 
   if (record.signatures.empty()) return Status::Mismatch(r + ": unsigned");
   const Hash digest = AbortDigest(record);
   for (const auto& rs : record.signatures) {
-    const ServerInfo* s = committee.Find(rs.server);
-    if (s == nullptr || !Ed25519Verify(s->ed25519, digest, rs.signature)) {
+    if (!committee.VerifySignature(rs.server, digest, rs.signature)) {
       return Status::Mismatch(r + ": bad signature of " + tdxrt::ToHex(rs.server));
     }
   }

@@ -103,11 +103,12 @@ Result<Secret32> X25519Shared(const Secret32& secret, const PublicKey& peer_publ
 }
 
 Ed25519KeyPair Ed25519FromSeed(const Secret32& seed) {
-  PkeyPtr k(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.bytes().data(), 32));
+  EVP_PKEY* k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.bytes().data(), 32);
   Check(k != nullptr, "Ed25519 key");
   Ed25519KeyPair kp;
   kp.seed = seed;
-  kp.public_key = RawPublic(k.get());
+  kp.pkey = std::shared_ptr<EVP_PKEY>(k, EvpPkeyFree{});
+  kp.public_key = RawPublic(k);
   return kp;
 }
 
@@ -117,59 +118,110 @@ Ed25519KeyPair Ed25519Generate(Rng& rng) {
   return Ed25519FromSeed(s);
 }
 
-Signature Ed25519Sign(const Secret32& seed, ByteSpan message) {
-  PkeyPtr k(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.bytes().data(), 32));
+namespace {
+
+Signature SignWith(EVP_PKEY* k, ByteSpan message) {
   EVP_MD_CTX* md = EVP_MD_CTX_new();
   Signature sig{};
   std::size_t len = sig.size();
-  Check(k != nullptr && md != nullptr &&
-            EVP_DigestSignInit(md, nullptr, nullptr, nullptr, k.get()) == 1 &&
+  Check(md != nullptr && EVP_DigestSignInit(md, nullptr, nullptr, nullptr, k) == 1 &&
             EVP_DigestSign(md, sig.data(), &len, message.data(), message.size()) == 1 && len == 64,
         "Ed25519 sign");
   EVP_MD_CTX_free(md);
   return sig;
 }
 
-bool Ed25519Verify(const PublicKey& public_key, ByteSpan message, const Signature& signature) {
-  PkeyPtr k(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key.data(), 32));
-  if (k == nullptr) {
-    ERR_clear_error();
-    return false;
-  }
+bool VerifyWith(EVP_PKEY* k, ByteSpan message, const Signature& signature) {
   EVP_MD_CTX* md = EVP_MD_CTX_new();
   const bool ok =
-      md != nullptr && EVP_DigestVerifyInit(md, nullptr, nullptr, nullptr, k.get()) == 1 &&
+      md != nullptr && EVP_DigestVerifyInit(md, nullptr, nullptr, nullptr, k) == 1 &&
       EVP_DigestVerify(md, signature.data(), signature.size(), message.data(), message.size()) == 1;
   EVP_MD_CTX_free(md);
   ERR_clear_error();
   return ok;
 }
 
-Hash Sha256(std::initializer_list<ByteSpan> parts) {
+}  // namespace
+
+Signature Ed25519Sign(const Ed25519KeyPair& key, ByteSpan message) {
+  if (!key.pkey) return Ed25519Sign(key.seed, message);
+  return SignWith(key.pkey.get(), message);
+}
+
+Signature Ed25519Sign(const Secret32& seed, ByteSpan message) {
+  PkeyPtr k(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.bytes().data(), 32));
+  Check(k != nullptr, "Ed25519 key");
+  return SignWith(k.get(), message);
+}
+
+bool Ed25519Verify(const PublicKey& public_key, ByteSpan message, const Signature& signature) {
+  return Ed25519Verifier(public_key).Verify(message, signature);
+}
+
+Ed25519Verifier::Ed25519Verifier(const PublicKey& public_key) : public_key_(public_key) {
+  EVP_PKEY* k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key.data(), 32);
+  ERR_clear_error();
+  if (k != nullptr) pkey_ = std::shared_ptr<EVP_PKEY>(k, EvpPkeyFree{});
+}
+
+bool Ed25519Verifier::Verify(ByteSpan message, const Signature& signature) const {
+  return pkey_ != nullptr && VerifyWith(pkey_.get(), message, signature);
+}
+
+namespace {
+
+// Per-thread contexts with their algorithms fetched once: at thousands of pads per round, a
+// fetch and an allocation per hash cost more than the hash (bench/zipnet_bench).
+struct ThreadHashes {
+  EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
   EVP_MD_CTX* md = EVP_MD_CTX_new();
-  Check(md != nullptr && EVP_DigestInit_ex(md, EVP_sha256(), nullptr) == 1, "SHA-256");
-  for (ByteSpan p : parts) EVP_DigestUpdate(md, p.data(), p.size());
+  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* mac = nullptr;
+  ThreadHashes() {
+    Check(sha256 != nullptr && md != nullptr && hmac != nullptr, "hash fetch");
+    mac = EVP_MAC_CTX_new(hmac);
+    char digest[] = "SHA2-256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    Check(mac != nullptr && EVP_MAC_CTX_set_params(mac, params) == 1, "HMAC digest");
+  }
+  ~ThreadHashes() {
+    EVP_MAC_CTX_free(mac);
+    EVP_MAC_free(hmac);
+    EVP_MD_CTX_free(md);
+    EVP_MD_free(sha256);
+  }
+  ThreadHashes(const ThreadHashes&) = delete;
+  ThreadHashes& operator=(const ThreadHashes&) = delete;
+};
+
+ThreadHashes& Hashes() {
+  thread_local ThreadHashes h;
+  return h;
+}
+
+}  // namespace
+
+Hash Sha256(std::initializer_list<ByteSpan> parts) {
+  ThreadHashes& h = Hashes();
+  Check(EVP_DigestInit_ex2(h.md, h.sha256, nullptr) == 1, "SHA-256");
+  for (ByteSpan p : parts) EVP_DigestUpdate(h.md, p.data(), p.size());
   Hash out{};
   unsigned n = 0;
-  EVP_DigestFinal_ex(md, out.data(), &n);
-  EVP_MD_CTX_free(md);
+  Check(EVP_DigestFinal_ex(h.md, out.data(), &n) == 1, "SHA-256");
   return out;
 }
 
 Hash HmacSha256(ByteSpan key, std::initializer_list<ByteSpan> parts) {
-  // HMAC_* is deprecated in OpenSSL 3; EVP_MAC is the supported interface.
-  // Fetched once (thread-safe static initialisation): a fetch per call costs more than the MAC.
-  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  EVP_MAC_CTX* ctx = mac != nullptr ? EVP_MAC_CTX_new(mac) : nullptr;
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
-  Check(ctx != nullptr && EVP_MAC_init(ctx, key.data(), key.size(), params) == 1, "HMAC init");
-  for (ByteSpan p : parts) EVP_MAC_update(ctx, p.data(), p.size());
+  ThreadHashes& h = Hashes();
+  // An empty key must still re-key the context: EVP_MAC_init with a null key keeps the old one.
+  static const std::uint8_t kEmpty = 0;
+  Check(EVP_MAC_init(h.mac, key.empty() ? &kEmpty : key.data(), key.size(), nullptr) == 1,
+        "HMAC init");
+  for (ByteSpan p : parts) EVP_MAC_update(h.mac, p.data(), p.size());
   Hash out{};
   std::size_t n = 0;
-  Check(EVP_MAC_final(ctx, out.data(), &n, out.size()) == 1 && n == 32, "HMAC final");
-  EVP_MAC_CTX_free(ctx);
+  Check(EVP_MAC_final(h.mac, out.data(), &n, out.size()) == 1 && n == 32, "HMAC final");
   return out;
 }
 
@@ -221,8 +273,12 @@ PadXor::~PadXor() {
 
 void PadXor::Apply(const Key16& key, std::span<std::uint8_t> inout) {
   static const std::uint8_t kZeroIv[16] = {};
-  Check(EVP_EncryptInit_ex2(ctx_, cipher_, key.bytes().data(), kZeroIv, nullptr) == 1,
+  // After the first call the context keeps its cipher; passing none only re-keys it, which
+  // skips the provider's context setup.
+  Check(EVP_EncryptInit_ex2(ctx_, initialized_ ? nullptr : cipher_, key.bytes().data(), kZeroIv,
+                            nullptr) == 1,
         "AES-128-CTR init");
+  initialized_ = true;
   std::size_t done = 0;
   while (done < inout.size()) {
     // EVP lengths are int; chunk so that any vector size works.

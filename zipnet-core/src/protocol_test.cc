@@ -324,6 +324,13 @@ TEST_CASE("unblinding on several threads gives the same share") {
   REQUIRE(a.ok());
   REQUIRE(b.ok());
   CHECK(*a == *b);
+  // Keys derived ahead of the aggregate (PrepareRound) give the same share.
+  REQUIRE(s4->server(0).PrepareRound(4).ok());
+  auto prepared = s4->server(0).ComputeShare(4, ids);
+  auto cold = s1->server(0).ComputeShare(4, ids);
+  REQUIRE(prepared.ok());
+  REQUIRE(cold.ok());
+  CHECK(*prepared == *cold);
   std::vector<ClientId> dup = {ids[0], ids[1], ids[0]};
   CHECK(s1->server(1).ComputeShare(3, dup).status().message() ==
         "client " + tdxrt::ToHex(ids[0]) + " is listed twice");

@@ -2,7 +2,6 @@
 #include "zipnet/server.h"
 
 #include <algorithm>
-#include <set>
 #include <thread>
 
 #include "tdxrt/hex.h"
@@ -70,7 +69,8 @@ Status Server::Register(const ClientBundle& b) {
   }
   auto shared = X25519Shared(config_.dh.secret, b.x25519);
   if (!shared.ok()) return shared.status().WithContext("client " + tdxrt::ToHex(id));
-  registry_.emplace(id, Registered{b.ed25519, b.x25519, EpochRatchet(*shared, committee_id_)});
+  registry_.emplace(
+      id, Registered{b.ed25519, b.x25519, EpochRatchet(*shared, committee_id_), std::nullopt});
   return Status::Ok();
 }
 
@@ -80,15 +80,44 @@ std::optional<PublicKey> Server::Lookup(const ClientId& id) const {
   return it->second.ed25519;
 }
 
+void Server::WipePrepared() {
+  for (auto& [id, reg] : registry_) reg.prepared.reset();  // Key16 wipes itself
+}
+
+Status Server::PrepareRound(std::uint64_t round) {
+  WipePrepared();
+  std::vector<Registered*> regs;
+  for (auto& [id, reg] : registry_) {
+    if (config_.params.epoch(round) >= reg.ratchet.epoch()) regs.push_back(&reg);
+  }
+  const std::size_t threads =
+      std::max<std::size_t>(1, std::min<std::size_t>(config_.threads, regs.size()));
+  auto work = [&](std::size_t t) {
+    for (std::size_t i = regs.size() * t / threads; i < regs.size() * (t + 1) / threads; ++i) {
+      auto key = regs[i]->ratchet.PadKey(config_.params, round);
+      if (key.ok()) regs[i]->prepared.emplace(round, *key);
+    }
+  };
+  if (threads == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(work, t);
+    for (auto& th : pool) th.join();
+  }
+  return Status::Ok();
+}
+
 Result<Bytes> Server::ComputeShare(std::uint64_t round, std::span<const ClientId> ids) {
   const RoundParams& p = config_.params;
-  std::vector<EpochRatchet*> ratchets;
+  std::vector<ClientId> sorted(ids.begin(), ids.end());
+  std::sort(sorted.begin(), sorted.end());
+  if (auto dup = std::adjacent_find(sorted.begin(), sorted.end()); dup != sorted.end()) {
+    return Status::InvalidArgument("client " + tdxrt::ToHex(*dup) + " is listed twice");
+  }
+  std::vector<Registered*> ratchets;
   ratchets.reserve(ids.size());
-  std::set<ClientId> seen;
   for (const auto& id : ids) {
-    if (!seen.insert(id).second) {
-      return Status::InvalidArgument("client " + tdxrt::ToHex(id) + " is listed twice");
-    }
     auto it = registry_.find(id);
     if (it == registry_.end()) {
       return Status::NotFound("client " + tdxrt::ToHex(id) + " is not registered");
@@ -97,7 +126,7 @@ Result<Bytes> Server::ComputeShare(std::uint64_t round, std::span<const ClientId
       return Status::InvalidArgument("round " + std::to_string(round) +
                                      " belongs to an erased epoch");
     }
-    ratchets.push_back(&it->second.ratchet);
+    ratchets.push_back(&it->second);
   }
   // Clients are split into contiguous chunks, one per thread, each XORing its pads into its
   // own buffer; XOR is commutative, so the result does not depend on the split.
@@ -109,8 +138,13 @@ Result<Bytes> Server::ComputeShare(std::uint64_t round, std::span<const ClientId
     const std::size_t begin = ratchets.size() * t / threads;
     const std::size_t end = ratchets.size() * (t + 1) / threads;
     for (std::size_t i = begin; i < end; ++i) {
+      Registered& reg = *ratchets[i];
+      if (reg.prepared && reg.prepared->first == round) {
+        pads.Apply(reg.prepared->second, partial[t]);
+        continue;
+      }
       // Epochs were checked above; PadKey cannot fail for them.
-      auto key = ratchets[i]->PadKey(p, round);
+      auto key = reg.ratchet.PadKey(p, round);
       pads.Apply(*key, partial[t]);
     }
   };
@@ -122,6 +156,7 @@ Result<Bytes> Server::ComputeShare(std::uint64_t round, std::span<const ClientId
     for (auto& th : pool) th.join();
   }
   for (std::size_t t = 1; t < threads; ++t) XorInto(partial[0], partial[t]);
+  WipePrepared();
   return std::move(partial[0]);
 }
 
@@ -142,7 +177,7 @@ Result<ShareCommit> Server::Commit(const Aggregate& a, const PublicKey& aggregat
   c.server = peer_;
   c.aggregate_hash = st.aggregate_hash;
   c.share_hash = Sha256({st.share});
-  c.signature = Ed25519Sign(config_.identity.seed, CommitDigest(config_.instance_id, c));
+  c.signature = Ed25519Sign(config_.identity, CommitDigest(config_.instance_id, c));
   rounds_[a.round] = std::move(st);
   // Old rounds are not needed once their record or abort is out.
   while (rounds_.size() > 8) rounds_.erase(rounds_.begin());
@@ -159,7 +194,7 @@ Result<Share> Server::Reveal(std::uint64_t round, std::span<const ShareCommit> c
   for (const auto& c : commits) {
     const ServerInfo* s = committee_.Find(c.server);
     if (s == nullptr || c.round != round) continue;
-    if (!Ed25519Verify(s->ed25519, CommitDigest(config_.instance_id, c), c.signature)) {
+    if (!committee_.VerifySignature(s->peer, CommitDigest(config_.instance_id, c), c.signature)) {
       return Status::Mismatch("commitment of " + tdxrt::ToHex(c.server) + ": bad signature");
     }
     if (c.aggregate_hash != st.aggregate_hash) {
@@ -180,7 +215,7 @@ Result<Share> Server::Reveal(std::uint64_t round, std::span<const ShareCommit> c
   out.server = peer_;
   out.aggregate_hash = st.aggregate_hash;
   out.share = st.share;
-  out.signature = Ed25519Sign(config_.identity.seed, ShareDigest(config_.instance_id, out));
+  out.signature = Ed25519Sign(config_.identity, ShareDigest(config_.instance_id, out));
   return out;
 }
 
@@ -200,7 +235,7 @@ Result<BroadcastRecord> Server::Combine(const Aggregate& a, std::span<const Shar
       return Status::NotFound("missing share of server " + tdxrt::ToHex(s.peer));
     }
     if (sh->round != a.round || sh->aggregate_hash != ah || sh->share.size() != out.size() ||
-        !Ed25519Verify(s.ed25519, ShareDigest(config_.instance_id, *sh), sh->signature)) {
+        !committee_.VerifySignature(s.peer, ShareDigest(config_.instance_id, *sh), sh->signature)) {
       return Status::Mismatch("share of server " + tdxrt::ToHex(s.peer) +
                               " is not for this aggregate or badly signed");
     }
@@ -227,7 +262,7 @@ Result<RecordSignature> Server::SignRecord(const BroadcastRecord& record, const 
     return Status::Mismatch("the proposed record for round " + std::to_string(record.round) +
                             " differs from this server's combination");
   }
-  return RecordSignature{peer_, Ed25519Sign(config_.identity.seed, RecordDigest(record))};
+  return RecordSignature{peer_, Ed25519Sign(config_.identity, RecordDigest(record))};
 }
 
 AbortRecord Server::MakeAbort(std::uint64_t round, AbortReason reason, std::string detail) const {
@@ -240,7 +275,7 @@ AbortRecord Server::MakeAbort(std::uint64_t round, AbortReason reason, std::stri
 }
 
 RecordSignature Server::SignAbort(const AbortRecord& record) const {
-  return RecordSignature{peer_, Ed25519Sign(config_.identity.seed, AbortDigest(record))};
+  return RecordSignature{peer_, Ed25519Sign(config_.identity, AbortDigest(record))};
 }
 
 }  // namespace zipnet

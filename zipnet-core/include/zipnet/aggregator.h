@@ -52,6 +52,7 @@ class Aggregator {
   Hash params_hash_{};
   std::optional<std::uint64_t> round_;
   std::map<ClientId, Nonce> entries_;
+  std::map<ClientId, Ed25519Verifier> verifiers_;  // decoded keys of clients seen
   Bytes vector_;
   std::uint64_t window_ = 0;
   std::set<Nonce> window_nonces_;

@@ -25,6 +25,11 @@ struct Committee {
   // Servers take turns leading: servers[round mod n].
   const ServerInfo& Leader(std::uint64_t round) const;
   const ServerInfo* Find(const PeerId& peer) const;
+  // Checks a signature of committee member `peer` (false for a non-member), with its key
+  // decoded once by Make.
+  bool VerifySignature(const PeerId& peer, ByteSpan message, const Signature& signature) const;
+
+  std::vector<Ed25519Verifier> verifiers;  // parallel to servers
 };
 
 // A record counts only with all n committee signatures over RecordDigest, for this instance

@@ -83,14 +83,35 @@ X25519KeyPair X25519FromSecret(const Secret32& secret);
 // Fails on a low-order peer key (all-zero shared secret), as RFC 7748 section 6.1 allows.
 Result<Secret32> X25519Shared(const Secret32& secret, const PublicKey& peer_public);
 
+struct EvpPkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+
 struct Ed25519KeyPair {
   Secret32 seed;
   PublicKey public_key{};
+  // The OpenSSL key, made once: building it from the seed costs as much as a signature.
+  std::shared_ptr<EVP_PKEY> pkey;
 };
 Ed25519KeyPair Ed25519Generate(Rng& rng);
 Ed25519KeyPair Ed25519FromSeed(const Secret32& seed);
+Signature Ed25519Sign(const Ed25519KeyPair& key, ByteSpan message);
+// For callers holding only a seed (the simulation playing a faulty party).
 Signature Ed25519Sign(const Secret32& seed, ByteSpan message);
 bool Ed25519Verify(const PublicKey& public_key, ByteSpan message, const Signature& signature);
+
+// A public key decoded once, for parties verified over and over (servers, registered clients).
+class Ed25519Verifier {
+ public:
+  Ed25519Verifier() = default;
+  explicit Ed25519Verifier(const PublicKey& public_key);
+  const PublicKey& public_key() const { return public_key_; }
+  bool Verify(ByteSpan message, const Signature& signature) const;
+
+ private:
+  PublicKey public_key_{};
+  std::shared_ptr<EVP_PKEY> pkey_;
+};
 
 Hash Sha256(std::initializer_list<ByteSpan> parts);
 Hash HmacSha256(ByteSpan key, std::initializer_list<ByteSpan> parts);
@@ -115,6 +136,7 @@ class PadXor {
  private:
   EVP_CIPHER* cipher_;
   EVP_CIPHER_CTX* ctx_;
+  bool initialized_ = false;
 };
 
 // XOR of equal-length buffers: dst ^= src. REQUIRES: dst.size() == src.size().

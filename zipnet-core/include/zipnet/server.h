@@ -49,6 +49,11 @@ class Server {
   std::optional<PublicKey> Lookup(const ClientId& id) const;
   std::size_t registry_size() const { return registry_.size(); }
 
+  // Derives every registered client's pad key for `round` ahead of the aggregate (a node calls
+  // it when the round opens, while the aggregator folds), so that unblinding on the aggregate's
+  // arrival is AES only. The keys are wiped when the round's share is computed or the next
+  // round is prepared.
+  Status PrepareRound(std::uint64_t round);
   // XOR of the pads of `ids` for `round`; every id must be registered.
   Result<Bytes> ComputeShare(std::uint64_t round, std::span<const ClientId> ids);
 
@@ -72,7 +77,9 @@ class Server {
     PublicKey ed25519{};
     PublicKey x25519{};
     EpochRatchet ratchet;
+    std::optional<std::pair<std::uint64_t, Key16>> prepared;  // PrepareRound's key
   };
+  void WipePrepared();
   struct RoundState {
     Hash aggregate_hash{};
     Bytes share;
