@@ -90,19 +90,22 @@ Result<SealResult> Client::Seal(std::uint64_t round, Rng& rng) {
   SealResult out;
   Bytes plain(p.vector_len(), 0);
   bool counted = false;
-  const bool cadence_round = round % config_.cadence == 0;
-  if (!queue_.empty() && cadence_round) {
+  // Cadence: talk only in rounds r with r % cadence == 0, so reserve only in the round before
+  // one (a reservation is for the next round).
+  const bool may_talk = round % config_.cadence == 0;
+  const bool may_reserve = (round + 1) % config_.cadence == 0;
+  std::optional<std::uint32_t> slot;
+  if (forced_slot_) {
+    slot = *forced_slot_ % p.num_slots;
+  } else if (may_talk && owned_ && owned_->first == round) {
+    slot = owned_->second;
+  }
+  if (!queue_.empty() && (slot || may_reserve)) {
     if (window_count_ >= p.msgs_per_window) {
       out.kind = SealKind::kRateLimited;
     } else {
+      forced_slot_.reset();
       Sent s;
-      std::optional<std::uint32_t> slot;
-      if (forced_slot_) {
-        slot = *forced_slot_ % p.num_slots;
-        forced_slot_.reset();
-      } else if (owned_ && owned_->first == round) {
-        slot = owned_->second;
-      }
       if (slot) {
         WriteSlot(plain, config_.instance_id, round, *slot, queue_.front(), p);
         s.talk_slot = slot;
@@ -112,10 +115,12 @@ Result<SealResult> Client::Seal(std::uint64_t round, Rng& rng) {
       } else {
         out.kind = SealKind::kReserve;
       }
-      const std::uint32_t word = ReservationWord(keys_.sched_secret, round, p);
-      const std::uint32_t fp = Footprint(keys_.sched_secret, round);
-      XorScheduleWord(plain, word, fp);
-      s.reservation = std::make_pair(word, fp);
+      if (may_reserve) {
+        const std::uint32_t word = ReservationWord(keys_.sched_secret, round, p);
+        const std::uint32_t fp = Footprint(keys_.sched_secret, round);
+        XorScheduleWord(plain, word, fp);
+        s.reservation = std::make_pair(word, fp);
+      }
       out.envelope.nonce = RateLimitNonce(window_, window_count_++);
       counted = true;
       sent_[round] = std::move(s);

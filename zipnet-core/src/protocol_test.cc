@@ -294,6 +294,18 @@ TEST_CASE("rate limit: the (msgs_per_window + 1)-th sealing in a window is refus
   CHECK(s->client(0).TakeDelivered().size() == 3);
 }
 
+TEST_CASE("cadence: a client talks or reserves only every Nth round") {
+  auto s = Make({.seed = 95, .servers = 2, .clients = 2, .cadence = 3});
+  REQUIRE(s->client(0).Enqueue(Msg("slow")).ok());
+  std::vector<SealKind> kinds;
+  for (int r = 0; r < 7; ++r) kinds.push_back(Run(*s).seals[0].kind);
+  // Talk rounds are 0, 3, 6; the client reserves in the round before one (2) and talks in it (3).
+  CHECK(kinds == std::vector<SealKind>{SealKind::kCover, SealKind::kCover, SealKind::kReserve,
+                                       SealKind::kTalk, SealKind::kCover, SealKind::kCover,
+                                       SealKind::kCover});
+  CHECK(s->client(0).TakeDelivered() == std::vector<Bytes>{Msg("slow")});
+}
+
 TEST_CASE("ratchet: a client absent for several epochs catches up and delivers") {
   SimConfig c{.seed = 101, .servers = 3, .clients = 4};
   c.params.epoch_rounds = 2;

@@ -28,7 +28,8 @@ struct ClientKeys {
 struct ClientConfig {
   RoundParams params;
   Hash instance_id{};
-  std::uint32_t cadence = 1;  // may talk or reserve only in rounds r with r % cadence == 0
+  std::uint32_t cadence =
+      1;  // talks only in rounds r with r % cadence == 0 (reserves the round before)
 };
 
 enum class SealKind {
