@@ -2,6 +2,7 @@
 #include "zipnet/server.h"
 
 #include <algorithm>
+#include <functional>
 #include <thread>
 
 #include "tdxrt/hex.h"
@@ -9,6 +10,21 @@
 #include "zipnet/aggregator.h"
 
 namespace zipnet {
+
+namespace {
+
+// Runs work(0) .. work(threads - 1), on this thread when there is only one.
+void RunOnThreads(std::size_t threads, const std::function<void(std::size_t)>& work) {
+  if (threads == 1) {
+    work(0);
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(work, t);
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace
 
 std::array<std::uint8_t, 64> BundleReportData(const ClientBundle& b) {
   const std::vector<ByteSpan> fields = {b.instance_id, b.ed25519, b.x25519};
@@ -98,13 +114,7 @@ Status Server::PrepareRound(std::uint64_t round) {
       if (key.ok()) regs[i]->prepared.emplace(round, *key);
     }
   };
-  if (threads == 1) {
-    work(0);
-  } else {
-    std::vector<std::thread> pool;
-    for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(work, t);
-    for (auto& th : pool) th.join();
-  }
+  RunOnThreads(threads, work);
   return Status::Ok();
 }
 
@@ -148,13 +158,7 @@ Result<Bytes> Server::ComputeShare(std::uint64_t round, std::span<const ClientId
       pads.Apply(*key, partial[t]);
     }
   };
-  if (threads == 1) {
-    work(0);
-  } else {
-    std::vector<std::thread> pool;
-    for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(work, t);
-    for (auto& th : pool) th.join();
-  }
+  RunOnThreads(threads, work);
   for (std::size_t t = 1; t < threads; ++t) XorInto(partial[0], partial[t]);
   WipePrepared();
   return std::move(partial[0]);
