@@ -120,45 +120,56 @@ Status Server::PrepareRound(std::uint64_t round) {
 
 Result<Bytes> Server::ComputeShare(std::uint64_t round, std::span<const ClientId> ids) {
   const RoundParams& p = config_.params;
-  std::vector<ClientId> sorted(ids.begin(), ids.end());
-  std::sort(sorted.begin(), sorted.end());
-  if (auto dup = std::adjacent_find(sorted.begin(), sorted.end()); dup != sorted.end()) {
-    return Status::InvalidArgument("client " + tdxrt::ToHex(*dup) + " is listed twice");
-  }
-  std::vector<Registered*> ratchets;
-  ratchets.reserve(ids.size());
-  for (const auto& id : ids) {
-    auto it = registry_.find(id);
-    if (it == registry_.end()) {
-      return Status::NotFound("client " + tdxrt::ToHex(id) + " is not registered");
+  // Duplicates: an aggregate's ids are strictly increasing already (checked in O(n)); anything
+  // else is sorted first.
+  const auto strictly_less = [](const ClientId& a, const ClientId& b) { return a < b; };
+  if (std::adjacent_find(ids.begin(), ids.end(), [&](const ClientId& a, const ClientId& b) {
+        return !strictly_less(a, b);
+      }) != ids.end()) {
+    std::vector<ClientId> sorted(ids.begin(), ids.end());
+    std::sort(sorted.begin(), sorted.end());
+    if (auto dup = std::adjacent_find(sorted.begin(), sorted.end()); dup != sorted.end()) {
+      return Status::InvalidArgument("client " + tdxrt::ToHex(*dup) + " is listed twice");
     }
-    if (p.epoch(round) < it->second.ratchet.epoch()) {
-      return Status::InvalidArgument("round " + std::to_string(round) +
-                                     " belongs to an erased epoch");
-    }
-    ratchets.push_back(&it->second);
   }
-  // Clients are split into contiguous chunks, one per thread, each XORing its pads into its
-  // own buffer; XOR is commutative, so the result does not depend on the split.
+  // Clients are split into contiguous chunks, one per thread; each thread looks its clients up
+  // (concurrent reads of the registry), derives or takes their pad keys and XORs the pads into
+  // its own buffer. XOR is commutative, so the result does not depend on the split. A client
+  // that is unknown or whose round lies in an erased epoch fails the call (the lowest index
+  // is reported); PadKey refuses erased epochs without side effects.
   const std::size_t threads =
-      std::max<std::size_t>(1, std::min<std::size_t>(config_.threads, ratchets.size()));
+      std::max<std::size_t>(1, std::min<std::size_t>(config_.threads, ids.size()));
   std::vector<Bytes> partial(threads, Bytes(p.vector_len(), 0));
+  std::vector<std::optional<std::pair<std::size_t, Status>>> failure(threads);
   auto work = [&](std::size_t t) {
     PadXor pads;
-    const std::size_t begin = ratchets.size() * t / threads;
-    const std::size_t end = ratchets.size() * (t + 1) / threads;
+    const std::size_t begin = ids.size() * t / threads;
+    const std::size_t end = ids.size() * (t + 1) / threads;
     for (std::size_t i = begin; i < end; ++i) {
-      Registered& reg = *ratchets[i];
+      auto it = registry_.find(ids[i]);
+      if (it == registry_.end()) {
+        failure[t].emplace(
+            i, Status::NotFound("client " + tdxrt::ToHex(ids[i]) + " is not registered"));
+        return;
+      }
+      Registered& reg = it->second;
       if (reg.prepared && reg.prepared->first == round) {
         pads.Apply(reg.prepared->second, partial[t]);
         continue;
       }
-      // Epochs were checked above; PadKey cannot fail for them.
       auto key = reg.ratchet.PadKey(p, round);
+      if (!key.ok()) {
+        failure[t].emplace(i, Status::InvalidArgument("round " + std::to_string(round) +
+                                                      " belongs to an erased epoch"));
+        return;
+      }
       pads.Apply(*key, partial[t]);
     }
   };
   RunOnThreads(threads, work);
+  for (const auto& f : failure) {
+    if (f) return f->second;  // chunks are in index order: the first failure has the lowest index
+  }
   for (std::size_t t = 1; t < threads; ++t) XorInto(partial[0], partial[t]);
   WipePrepared();
   return std::move(partial[0]);

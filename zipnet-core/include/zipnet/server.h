@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <unordered_map>
 
 #include "zipnet/committee.h"
 #include "zipnet/ratchet.h"
@@ -91,7 +92,16 @@ class Server {
   PeerId peer_{};
   Hash committee_id_{};
   Hash params_hash_{};
-  std::map<ClientId, Registered> registry_;
+  // Client ids are hashes: their first 8 bytes are a good hash. Looked up concurrently (reads
+  // only) by ComputeShare's threads.
+  struct IdHash {
+    std::size_t operator()(const ClientId& id) const {
+      std::size_t h = 0;
+      for (std::size_t i = 0; i < sizeof h; ++i) h = (h << 8) | id[i];
+      return h;
+    }
+  };
+  std::unordered_map<ClientId, Registered, IdHash> registry_;
   std::map<std::uint64_t, RoundState> rounds_;
 };
 
