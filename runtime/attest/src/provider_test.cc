@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "quote_builder.h"
@@ -91,9 +92,13 @@ class FakeTsm {
     ::mkfifo((entry / "outblob").c_str(), 0600);
     const int wd = inotify_add_watch(fd_, entry.c_str(), IN_CLOSE_WRITE);
     entries_[wd] = entry;
-    WriteText(entry / "inblob", "");  // last: the provider waits for it
+    // Last, and atomically (rename): the provider waits for inblob to exist and may write it at
+    // once; only its write may produce a close-after-write event on "inblob".
+    WriteText(entry / "inblob.new", "");
+    fs::rename(entry / "inblob.new", entry / "inblob");
   }
   void Answer(const fs::path& entry) {
+    if (!answered_.insert(entry).second) return;  // one answer per entry, as the kernel gives
     auto in = ReadFile(entry / "inblob");
     if (!in.ok() || in->size() != 64) return;
     testing::QuoteBuilder b;
@@ -120,6 +125,7 @@ class FakeTsm {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::map<int, fs::path> entries_;
+  std::set<fs::path> answered_;
 };
 
 ReportData Rd(std::uint8_t fill) {
