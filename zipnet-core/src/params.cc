@@ -4,25 +4,9 @@
 #include <algorithm>
 #include <string>
 
-#include "tdxrt/sha.h"
+#include "zipnet/crypto.h"
 
 namespace zipnet {
-namespace {
-
-Hash Sha256Of(std::initializer_list<ByteSpan> parts) {
-  tdxrt::Hasher h(tdxrt::Hasher::Algorithm::kSha256);
-  for (ByteSpan p : parts) h.Update(p);
-  const Bytes d = h.Final();
-  Hash out{};
-  std::copy(d.begin(), d.end(), out.begin());
-  return out;
-}
-
-ByteSpan Text(std::string_view s) {
-  return ByteSpan(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
-}
-
-}  // namespace
 
 Status RoundParams::Validate() const {
   auto bad = [](const std::string& what) {
@@ -72,23 +56,23 @@ Result<RoundParams> RoundParams::Decode(tdxrt::Cursor& c) {
 
 Hash RoundParams::ParamsHash() const {
   const Bytes e = Encode();
-  return Sha256Of({Text("zipnet/params/v1"), e});
+  return Sha256({Text("zipnet/params/v1"), e});
 }
 
 Hash InstanceId(std::string_view universe, std::string_view name) {
   const std::uint8_t zero = 0;
-  return Sha256Of({Text("zipnet/instance/v1"), Text(universe), ByteSpan(&zero, 1), Text(name)});
+  return Sha256({Text("zipnet/instance/v1"), Text(universe), ByteSpan(&zero, 1), Text(name)});
 }
 
 PeerId PeerIdOf(const std::array<std::uint8_t, 32>& ed25519_public) {
-  const Hash h = Sha256Of({ed25519_public});
+  const Hash h = Sha256({ed25519_public});
   PeerId id{};
   std::copy(h.begin(), h.begin() + 16, id.begin());
   return id;
 }
 
 ClientId ClientIdOf(const std::array<std::uint8_t, 32>& x25519_public) {
-  const Hash h = Sha256Of({Text("zipnet/client/v1"), x25519_public});
+  const Hash h = Sha256({Text("zipnet/client/v1"), x25519_public});
   ClientId id{};
   std::copy(h.begin(), h.begin() + 16, id.begin());
   return id;
