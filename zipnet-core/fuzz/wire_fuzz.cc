@@ -3,6 +3,7 @@
 // decoder and to the params decoder). Whatever decodes must re-encode to the same bytes.
 #include <cstdlib>
 
+#include "zipnet/node_wire.h"
 #include "zipnet/wire.h"
 
 namespace {
@@ -25,6 +26,13 @@ void All(zipnet::ByteSpan body) {
   Check(body, zipnet::DecodeShare);
   Check(body, zipnet::DecodeBroadcastRecord);
   Check(body, zipnet::DecodeAbortRecord);
+  Check(body, zipnet::DecodeHello);
+  Check(body, zipnet::DecodeRoster);
+  Check(body, zipnet::DecodeRegistered);
+  Check(body, zipnet::DecodeRejected);
+  Check(body, zipnet::DecodeRoundOpen);
+  Check(body, zipnet::DecodeAdmitted);
+  Check(body, zipnet::DecodeRecordVote);
 }
 
 }  // namespace
@@ -60,6 +68,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case T::kAbortRecord:
       Check(frame->body, zipnet::DecodeAbortRecord);
+      break;
+    case T::kHello:
+      Check(frame->body, zipnet::DecodeHello);
+      break;
+    case T::kRoster:
+      Check(frame->body, zipnet::DecodeRoster);
+      break;
+    case T::kRegistered:
+      Check(frame->body, zipnet::DecodeRegistered);
+      break;
+    case T::kRejected:
+      Check(frame->body, zipnet::DecodeRejected);
+      break;
+    case T::kRoundOpen:
+      Check(frame->body, zipnet::DecodeRoundOpen);
+      break;
+    case T::kAdmitted:
+      Check(frame->body, zipnet::DecodeAdmitted);
+      break;
+    case T::kRecordVote:
+      Check(frame->body, zipnet::DecodeRecordVote);
       break;
   }
   return 0;

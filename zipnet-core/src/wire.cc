@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "zipnet/node_wire.h"
+
 namespace zipnet {
 namespace {
 
@@ -90,6 +92,8 @@ class Reader {
     }
     return Status::Ok();
   }
+  Result<ByteSpan> Take(std::size_t n, std::string_view f) { return c_.Take(n, Field(f)); }
+  Status Skip(std::size_t n, std::string_view f) { return c_.Skip(n, Field(f)); }
   Status Bad(std::string why) const { return Status::Corrupt(std::string(message_) + ": " + why); }
   std::uint64_t pos() const { return c_.abs_pos(); }
 
@@ -131,6 +135,10 @@ std::string_view AbortReasonName(AbortReason reason) {
       return "too-few-participants";
   }
   return "unknown";
+}
+
+bool IsMessageType(std::uint8_t type) {
+  return (type >= 1 && type <= 7) || (type >= 16 && type <= 22);
 }
 
 // --- encoding -----------------------------------------------------------------------------------
@@ -353,8 +361,9 @@ Result<Frame> DecodeFrame(ByteSpan frame, const WireLimits& limits) {
                            " bytes that follow");
   }
   TDX_ASSIGN_OR_RETURN(std::uint8_t type, c.U8("frame type"));
-  if (type < 1 || type > 7) {
-    return Status::Corrupt("frame type " + std::to_string(type) + " at offset 0x4 is not 1..7");
+  if (!IsMessageType(type)) {
+    return Status::Corrupt("frame type " + std::to_string(type) +
+                           " at offset 0x4 is not 1..7 or 16..22");
   }
   return Frame{static_cast<MessageType>(type), c.rest()};
 }
@@ -417,6 +426,227 @@ Hash AbortDigest(const AbortRecord& m) {
   const auto len = Le32(static_cast<std::uint32_t>(m.detail.size()));
   return Sha256(
       {Text("zipnet/abort/v1"), m.instance_id, r, ByteSpan(&reason, 1), len, Text(m.detail)});
+}
+
+// --- node session messages (zipnet/node_wire.h) -----------------------------------------------
+
+namespace {
+
+constexpr std::size_t kMaxAddress = 255;
+
+void PutParams(Bytes& out, const RoundParams& p) {
+  const Bytes b = p.Encode();
+  out.insert(out.end(), b.begin(), b.end());
+}
+
+void PutText16(Bytes& out, std::string_view s) {
+  AppendLe<std::uint16_t>(out, static_cast<std::uint16_t>(s.size()));
+  out.insert(out.end(), s.begin(), s.end());
+}
+
+}  // namespace
+
+std::string_view NodeRoleName(NodeRole role) {
+  switch (role) {
+    case NodeRole::kServer:
+      return "server";
+    case NodeRole::kAggregator:
+      return "aggregator";
+    case NodeRole::kClient:
+      return "client";
+    case NodeRole::kWatcher:
+      return "watcher";
+  }
+  return "unknown";
+}
+
+Bytes Encode(const Hello& m) {
+  Bytes out = Start();
+  out.push_back(static_cast<std::uint8_t>(m.role));
+  Put(out, m.instance_id);
+  PutParams(out, m.params);
+  Put(out, m.x25519);
+  AppendLe<std::uint64_t>(out, m.last_round);
+  return out;
+}
+
+Bytes Encode(const Roster& m) {
+  Bytes out = Start();
+  Put(out, m.instance_id);
+  PutParams(out, m.params);
+  AppendLe<std::uint16_t>(out, static_cast<std::uint16_t>(m.servers.size()));
+  for (const auto& s : m.servers) {
+    Put(out, s.peer);
+    Put(out, s.ed25519);
+    Put(out, s.x25519);
+  }
+  Put(out, m.aggregator);
+  PutText16(out, m.aggregator_address);
+  return out;
+}
+
+Bytes Encode(const Registered& m) {
+  Bytes out = Start();
+  Put(out, m.client_id);
+  return out;
+}
+
+Bytes Encode(const Rejected& m) {
+  Bytes out = Start();
+  Put(out, m.client_id);
+  PutText16(out, m.reason);
+  return out;
+}
+
+Bytes Encode(const RoundOpen& m) {
+  Bytes out = Start();
+  AppendLe<std::uint64_t>(out, m.round);
+  Put(out, m.opener);
+  AppendLe<std::uint32_t>(out, m.fold_ms);
+  AppendLe<std::uint32_t>(out, m.deadline_ms);
+  Put(out, m.signature);
+  return out;
+}
+
+Bytes Encode(const Admitted& m) {
+  Bytes out = Start();
+  AppendLe<std::uint32_t>(out, static_cast<std::uint32_t>(m.clients.size()));
+  for (const auto& [id, key] : m.clients) {
+    Put(out, id);
+    Put(out, key);
+  }
+  return out;
+}
+
+Bytes Encode(const RecordVote& m) {
+  Bytes out = Start();
+  AppendLe<std::uint64_t>(out, m.round);
+  Put(out, m.record_digest);
+  Put(out, m.signature.server);
+  Put(out, m.signature.signature);
+  return out;
+}
+
+namespace {
+
+Result<RoundParams> ReadParams(Reader& r, ByteSpan body) {
+  const std::uint64_t at = r.pos();
+  if (body.size() < at) return r.Bad("params truncated");
+  Cursor c(body.subspan(static_cast<std::size_t>(at)), at);
+  TDX_ASSIGN_OR_RETURN(RoundParams p, RoundParams::Decode(c));
+  TDX_TRY(r.Skip(c.pos(), "params"));
+  return p;
+}
+
+Result<std::string> ReadText16(Reader& r, std::string_view field, std::size_t limit) {
+  TDX_ASSIGN_OR_RETURN(std::size_t n, r.Count16(field, limit, 1));
+  TDX_ASSIGN_OR_RETURN(ByteSpan b, r.Take(n, field));
+  return std::string(b.begin(), b.end());
+}
+
+}  // namespace
+
+Result<Hello> DecodeHello(ByteSpan body, const WireLimits&) {
+  Reader r(body, "Hello");
+  Hello m;
+  TDX_TRY(r.Version());
+  const std::uint64_t at = r.pos();
+  TDX_ASSIGN_OR_RETURN(std::uint8_t role, r.U8("role"));
+  if (role < 1 || role > 4) {
+    return r.Bad("role " + std::to_string(role) + " at offset " + HexOffset(at) + " is not 1..4");
+  }
+  m.role = static_cast<NodeRole>(role);
+  TDX_TRY(r.Array(m.instance_id, "instance_id"));
+  TDX_ASSIGN_OR_RETURN(m.params, ReadParams(r, body));
+  TDX_TRY(r.Array(m.x25519, "x25519 key"));
+  TDX_ASSIGN_OR_RETURN(m.last_round, r.U64("last_round"));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<Roster> DecodeRoster(ByteSpan body, const WireLimits& limits) {
+  Reader r(body, "Roster");
+  Roster m;
+  TDX_TRY(r.Version());
+  TDX_TRY(r.Array(m.instance_id, "instance_id"));
+  TDX_ASSIGN_OR_RETURN(m.params, ReadParams(r, body));
+  TDX_ASSIGN_OR_RETURN(std::size_t n, r.Count16("server count", limits.max_signatures, 80));
+  m.servers.resize(n);
+  for (auto& s : m.servers) {
+    TDX_TRY(r.Array(s.peer, "server peer"));
+    TDX_TRY(r.Array(s.ed25519, "server ed25519 key"));
+    TDX_TRY(r.Array(s.x25519, "server x25519 key"));
+  }
+  TDX_TRY(r.Array(m.aggregator, "aggregator peer"));
+  TDX_ASSIGN_OR_RETURN(m.aggregator_address,
+                       ReadText16(r, "aggregator address length", kMaxAddress));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<Registered> DecodeRegistered(ByteSpan body, const WireLimits&) {
+  Reader r(body, "Registered");
+  Registered m;
+  TDX_TRY(r.Version());
+  TDX_TRY(r.Array(m.client_id, "client_id"));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<Rejected> DecodeRejected(ByteSpan body, const WireLimits& limits) {
+  Reader r(body, "Rejected");
+  Rejected m;
+  TDX_TRY(r.Version());
+  TDX_TRY(r.Array(m.client_id, "client_id"));
+  TDX_ASSIGN_OR_RETURN(m.reason, ReadText16(r, "reason length", limits.max_detail));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<RoundOpen> DecodeRoundOpen(ByteSpan body, const WireLimits&) {
+  Reader r(body, "RoundOpen");
+  RoundOpen m;
+  TDX_TRY(r.Version());
+  TDX_ASSIGN_OR_RETURN(m.round, r.U64("round"));
+  TDX_TRY(r.Array(m.opener, "opener"));
+  TDX_ASSIGN_OR_RETURN(m.fold_ms, r.U32("fold_ms"));
+  TDX_ASSIGN_OR_RETURN(m.deadline_ms, r.U32("deadline_ms"));
+  TDX_TRY(r.Array(m.signature, "signature"));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<Admitted> DecodeAdmitted(ByteSpan body, const WireLimits& limits) {
+  Reader r(body, "Admitted");
+  Admitted m;
+  TDX_TRY(r.Version());
+  TDX_ASSIGN_OR_RETURN(std::size_t n, r.Count32("client count", limits.max_clients, 48));
+  m.clients.resize(n);
+  for (auto& [id, key] : m.clients) {
+    TDX_TRY(r.Array(id, "client_id"));
+    TDX_TRY(r.Array(key, "client ed25519 key"));
+  }
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<RecordVote> DecodeRecordVote(ByteSpan body, const WireLimits&) {
+  Reader r(body, "RecordVote");
+  RecordVote m;
+  TDX_TRY(r.Version());
+  TDX_ASSIGN_OR_RETURN(m.round, r.U64("round"));
+  TDX_TRY(r.Array(m.record_digest, "record digest"));
+  TDX_TRY(r.Array(m.signature.server, "server"));
+  TDX_TRY(r.Array(m.signature.signature, "signature"));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Hash RoundOpenDigest(const Hash& instance_id, const Hash& params_hash, const RoundOpen& m) {
+  const auto r = Le64(m.round);
+  const auto f = Le32(m.fold_ms);
+  const auto d = Le32(m.deadline_ms);
+  return Sha256({Text("zipnet/round-open/v1"), instance_id, params_hash, r, m.opener, f, d});
 }
 
 }  // namespace zipnet

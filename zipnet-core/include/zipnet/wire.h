@@ -23,7 +23,17 @@ enum class MessageType : std::uint8_t {
   kShare = 5,
   kBroadcastRecord = 6,
   kAbortRecord = 7,
+  // Node session messages (zipnet/node_wire.h).
+  kHello = 16,
+  kRoster = 17,
+  kRegistered = 18,
+  kRejected = 19,
+  kRoundOpen = 20,
+  kAdmitted = 21,
+  kRecordVote = 22,
 };
+// Whether `type` is one of the values above.
+bool IsMessageType(std::uint8_t type);
 
 struct WireLimits {
   std::size_t max_vector = kMaxVectorLen;

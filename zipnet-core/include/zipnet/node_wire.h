@@ -1,0 +1,97 @@
+// zipnet wire encoding, version 1, of the messages only the networked nodes exchange (session
+// set-up, rosters, registration answers, round opening, admissions, record signatures). Same
+// rules as zipnet/wire.h: little-endian, u16 wire_version first, every length checked against
+// a limit and the bytes left, trailing bytes are an error. doc/wire_format.md has the layouts.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "zipnet/committee.h"
+
+namespace zipnet {
+
+enum class NodeRole : std::uint8_t {
+  kServer = 1,
+  kAggregator = 2,
+  kClient = 3,
+  kWatcher = 4,  // read-only subscriber of records
+};
+std::string_view NodeRoleName(NodeRole role);
+
+inline constexpr std::uint64_t kNoRound = ~std::uint64_t{0};
+
+// First frame on every connection, both ways after TLS. A server puts its X25519 key and the
+// last round it knows; the others send zeros / kNoRound.
+struct Hello {
+  NodeRole role = NodeRole::kClient;
+  Hash instance_id{};
+  RoundParams params;
+  PublicKey x25519{};
+  std::uint64_t last_round = kNoRound;
+};
+
+// A server's view of the committee, sent to clients, watchers and the aggregator after their
+// Hello (the TLS session pins which server says it).
+struct Roster {
+  Hash instance_id{};
+  RoundParams params;
+  std::vector<ServerInfo> servers;  // sorted by peer id
+  PeerId aggregator{};
+  std::string aggregator_address;  // host:port clients dial
+};
+
+struct Registered {
+  ClientId client_id{};
+};
+
+// Strict surfacing of a refused registration (otherwise the server stays silent).
+struct Rejected {
+  ClientId client_id{};
+  std::string reason;
+};
+
+// The round leader's clock: round `round` opens now; the aggregator folds for fold_ms, every
+// server gives up on the round after deadline_ms. Signed by the opener (a committee server).
+struct RoundOpen {
+  std::uint64_t round = 0;
+  PeerId opener{};
+  std::uint32_t fold_ms = 0;
+  std::uint32_t deadline_ms = 0;
+  Signature signature{};
+};
+
+// Clients a server has admitted (server -> aggregator): a full snapshot on connect, then news.
+struct Admitted {
+  std::vector<std::pair<ClientId, PublicKey>> clients;  // client id, Ed25519 key
+};
+
+// One server's signature over the record it computed for `round` (server -> servers).
+struct RecordVote {
+  std::uint64_t round = 0;
+  Hash record_digest{};
+  RecordSignature signature;
+};
+
+Bytes Encode(const Hello& m);
+Bytes Encode(const Roster& m);
+Bytes Encode(const Registered& m);
+Bytes Encode(const Rejected& m);
+Bytes Encode(const RoundOpen& m);
+Bytes Encode(const Admitted& m);
+Bytes Encode(const RecordVote& m);
+
+Result<Hello> DecodeHello(ByteSpan body, const WireLimits& limits = {});
+Result<Roster> DecodeRoster(ByteSpan body, const WireLimits& limits = {});
+Result<Registered> DecodeRegistered(ByteSpan body, const WireLimits& limits = {});
+Result<Rejected> DecodeRejected(ByteSpan body, const WireLimits& limits = {});
+Result<RoundOpen> DecodeRoundOpen(ByteSpan body, const WireLimits& limits = {});
+Result<Admitted> DecodeAdmitted(ByteSpan body, const WireLimits& limits = {});
+Result<RecordVote> DecodeRecordVote(ByteSpan body, const WireLimits& limits = {});
+
+// SHA-256("zipnet/round-open/v1" || instance_id || params hash || LE64(round) || opener ||
+// LE32(fold_ms) || LE32(deadline_ms)).
+Hash RoundOpenDigest(const Hash& instance_id, const Hash& params_hash, const RoundOpen& m);
+
+}  // namespace zipnet

@@ -1,0 +1,180 @@
+// The zipnet node roles over the network (zipnet-protocol.md): committee server, aggregator,
+// client (and a read-only watcher). Each runs on a Loop (one thread); several may share one
+// Loop or one process (tests, benchmarks, a process hosting many clients). The programs
+// zipnet-server, zipnet-aggregator and zipnet-client are thin mains over these classes.
+//
+// Topology: every server listens; servers dial each other (each keeps one outgoing connection
+// per peer server for what it sends); the aggregator dials every server and listens for
+// clients; a client dials every server (roster, registration), then the aggregator the
+// servers name (envelopes up; round openings, records and aborts down). Watchers dial servers.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "zipnet/client.h"
+#include "zipnet/node/transport.h"
+#include "zipnet/node_wire.h"
+#include "zipnet/server.h"
+
+namespace spdlog {
+class logger;
+}
+namespace prometheus {
+class Registry;
+}
+
+namespace zipnet::node {
+
+using Millis = std::chrono::milliseconds;
+
+struct NodeCommon {
+  std::string universe{kDefaultUniverse};
+  std::string instance;  // ZIPNET_INSTANCE (required)
+  RoundParams params;
+  TransportOptions transport;
+  std::shared_ptr<prometheus::Registry> metrics;  // optional
+  Hash instance_id() const { return InstanceId(universe, instance); }
+};
+
+// --- committee server ---------------------------------------------------------------------------
+
+struct ServerNodeConfig {
+  NodeCommon common;
+  Ed25519KeyPair identity;
+  X25519KeyPair dh;
+  Endpoint listen;
+  std::vector<PeerAddress> committee;  // every server, this one included
+  PeerAddress aggregator;              // its peer id, and the address clients dial
+  Millis period{1000};                 // from one round's opening to the next
+  Millis fold{300};                    // the aggregator's fold deadline after opening
+  Millis deadline{3000};               // a round not finished by then is aborted
+  std::uint32_t min_participants = 1;
+  bool tdx_gating = true;
+  bool strict_attestation = false;  // answer a refused registration with Rejected
+  EvidenceCheck evidence_check;     // required when tdx_gating
+  unsigned threads = 1;
+};
+
+struct ServerStats {
+  std::uint64_t finalized = 0;
+  std::uint64_t aborted = 0;
+  std::optional<std::uint64_t> round;
+  std::size_t registry = 0;
+};
+
+class ServerNode {
+ public:
+  static Result<std::unique_ptr<ServerNode>> Create(Loop& loop, ServerNodeConfig config);
+  ~ServerNode();
+  Endpoint bound() const;
+  ServerStats stats() const;
+  void Stop();
+
+  struct State;
+
+ private:
+  explicit ServerNode(std::unique_ptr<State> s);
+  std::unique_ptr<State> s_;
+};
+
+// --- aggregator ---------------------------------------------------------------------------------
+
+struct AggregatorNodeConfig {
+  NodeCommon common;
+  Ed25519KeyPair identity;
+  Endpoint listen;
+  std::vector<PeerAddress> servers;  // ZIPNET_BOOTSTRAP: every committee server
+};
+
+class AggregatorNode {
+ public:
+  static Result<std::unique_ptr<AggregatorNode>> Create(Loop& loop, AggregatorNodeConfig config);
+  ~AggregatorNode();
+  Endpoint bound() const;
+  void Stop();
+
+  struct State;
+
+ private:
+  explicit AggregatorNode(std::unique_ptr<State> s);
+  std::unique_ptr<State> s_;
+};
+
+// --- client and watcher -------------------------------------------------------------------------
+
+// What ends a client: the errors surfaced to users.
+struct ClientExit {
+  enum class Kind { kDone, kConnectTimeout, kAttestation, kFatal } kind = Kind::kDone;
+  std::string detail;
+  std::string ToString() const;  // "ConnectTimeout: ...", "Attestation(\"...\")"
+};
+
+// Produces the evidence for this client's bundle given its report_data.
+using EvidenceSource = std::function<Result<std::pair<EvidenceKind, Bytes>>(
+    const std::array<std::uint8_t, 64>& report_data)>;
+
+struct ClientNodeConfig {
+  NodeCommon common;
+  std::vector<PeerAddress> bootstrap;  // every committee server
+  ClientKeys keys;
+  EvidenceSource evidence;
+  std::optional<std::string> message;  // re-queued whenever delivered; none = cover traffic
+  std::uint32_t cadence = 1;
+  Millis connect_timeout{30000};
+  std::uint64_t max_messages = 0;  // exit (kDone) after this many deliveries; 0 = never
+  std::function<void(const ClientExit&)> on_exit;
+  // Called with each delivered message (after the log line).
+  std::function<void(std::uint64_t round, const Bytes& message)> on_delivered;
+};
+
+class ClientNode {
+ public:
+  static Result<std::unique_ptr<ClientNode>> Create(Loop& loop, ClientNodeConfig config);
+  ~ClientNode();
+  const ClientId& id() const;
+  bool registered() const;
+  Traffic traffic() const;  // all its connections, closed ones included
+  void Stop();
+
+  struct State;
+
+ private:
+  explicit ClientNode(std::unique_ptr<State> s);
+  std::unique_ptr<State> s_;
+};
+
+// Read-only subscriber: prints every record (decoded messages, per-slot tag status) and abort.
+struct WatcherConfig {
+  NodeCommon common;
+  std::vector<PeerAddress> bootstrap;
+  Ed25519KeyPair identity;
+  Millis connect_timeout{30000};
+  std::uint64_t max_rounds = 0;  // exit after this many records or aborts; 0 = never
+  std::function<void(const std::string& line)> print;
+  std::function<void(const ClientExit&)> on_exit;
+};
+
+class Watcher {
+ public:
+  static Result<std::unique_ptr<Watcher>> Create(Loop& loop, WatcherConfig config);
+  ~Watcher();
+  void Stop();
+
+  struct State;
+
+ private:
+  explicit Watcher(std::unique_ptr<State> s);
+  std::unique_ptr<State> s_;
+};
+
+// The lines Watcher prints for a verified record.
+std::vector<std::string> DescribeRecord(const BroadcastRecord& record, const Hash& instance_id,
+                                        const RoundParams& params);
+std::string DescribeAbort(const AbortRecord& record, std::size_t committee_size);
+
+}  // namespace zipnet::node

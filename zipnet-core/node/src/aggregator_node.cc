@@ -1,0 +1,352 @@
+// zipnet aggregator node (see zipnet/node/node.h): dials every committee server, learns which
+// clients all of them admitted, relays round openings to its clients, folds their envelopes
+// until the fold deadline and sends the signed aggregate to every server; relays the first
+// verified record or abort of each round back to the clients.
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <set>
+
+#include "tdxrt/hex.h"
+#include "zipnet/aggregator.h"
+#include "zipnet/node/common.h"
+#include "zipnet/node/node.h"
+
+namespace zipnet::node {
+
+struct AggregatorNode::State {
+  Loop& loop;
+  AggregatorNodeConfig config;
+  Hash instance_id{};
+  Hash params_hash{};
+  PeerId self{};
+  std::shared_ptr<spdlog::logger> log;
+  std::shared_ptr<TlsIdentity> tls;
+  std::unique_ptr<Listener> listener;
+  std::vector<std::unique_ptr<Redialer>> dialers;
+  std::map<PeerId, ConnectionPtr> servers;                   // established, after their Hello
+  std::map<PeerId, ConnectionPtr> pending_servers;           // dialed, Hello not yet seen
+  std::map<PeerId, std::map<ClientId, PublicKey>> admitted;  // per server
+  std::optional<Committee> committee;
+  std::optional<Roster> roster;
+  std::set<ConnectionPtr> clients;
+  std::set<ConnectionPtr> greeted;  // clients whose Hello was accepted
+  std::unique_ptr<Aggregator> aggregator;
+  std::optional<std::uint64_t> round;
+  std::optional<std::uint64_t> relayed;  // last round whose outcome went to the clients
+  std::unique_ptr<Timer> fold_timer;
+  std::chrono::steady_clock::time_point opened;
+
+  prometheus::Counter* m_folded = nullptr;
+  prometheus::Counter* m_rejected = nullptr;
+  prometheus::Gauge* m_clients = nullptr;
+  prometheus::Histogram* m_fold = nullptr;
+
+  State(Loop& l, AggregatorNodeConfig c) : loop(l), config(std::move(c)) {}
+
+  Status Init() {
+    instance_id = config.common.instance_id();
+    params_hash = config.common.params.ParamsHash();
+    self = PeerIdOf(config.identity.public_key);
+    log = Logger("zipnet_aggregator");
+    if (auto* r = config.common.metrics.get()) {
+      m_folded = &prometheus::BuildCounter()
+                      .Name("zipnet_aggregator_envelopes_folded_total")
+                      .Help("Envelopes folded into aggregates")
+                      .Register(*r)
+                      .Add({});
+      m_rejected = &prometheus::BuildCounter()
+                        .Name("zipnet_aggregator_envelopes_rejected_total")
+                        .Help("Envelopes refused (unregistered, bad signature, duplicate, late)")
+                        .Register(*r)
+                        .Add({});
+      m_clients = &prometheus::BuildGauge()
+                       .Name("zipnet_aggregator_clients_connected")
+                       .Help("Client connections")
+                       .Register(*r)
+                       .Add({});
+      m_fold = &prometheus::BuildHistogram()
+                    .Name("zipnet_aggregator_fold_seconds")
+                    .Help("From round opening to the aggregate being sent")
+                    .Register(*r)
+                    .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1,
+                                                                     2.5, 5});
+    }
+    aggregator = std::make_unique<Aggregator>(
+        AggregatorConfig{config.common.params, instance_id, config.identity},
+        [this](const ClientId& id) { return Lookup(id); });
+    TDX_ASSIGN_OR_RETURN(tls, TlsIdentity::Create(config.identity));
+    TDX_ASSIGN_OR_RETURN(listener,
+                         Listener::Start(loop, tls, config.listen, config.common.transport,
+                                         [this](ConnectionPtr c) { Accepted(c); }));
+    log->info("zipnet up: network={} instance={} peer={} role=aggregator listen={}",
+              config.common.universe, config.common.instance, tdxrt::ToHex(self),
+              listener->bound().ToString());
+    for (const auto& p : config.servers) {
+      dialers.push_back(std::make_unique<Redialer>(
+          loop, tls, p, config.common.transport, [this](ConnectionPtr c) { Dialed(c); },
+          [this, peer = p.peer](const std::string& why) {
+            log->debug("dial server {}: {}", ShortHex(peer), why);
+          }));
+    }
+    return Status::Ok();
+  }
+
+  // A client counts as registered when every committee server admitted it with the same key.
+  std::optional<PublicKey> Lookup(const ClientId& id) const {
+    if (!committee) return std::nullopt;
+    std::optional<PublicKey> key;
+    for (const auto& s : committee->servers) {
+      auto per = admitted.find(s.peer);
+      if (per == admitted.end()) return std::nullopt;
+      auto it = per->second.find(id);
+      if (it == per->second.end() || (key && *key != it->second)) return std::nullopt;
+      key = it->second;
+    }
+    return key;
+  }
+
+  Hello MyHello() const {
+    Hello h;
+    h.role = NodeRole::kAggregator;
+    h.instance_id = instance_id;
+    h.params = config.common.params;
+    return h;
+  }
+
+  void Dialed(ConnectionPtr c) {
+    pending_servers[c->peer()] = c;
+    c->Start(
+        [this, c = std::weak_ptr<Connection>(c)](MessageType t, ByteSpan b) {
+          auto conn = c.lock();
+          return conn ? OnServerFrame(conn, t, b) : Status::Ok();
+        },
+        [this, c](const std::string& why) {
+          log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
+          if (auto it = servers.find(c->peer()); it != servers.end() && it->second == c) {
+            servers.erase(it);
+            admitted.erase(c->peer());
+          }
+          if (auto it = pending_servers.find(c->peer());
+              it != pending_servers.end() && it->second == c) {
+            pending_servers.erase(it);
+          }
+          for (auto& d : dialers) {
+            if (d->address().peer == c->peer()) d->Lost();
+          }
+        });
+    c->Send(MessageType::kHello, Encode(MyHello()));
+  }
+
+  Status OnServerFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    const auto& limits = config.common.transport.limits;
+    const PeerId& peer = c->peer();
+    switch (type) {
+      case MessageType::kHello: {
+        TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, limits));
+        if (h.role != NodeRole::kServer || h.instance_id != instance_id ||
+            !(h.params == config.common.params)) {
+          log->warn("server {} is not a server of this instance and parameters", ShortHex(peer));
+          return Status::Mismatch("not a server of this instance");
+        }
+        return Status::Ok();
+      }
+      case MessageType::kRoster: {
+        TDX_ASSIGN_OR_RETURN(Roster r, DecodeRoster(body, limits));
+        TDX_TRY(AcceptRoster(peer, r));
+        pending_servers.erase(peer);
+        servers[peer] = c;
+        admitted[peer].clear();
+        log->info("server {} connected ({}/{})", ShortHex(peer), servers.size(),
+                  config.servers.size());
+        return Status::Ok();
+      }
+      case MessageType::kAdmitted: {
+        if (!servers.count(peer)) return Status::Corrupt("Admitted before the roster");
+        TDX_ASSIGN_OR_RETURN(Admitted a, DecodeAdmitted(body, limits));
+        auto& set = admitted[peer];
+        for (const auto& [id, key] : a.clients) set[id] = key;
+        return Status::Ok();
+      }
+      case MessageType::kRoundOpen: {
+        TDX_ASSIGN_OR_RETURN(RoundOpen o, DecodeRoundOpen(body, limits));
+        if (!committee ||
+            !committee->VerifySignature(o.opener, RoundOpenDigest(instance_id, params_hash, o),
+                                        o.signature)) {
+          return Status::Mismatch("RoundOpen with a bad signature");
+        }
+        OnRoundOpen(o, body);
+        return Status::Ok();
+      }
+      case MessageType::kBroadcastRecord: {
+        TDX_ASSIGN_OR_RETURN(BroadcastRecord rec, DecodeBroadcastRecord(body, limits));
+        if (!committee) return Status::Ok();
+        TDX_TRY(VerifyRecord(rec, *committee, instance_id, config.common.params));
+        Relay(rec.round, MessageType::kBroadcastRecord, body);
+        return Status::Ok();
+      }
+      case MessageType::kAbortRecord: {
+        TDX_ASSIGN_OR_RETURN(AbortRecord a, DecodeAbortRecord(body, limits));
+        if (!committee) return Status::Ok();
+        TDX_TRY(VerifyAbort(a, *committee, instance_id));
+        Relay(a.round, MessageType::kAbortRecord, body);
+        return Status::Ok();
+      }
+      default:
+        return Status::Corrupt("unexpected frame type " + std::to_string(int(type)) +
+                               " from a server");
+    }
+  }
+
+  Status AcceptRoster(const PeerId& from, const Roster& r) {
+    if (r.instance_id != instance_id || !(r.params == config.common.params)) {
+      return Status::Mismatch("roster of another instance");
+    }
+    std::set<PeerId> want, got;
+    for (const auto& p : config.servers) want.insert(p.peer);
+    for (const auto& s : r.servers) got.insert(s.peer);
+    if (want != got) {
+      log->error("server {}'s roster lists other servers than ZIPNET_BOOTSTRAP", ShortHex(from));
+      return Status::Mismatch("roster differs from the bootstrap list");
+    }
+    if (r.aggregator != self) {
+      log->error("server {} names aggregator {}, not this one ({})", ShortHex(from),
+                 ShortHex(r.aggregator), ShortHex(self));
+      return Status::Mismatch("roster names another aggregator");
+    }
+    auto made = Committee::Make(r.servers);
+    if (!made.ok()) return made.status().WithContext("roster");
+    if (committee) {
+      if (made->Id(instance_id, config.common.params) !=
+          committee->Id(instance_id, config.common.params)) {
+        log->error("server {}'s roster has other keys than the committee already known",
+                   ShortHex(from));
+        return Status::Mismatch("roster disagrees with the known committee");
+      }
+      return Status::Ok();
+    }
+    committee = std::move(made).value();
+    roster = r;
+    log->info("committee known: {} servers", committee->servers.size());
+    return Status::Ok();
+  }
+
+  void OnRoundOpen(const RoundOpen& o, ByteSpan body) {
+    if (round && o.round <= *round) return;
+    if (round && fold_timer) Fold();  // the previous round's fold is overdue: send it now
+    round = o.round;
+    opened = std::chrono::steady_clock::now();
+    if (Status st = aggregator->BeginRound(o.round); !st.ok()) {
+      log->error("round {}: {}", o.round, st.message());
+      return;
+    }
+    for (const auto& c : greeted) c->Send(MessageType::kRoundOpen, body);
+    const Millis fold(std::min<std::uint32_t>(o.fold_ms, 600000));
+    fold_timer = loop.After(fold, [this] { Fold(); });
+  }
+
+  void Fold() {
+    fold_timer.reset();
+    const Aggregate a = aggregator->Finish();
+    const Bytes body = Encode(a);
+    for (const auto& [p, c] : servers) c->Send(MessageType::kAggregate, body);
+    if (m_fold) {
+      m_fold->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - opened).count());
+    }
+    log->info("round {}: aggregate of {} envelopes sent to {} servers", a.round, a.entries.size(),
+              servers.size());
+  }
+
+  void Relay(std::uint64_t r, MessageType type, ByteSpan body) {
+    if (relayed && r <= *relayed) return;
+    relayed = r;
+    for (const auto& c : greeted) c->Send(type, body);
+  }
+
+  // --- clients ---
+
+  void Accepted(ConnectionPtr c) {
+    clients.insert(c);
+    if (m_clients) m_clients->Set(double(clients.size()));
+    c->Start(
+        [this, c = std::weak_ptr<Connection>(c)](MessageType t, ByteSpan b) {
+          auto conn = c.lock();
+          return conn ? OnClientFrame(conn, t, b) : Status::Ok();
+        },
+        [this, c](const std::string& why) {
+          log->debug("client connection {} closed: {}", c->remote(), why);
+          clients.erase(c);
+          greeted.erase(c);
+          if (m_clients) m_clients->Set(double(clients.size()));
+        });
+  }
+
+  Status OnClientFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    const auto& limits = config.common.transport.limits;
+    if (!greeted.count(c)) {
+      if (type != MessageType::kHello) return Status::Corrupt("first frame is not Hello");
+      TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, limits));
+      if (h.instance_id != instance_id || !(h.params == config.common.params)) {
+        log->info("refused client from {}: another instance or other parameters", c->remote());
+        return Status::Mismatch("instance differs");
+      }
+      if (h.role != NodeRole::kClient && h.role != NodeRole::kWatcher) {
+        return Status::Mismatch("only clients and watchers connect to the aggregator");
+      }
+      greeted.insert(c);
+      c->Send(MessageType::kHello, Encode(MyHello()));
+      return Status::Ok();
+    }
+    if (type != MessageType::kEnvelope) {
+      return Status::Corrupt("unexpected frame type " + std::to_string(int(type)) +
+                             " from a client");
+    }
+    TDX_ASSIGN_OR_RETURN(Envelope e, DecodeEnvelope(body, limits));
+    if (!round || e.round != *round || !fold_timer) {
+      if (m_rejected) m_rejected->Increment();
+      log->debug("late or early envelope for round {} from client {}", e.round,
+                 ShortHex(e.client_id));
+      return Status::Ok();
+    }
+    if (Status st = aggregator->AddEnvelope(e); !st.ok()) {
+      if (m_rejected) m_rejected->Increment();
+      log->debug("refused envelope from client {}: {}", ShortHex(e.client_id), st.message());
+      return Status::Ok();
+    }
+    if (m_folded) m_folded->Increment();
+    return Status::Ok();
+  }
+};
+
+AggregatorNode::AggregatorNode(std::unique_ptr<State> s) : s_(std::move(s)) {}
+AggregatorNode::~AggregatorNode() { Stop(); }
+
+Result<std::unique_ptr<AggregatorNode>> AggregatorNode::Create(Loop& loop,
+                                                               AggregatorNodeConfig config) {
+  auto s = std::make_unique<State>(loop, std::move(config));
+  TDX_TRY(s->Init());
+  return std::unique_ptr<AggregatorNode>(new AggregatorNode(std::move(s)));
+}
+
+Endpoint AggregatorNode::bound() const { return s_->listener->bound(); }
+
+void AggregatorNode::Stop() {
+  if (!s_) return;
+  for (auto& d : s_->dialers) d->Stop();
+  if (s_->listener) s_->listener->Close();
+  s_->fold_timer.reset();
+  for (auto& [p, c] : s_->servers) c->Abandon();
+  for (auto& [p, c] : s_->pending_servers) c->Abandon();
+  for (auto& c : s_->clients) c->Abandon();
+  s_->servers.clear();
+  s_->pending_servers.clear();
+  s_->clients.clear();
+  s_->greeted.clear();
+}
+
+}  // namespace zipnet::node

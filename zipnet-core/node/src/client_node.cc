@@ -1,0 +1,660 @@
+// zipnet client node and watcher (see zipnet/node/node.h).
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <set>
+
+#include "tdxrt/hex.h"
+#include "zipnet/node/common.h"
+#include "zipnet/node/node.h"
+
+namespace zipnet::node {
+
+std::string ClientExit::ToString() const {
+  switch (kind) {
+    case Kind::kDone:
+      return "done" + (detail.empty() ? "" : ": " + detail);
+    case Kind::kConnectTimeout:
+      return "ConnectTimeout: " + detail;
+    case Kind::kAttestation:
+      return "Attestation(\"" + detail + "\")";
+    case Kind::kFatal:
+      return "error: " + detail;
+  }
+  return detail;
+}
+
+namespace {
+
+// Rosters from every bootstrap server, which must agree; the committee they name.
+struct RosterSet {
+  std::map<PeerId, Roster> by_server;
+
+  // The agreed roster once every bootstrap server sent one, or an error when two disagree.
+  Result<std::optional<Roster>> Add(const PeerId& from, const Roster& r,
+                                    const std::vector<PeerAddress>& bootstrap,
+                                    const Hash& instance_id, const RoundParams& params) {
+    if (r.instance_id != instance_id || !(r.params == params)) {
+      return Status::Mismatch("server " + ShortHex(from) + " sent a roster of another instance");
+    }
+    std::set<PeerId> want, got;
+    for (const auto& p : bootstrap) want.insert(p.peer);
+    for (const auto& s : r.servers) got.insert(s.peer);
+    if (want != got) {
+      return Status::Mismatch("server " + ShortHex(from) +
+                              "'s roster names other servers than the bootstrap list");
+    }
+    by_server[from] = r;
+    if (by_server.size() < bootstrap.size()) return std::optional<Roster>();
+    const Roster& first = by_server.begin()->second;
+    for (const auto& [p, other] : by_server) {
+      if (Encode(other) != Encode(first)) {
+        return Status::Mismatch("servers " + ShortHex(by_server.begin()->first) + " and " +
+                                ShortHex(p) + " disagree about the committee");
+      }
+    }
+    return std::optional<Roster>(first);
+  }
+};
+
+std::string Quote(const Bytes& m) {
+  std::string out = "\"";
+  for (std::uint8_t ch : m) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += static_cast<char>(ch);
+    } else if (ch < 0x20 || ch == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+      out += buf;
+    } else {
+      out += static_cast<char>(ch);  // UTF-8 passes through
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::vector<std::string> DescribeRecord(const BroadcastRecord& record, const Hash& instance_id,
+                                        const RoundParams& params) {
+  std::vector<std::string> lines;
+  lines.push_back("round " + std::to_string(record.round) +
+                  " finalized: " + std::to_string(record.participants) + " participants, " +
+                  std::to_string(record.signatures.size()) + " signatures");
+  for (std::uint32_t slot = 0; slot < params.num_slots; ++slot) {
+    switch (InspectSlot(record.output, instance_id, record.round, slot, params)) {
+      case SlotState::kEmpty:
+        break;
+      case SlotState::kValid: {
+        auto m = ReadSlot(record.output, instance_id, record.round, slot, params);
+        lines.push_back("  slot " + std::to_string(slot) + ": valid " + Quote(m ? *m : Bytes{}));
+        break;
+      }
+      case SlotState::kGarbled:
+        lines.push_back("  slot " + std::to_string(slot) + ": garbled (tag mismatch: collision)");
+        break;
+    }
+  }
+  return lines;
+}
+
+std::string DescribeAbort(const AbortRecord& record, std::size_t committee_size) {
+  return "round " + std::to_string(record.round) +
+         " aborted: " + std::string(AbortReasonName(record.reason)) + " (" + record.detail +
+         "), signed by " + std::to_string(record.signatures.size()) + "/" +
+         std::to_string(committee_size) + " servers";
+}
+
+// --- client -------------------------------------------------------------------------------------
+
+struct ClientNode::State {
+  Loop& loop;
+  ClientNodeConfig config;
+  Hash instance_id{};
+  Hash params_hash{};
+  ClientId id{};
+  std::string short_id;
+  std::shared_ptr<spdlog::logger> log;
+  std::shared_ptr<TlsIdentity> tls;
+  std::vector<std::unique_ptr<Redialer>> dialers;
+  std::map<PeerId, ConnectionPtr> servers;
+  std::set<PeerId> registered_with;
+  RosterSet rosters;
+  std::optional<Roster> roster;
+  std::optional<Committee> committee;
+  std::optional<Client> client;
+  std::optional<Bytes> evidence;
+  EvidenceKind evidence_kind = EvidenceKind::kMock;
+  std::unique_ptr<Redialer> agg_dialer;
+  ConnectionPtr agg;
+  bool agg_greeted = false;
+  std::unique_ptr<Timer> connect_timer;
+  bool ever_registered = false;
+  bool stopped = false;
+  SystemRng rng;
+  std::map<std::uint64_t, std::uint32_t> talked;  // round -> slot
+  std::uint64_t delivered = 0;
+  std::optional<std::uint64_t> last_outcome;
+  Traffic closed_traffic;
+
+  prometheus::Gauge* m_registered = nullptr;
+  prometheus::Counter* m_delivered = nullptr;
+  prometheus::Counter* m_retried = nullptr;
+  prometheus::Counter* m_sealed = nullptr;
+
+  State(Loop& l, ClientNodeConfig c) : loop(l), config(std::move(c)) {}
+
+  Status Init() {
+    instance_id = config.common.instance_id();
+    params_hash = config.common.params.ParamsHash();
+    id = ClientIdOf(config.keys.dh.public_key);
+    short_id = ShortHex(id);
+    log = Logger("zipnet_client");
+    if (config.message) {
+      const Bytes m(config.message->begin(), config.message->end());
+      if (m.size() > config.common.params.payload_len()) {
+        return Status::InvalidArgument(std::string(kMessageTooLong) + ": message of " +
+                                       std::to_string(m.size()) + " bytes exceeds " +
+                                       std::to_string(config.common.params.payload_len()));
+      }
+    }
+    if (auto* r = config.common.metrics.get()) {
+      const prometheus::Labels labels{{"client", short_id}};
+      m_registered = &prometheus::BuildGauge()
+                          .Name("zipnet_client_registered")
+                          .Help("1 once every committee server has this client in its registry")
+                          .Register(*r)
+                          .Add(labels);
+      m_delivered = &prometheus::BuildCounter()
+                         .Name("zipnet_client_messages_delivered_total")
+                         .Help("Messages seen intact in a fully signed record")
+                         .Register(*r)
+                         .Add(labels);
+      m_retried = &prometheus::BuildCounter()
+                       .Name("zipnet_client_messages_retried_total")
+                       .Help("Talk attempts not delivered (collision, abort, lost envelope)")
+                       .Register(*r)
+                       .Add(labels);
+      m_sealed = &prometheus::BuildCounter()
+                      .Name("zipnet_client_envelopes_sealed_total")
+                      .Help("Envelopes sealed and sent")
+                      .Register(*r)
+                      .Add(labels);
+    }
+    log->info("spawning zipnet client client={}", short_id);
+    TDX_ASSIGN_OR_RETURN(tls, TlsIdentity::Create(config.keys.identity));
+    log->info("zipnet up: network={} instance={} peer={} role=client", config.common.universe,
+              config.common.instance, tdxrt::ToHex(tls->peer()));
+    log->info("client booting; waiting for rosters");
+    for (const auto& p : config.bootstrap) {
+      dialers.push_back(std::make_unique<Redialer>(
+          loop, tls, p, config.common.transport, [this](ConnectionPtr c) { DialedServer(c); },
+          [this, peer = p.peer](const std::string& why) {
+            log->debug("client={} dial server {}: {}", short_id, ShortHex(peer), why);
+          }));
+    }
+    connect_timer = loop.After(config.connect_timeout, [this] {
+      if (ever_registered) return;
+      std::string what;
+      if (!roster) {
+        what = "no roster from " +
+               std::to_string(config.bootstrap.size() - rosters.by_server.size()) + " of " +
+               std::to_string(config.bootstrap.size()) + " servers";
+      } else {
+        what = "registered with " + std::to_string(registered_with.size()) + " of " +
+               std::to_string(config.bootstrap.size()) + " servers";
+      }
+      Exit({ClientExit::Kind::kConnectTimeout,
+            what + " after " + std::to_string(config.connect_timeout.count()) + " ms"});
+    });
+    return Status::Ok();
+  }
+
+  void Exit(ClientExit e) {
+    if (stopped) return;
+    if (e.kind == ClientExit::Kind::kDone) {
+      log->info("client={} exiting: {}", short_id, e.ToString());
+    } else {
+      log->error("client={} {}", short_id, e.ToString());
+    }
+    StopAll();
+    if (config.on_exit) config.on_exit(e);
+  }
+
+  void StopAll() {
+    stopped = true;
+    connect_timer.reset();
+    for (auto& d : dialers) d->Stop();
+    if (agg_dialer) agg_dialer->Stop();
+    for (auto& [p, c] : servers) c->Abandon();
+    servers.clear();
+    if (agg) agg->Abandon();
+    agg.reset();
+  }
+
+  Hello MyHello() const {
+    Hello h;
+    h.role = NodeRole::kClient;
+    h.instance_id = instance_id;
+    h.params = config.common.params;
+    return h;
+  }
+
+  void SetRegistered() {
+    const bool all = registered_with.size() == config.bootstrap.size();
+    if (m_registered) m_registered->Set(all ? 1 : 0);
+    if (all && !ever_registered) {
+      ever_registered = true;
+      connect_timer.reset();
+      log->info("client={} registered with all {} servers", short_id, config.bootstrap.size());
+    }
+  }
+
+  void Forget(const ConnectionPtr& c) {
+    closed_traffic.bytes_in += c->traffic().bytes_in;
+    closed_traffic.bytes_out += c->traffic().bytes_out;
+  }
+
+  void DialedServer(ConnectionPtr c) {
+    servers[c->peer()] = c;
+    c->Start(
+        [this, w = std::weak_ptr<Connection>(c)](MessageType t, ByteSpan b) {
+          auto conn = w.lock();
+          return conn ? OnServerFrame(conn, t, b) : Status::Ok();
+        },
+        [this, c](const std::string& why) {
+          log->info("client={} link to server {} closed: {}", short_id, ShortHex(c->peer()), why);
+          Forget(c);
+          if (auto it = servers.find(c->peer()); it != servers.end() && it->second == c) {
+            servers.erase(it);
+          }
+          registered_with.erase(c->peer());
+          SetRegistered();
+          for (auto& d : dialers) {
+            if (d->address().peer == c->peer()) d->Lost();
+          }
+        });
+    c->Send(MessageType::kHello, Encode(MyHello()));
+  }
+
+  Status OnServerFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    const auto& limits = config.common.transport.limits;
+    switch (type) {
+      case MessageType::kHello: {
+        TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, limits));
+        if (h.role != NodeRole::kServer || h.instance_id != instance_id) {
+          return Status::Mismatch("peer is not a server of this instance");
+        }
+        return Status::Ok();
+      }
+      case MessageType::kRoster: {
+        TDX_ASSIGN_OR_RETURN(Roster r, DecodeRoster(body, limits));
+        if (roster) {
+          if (Encode(r) != Encode(*roster)) {
+            log->error("client={} server {} now names another committee; ignored", short_id,
+                       ShortHex(c->peer()));
+            return Status::Mismatch("roster changed");
+          }
+          return Register(c);
+        }
+        auto agreed =
+            rosters.Add(c->peer(), r, config.bootstrap, instance_id, config.common.params);
+        if (!agreed.ok()) {
+          log->error("client={} {}", short_id, agreed.status().message());
+          return agreed.status();
+        }
+        if (!*agreed) return Status::Ok();
+        TDX_TRY(Adopt(**agreed));
+        for (auto& [p, conn] : servers) {
+          if (Status st = Register(conn); !st.ok()) return st;
+        }
+        return Status::Ok();
+      }
+      case MessageType::kRegistered: {
+        TDX_ASSIGN_OR_RETURN(Registered r, DecodeRegistered(body, limits));
+        if (r.client_id != id) return Status::Mismatch("Registered for another client");
+        registered_with.insert(c->peer());
+        SetRegistered();
+        return Status::Ok();
+      }
+      case MessageType::kRejected: {
+        TDX_ASSIGN_OR_RETURN(Rejected r, DecodeRejected(body, limits));
+        if (r.client_id != id) return Status::Mismatch("Rejected for another client");
+        Exit({ClientExit::Kind::kAttestation, r.reason});
+        return Status::Ok();
+      }
+      default:
+        return Status::Corrupt("unexpected frame type " + std::to_string(int(type)) +
+                               " from a server");
+    }
+  }
+
+  Status Adopt(const Roster& r) {
+    auto made = Committee::Make(r.servers);
+    if (!made.ok()) return made.status().WithContext("roster");
+    ClientConfig cc{config.common.params, instance_id, config.cadence};
+    auto created = Client::Create(cc, *made, config.keys);
+    if (!created.ok()) return created.status();
+    committee = std::move(made).value();
+    client.emplace(std::move(created).value());
+    roster = r;
+    log->info("client={} roster: {} servers, aggregator {}", short_id, r.servers.size(),
+              ShortHex(r.aggregator));
+    const std::array<std::uint8_t, 64> rd =
+        BundleReportData(client->Bundle(EvidenceKind::kMock, {}));
+    auto ev = config.evidence(rd);
+    if (!ev.ok()) {
+      Exit({ClientExit::Kind::kFatal, "evidence: " + ev.status().message()});
+      return Status::Ok();
+    }
+    evidence_kind = ev->first;
+    evidence = std::move(ev->second);
+    Requeue();
+    auto addr = ParseEndpoint(r.aggregator_address);
+    if (!addr.ok()) return addr.status().WithContext("roster aggregator address");
+    agg_dialer = std::make_unique<Redialer>(
+        loop, tls, PeerAddress{r.aggregator, *addr}, config.common.transport,
+        [this](ConnectionPtr c) { DialedAggregator(c); },
+        [this](const std::string& why) {
+          log->debug("client={} dial aggregator: {}", short_id, why);
+        });
+    return Status::Ok();
+  }
+
+  Status Register(const ConnectionPtr& c) {
+    if (!client || !evidence || stopped) return Status::Ok();
+    c->Send(MessageType::kClientBundle, Encode(client->Bundle(evidence_kind, *evidence)));
+    return Status::Ok();
+  }
+
+  void Requeue() {
+    if (!config.message || client->queued() > 0) return;
+    if (config.max_messages != 0 && delivered >= config.max_messages) return;
+    const Bytes m(config.message->begin(), config.message->end());
+    if (Status st = client->Enqueue(m); !st.ok()) {
+      Exit({ClientExit::Kind::kFatal, st.message()});
+    }
+  }
+
+  void DialedAggregator(ConnectionPtr c) {
+    agg = c;
+    agg_greeted = false;
+    c->Start(
+        [this, w = std::weak_ptr<Connection>(c)](MessageType t, ByteSpan b) {
+          auto conn = w.lock();
+          return conn ? OnAggregatorFrame(conn, t, b) : Status::Ok();
+        },
+        [this, c](const std::string& why) {
+          log->info("client={} link to the aggregator closed: {}", short_id, why);
+          Forget(c);
+          if (agg == c) agg.reset();
+          if (agg_dialer) agg_dialer->Lost();
+        });
+    c->Send(MessageType::kHello, Encode(MyHello()));
+  }
+
+  Status OnAggregatorFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    const auto& limits = config.common.transport.limits;
+    switch (type) {
+      case MessageType::kHello: {
+        TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, limits));
+        if (h.role != NodeRole::kAggregator || h.instance_id != instance_id) {
+          return Status::Mismatch("peer is not this instance's aggregator");
+        }
+        agg_greeted = true;
+        return Status::Ok();
+      }
+      case MessageType::kRoundOpen: {
+        TDX_ASSIGN_OR_RETURN(RoundOpen o, DecodeRoundOpen(body, limits));
+        if (!committee->VerifySignature(o.opener, RoundOpenDigest(instance_id, params_hash, o),
+                                        o.signature)) {
+          return Status::Mismatch("RoundOpen with a bad signature");
+        }
+        Seal(c, o.round);
+        return Status::Ok();
+      }
+      case MessageType::kBroadcastRecord: {
+        TDX_ASSIGN_OR_RETURN(BroadcastRecord rec, DecodeBroadcastRecord(body, limits));
+        TDX_TRY(client->OnRecord(rec));
+        Outcome(rec.round, true);
+        return Status::Ok();
+      }
+      case MessageType::kAbortRecord: {
+        TDX_ASSIGN_OR_RETURN(AbortRecord a, DecodeAbortRecord(body, limits));
+        TDX_TRY(client->OnAbort(a));
+        log->info("client={} round {} aborted: {}", short_id, a.round, AbortReasonName(a.reason));
+        Outcome(a.round, false);
+        return Status::Ok();
+      }
+      default:
+        return Status::Corrupt("unexpected frame type " + std::to_string(int(type)) +
+                               " from the aggregator");
+    }
+  }
+
+  void Seal(const ConnectionPtr& c, std::uint64_t round) {
+    if (registered_with.size() != config.bootstrap.size() || !agg_greeted) return;
+    auto sealed = client->Seal(round, rng);
+    if (!sealed.ok()) {
+      log->warn("client={} round {}: {}", short_id, round, sealed.status().message());
+      return;
+    }
+    const char* kind = "cover";
+    switch (sealed->kind) {
+      case SealKind::kCover:
+        break;
+      case SealKind::kReserve:
+        kind = "reserve";
+        break;
+      case SealKind::kTalk:
+        kind = "talk";
+        talked[round] = *sealed->slot;
+        break;
+      case SealKind::kRateLimited:
+        kind = "rate-limited";
+        break;
+    }
+    log->debug("client={} sealed envelope round={} kind={}{}", short_id, round, kind,
+               sealed->slot ? " slot=" + std::to_string(*sealed->slot) : "");
+    if (m_sealed) m_sealed->Increment();
+    c->Send(MessageType::kEnvelope, Encode(sealed->envelope));
+  }
+
+  void Outcome(std::uint64_t round, bool finalized) {
+    std::vector<Bytes> got = client->TakeDelivered();
+    for (const auto& m : got) {
+      ++delivered;
+      if (m_delivered) m_delivered->Increment();
+      log->info("client={} delivered in round {}: {}", short_id, round, Quote(m));
+      if (config.on_delivered) config.on_delivered(round, m);
+    }
+    // Talks of this round (or earlier ones whose outcome never came) that were not delivered.
+    for (auto it = talked.begin(); it != talked.end() && it->first <= round;) {
+      if (got.empty() || it->first != round || !finalized) {
+        if (m_retried) m_retried->Increment();
+        log->info("client={} message of round {} not delivered; retrying", short_id, it->first);
+      }
+      it = talked.erase(it);
+    }
+    if (config.max_messages != 0 && delivered >= config.max_messages) {
+      Exit({ClientExit::Kind::kDone, std::to_string(delivered) + " messages delivered"});
+      return;
+    }
+    Requeue();
+  }
+};
+
+ClientNode::ClientNode(std::unique_ptr<State> s) : s_(std::move(s)) {}
+ClientNode::~ClientNode() { Stop(); }
+
+Result<std::unique_ptr<ClientNode>> ClientNode::Create(Loop& loop, ClientNodeConfig config) {
+  auto s = std::make_unique<State>(loop, std::move(config));
+  TDX_TRY(s->Init());
+  return std::unique_ptr<ClientNode>(new ClientNode(std::move(s)));
+}
+
+const ClientId& ClientNode::id() const { return s_->id; }
+bool ClientNode::registered() const {
+  return s_->registered_with.size() == s_->config.bootstrap.size();
+}
+Traffic ClientNode::traffic() const {
+  Traffic t = s_->closed_traffic;
+  for (const auto& [p, c] : s_->servers) {
+    t.bytes_in += c->traffic().bytes_in;
+    t.bytes_out += c->traffic().bytes_out;
+  }
+  if (s_->agg) {
+    t.bytes_in += s_->agg->traffic().bytes_in;
+    t.bytes_out += s_->agg->traffic().bytes_out;
+  }
+  return t;
+}
+void ClientNode::Stop() {
+  if (s_ && !s_->stopped) s_->StopAll();
+}
+
+// --- watcher ------------------------------------------------------------------------------------
+
+struct Watcher::State {
+  Loop& loop;
+  WatcherConfig config;
+  Hash instance_id{};
+  std::shared_ptr<spdlog::logger> log;
+  std::shared_ptr<TlsIdentity> tls;
+  std::vector<std::unique_ptr<Redialer>> dialers;
+  std::map<PeerId, ConnectionPtr> servers;
+  RosterSet rosters;
+  std::optional<Committee> committee;
+  std::optional<std::uint64_t> last;
+  std::uint64_t shown = 0;
+  std::unique_ptr<Timer> connect_timer;
+  bool stopped = false;
+
+  State(Loop& l, WatcherConfig c) : loop(l), config(std::move(c)) {}
+
+  Status Init() {
+    instance_id = config.common.instance_id();
+    log = Logger("zipnet_watch");
+    TDX_ASSIGN_OR_RETURN(tls, TlsIdentity::Create(config.identity));
+    for (const auto& p : config.bootstrap) {
+      dialers.push_back(std::make_unique<Redialer>(
+          loop, tls, p, config.common.transport, [this](ConnectionPtr c) { Dialed(c); },
+          [this, peer = p.peer](const std::string& why) {
+            log->debug("dial server {}: {}", ShortHex(peer), why);
+          }));
+    }
+    connect_timer = loop.After(config.connect_timeout, [this] {
+      if (committee) return;
+      Exit({ClientExit::Kind::kConnectTimeout,
+            "no roster from " + std::to_string(config.bootstrap.size() - rosters.by_server.size()) +
+                " of " + std::to_string(config.bootstrap.size()) + " servers after " +
+                std::to_string(config.connect_timeout.count()) + " ms"});
+    });
+    return Status::Ok();
+  }
+
+  void Exit(ClientExit e) {
+    if (stopped) return;
+    StopAll();
+    if (config.on_exit) config.on_exit(e);
+  }
+
+  void StopAll() {
+    stopped = true;
+    connect_timer.reset();
+    for (auto& d : dialers) d->Stop();
+    for (auto& [p, c] : servers) c->Abandon();
+    servers.clear();
+  }
+
+  void Dialed(ConnectionPtr c) {
+    servers[c->peer()] = c;
+    c->Start(
+        [this, w = std::weak_ptr<Connection>(c)](MessageType t, ByteSpan b) {
+          auto conn = w.lock();
+          return conn ? OnFrame(conn, t, b) : Status::Ok();
+        },
+        [this, c](const std::string& why) {
+          log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
+          if (auto it = servers.find(c->peer()); it != servers.end() && it->second == c) {
+            servers.erase(it);
+          }
+          for (auto& d : dialers) {
+            if (d->address().peer == c->peer()) d->Lost();
+          }
+        });
+    Hello h;
+    h.role = NodeRole::kWatcher;
+    h.instance_id = instance_id;
+    h.params = config.common.params;
+    c->Send(MessageType::kHello, Encode(h));
+  }
+
+  Status OnFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    const auto& limits = config.common.transport.limits;
+    switch (type) {
+      case MessageType::kHello:
+        return Status::Ok();
+      case MessageType::kRoster: {
+        TDX_ASSIGN_OR_RETURN(Roster r, DecodeRoster(body, limits));
+        if (committee) return Status::Ok();
+        auto agreed =
+            rosters.Add(c->peer(), r, config.bootstrap, instance_id, config.common.params);
+        if (!agreed.ok()) return agreed.status();
+        if (!*agreed) return Status::Ok();
+        auto made = Committee::Make((*agreed)->servers);
+        if (!made.ok()) return made.status();
+        committee = std::move(made).value();
+        connect_timer.reset();
+        log->info("watching: {} servers", committee->servers.size());
+        return Status::Ok();
+      }
+      case MessageType::kBroadcastRecord: {
+        TDX_ASSIGN_OR_RETURN(BroadcastRecord rec, DecodeBroadcastRecord(body, limits));
+        if (!committee || (last && rec.round <= *last)) return Status::Ok();
+        TDX_TRY(VerifyRecord(rec, *committee, instance_id, config.common.params));
+        last = rec.round;
+        for (const auto& line : DescribeRecord(rec, instance_id, config.common.params)) {
+          config.print(line);
+        }
+        Count();
+        return Status::Ok();
+      }
+      case MessageType::kAbortRecord: {
+        TDX_ASSIGN_OR_RETURN(AbortRecord a, DecodeAbortRecord(body, limits));
+        if (!committee || (last && a.round <= *last)) return Status::Ok();
+        TDX_TRY(VerifyAbort(a, *committee, instance_id));
+        last = a.round;
+        config.print(DescribeAbort(a, committee->servers.size()));
+        Count();
+        return Status::Ok();
+      }
+      default:
+        return Status::Corrupt("unexpected frame type " + std::to_string(int(type)));
+    }
+  }
+
+  void Count() {
+    ++shown;
+    if (config.max_rounds != 0 && shown >= config.max_rounds) {
+      Exit({ClientExit::Kind::kDone, std::to_string(shown) + " rounds shown"});
+    }
+  }
+};
+
+Watcher::Watcher(std::unique_ptr<State> s) : s_(std::move(s)) {}
+Watcher::~Watcher() { Stop(); }
+Result<std::unique_ptr<Watcher>> Watcher::Create(Loop& loop, WatcherConfig config) {
+  auto s = std::make_unique<State>(loop, std::move(config));
+  TDX_TRY(s->Init());
+  return std::unique_ptr<Watcher>(new Watcher(std::move(s)));
+}
+void Watcher::Stop() {
+  if (s_ && !s_->stopped) s_->StopAll();
+}
+
+}  // namespace zipnet::node

@@ -1,0 +1,194 @@
+// Shared pieces of the zipnet node programs (see zipnet/node/common.h).
+#include "zipnet/node/common.h"
+
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cctype>
+#include <ctime>
+#include <mutex>
+
+#include "tdxrt/dcap.h"
+#include "tdxrt/evidence.h"
+#include "tdxrt/file.h"
+#include "tdxrt/hex.h"
+#include "tdxrt/policy.h"
+
+namespace zipnet::node {
+
+NodeIdentity GenerateIdentity(Rng& rng) {
+  return NodeIdentity{Ed25519Generate(rng), X25519Generate(rng)};
+}
+
+namespace {
+
+constexpr std::string_view kIdentityHeader =
+    "# zipnet node identity: SECRET keys. Keep this file mode 0600.\n";
+
+Result<Secret32> ReadKeyLine(const std::string& text, std::string_view key,
+                             const std::string& file) {
+  const std::string prefix = std::string(key) + ": ";
+  std::size_t pos = 0;
+  std::size_t line_no = 0;
+  while (pos < text.size()) {
+    const std::size_t end = text.find('\n', pos);
+    const std::string line =
+        text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    ++line_no;
+    if (line.rfind(prefix, 0) == 0) {
+      auto bytes = tdxrt::FromHex(line.substr(prefix.size()), 32);
+      if (!bytes.ok()) {
+        return Status::Corrupt(file + ":" + std::to_string(line_no) + ": " + std::string(key) +
+                               " is not 64 hex digits");
+      }
+      Secret32 s;
+      std::copy(bytes->begin(), bytes->end(), s.bytes().begin());
+      Wipe(*bytes);
+      return s;
+    }
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return Status::Corrupt(file + ": no '" + std::string(key) + ":' line");
+}
+
+}  // namespace
+
+Result<NodeIdentity> LoadOrCreateIdentity(const std::filesystem::path& path, bool* created) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      return Status::IoError(path.string() + ": " + std::strerror(errno));
+    }
+    SystemRng rng;
+    NodeIdentity id = GenerateIdentity(rng);
+    std::string text(kIdentityHeader);
+    text += "ed25519-seed: " + tdxrt::ToHex(id.ed25519.seed.bytes()) + "\n";
+    text += "x25519-secret: " + tdxrt::ToHex(id.x25519.secret.bytes()) + "\n";
+    Status w = tdxrt::WriteFileAtomic(path, std::string_view(text), 0600);
+    std::fill(text.begin(), text.end(), '\0');
+    TDX_TRY(w);
+    if (created) *created = true;
+    return id;
+  }
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Status::InvalidArgument(path.string() +
+                                   ": identity file is readable by group or others (mode " + mode +
+                                   "); run chmod 600 on it");
+  }
+  TDX_ASSIGN_OR_RETURN(tdxrt::Bytes raw, tdxrt::ReadFile(path));
+  std::string text(raw.begin(), raw.end());
+  Wipe(raw);
+  auto seed = ReadKeyLine(text, "ed25519-seed", path.string());
+  auto dh = ReadKeyLine(text, "x25519-secret", path.string());
+  std::fill(text.begin(), text.end(), '\0');
+  if (!seed.ok()) return seed.status();
+  if (!dh.ok()) return dh.status();
+  if (created) *created = false;
+  return NodeIdentity{Ed25519FromSeed(*seed), X25519FromSecret(*dh)};
+}
+
+// --- logging ------------------------------------------------------------------------------------
+
+namespace {
+
+class UpperLevel : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static constexpr std::string_view kNames[] = {"TRACE", "DEBUG",    "INFO", "WARN",
+                                                  "ERROR", "CRITICAL", "OFF"};
+    const auto name = kNames[static_cast<int>(msg.level)];
+    dest.append(name.data(), name.data() + name.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<UpperLevel>();
+  }
+};
+
+std::mutex g_log_mutex;
+spdlog::level::level_enum g_level = spdlog::level::info;
+std::shared_ptr<spdlog::sinks::stderr_sink_mt> g_sink;
+
+}  // namespace
+
+Status ConfigureLogging(const std::string& level) {
+  const auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off") {
+    return Status::InvalidArgument("log level '" + level +
+                                   "' is not trace, debug, info, warn, error or off");
+  }
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  g_level = lvl;
+  spdlog::apply_all([lvl](const std::shared_ptr<spdlog::logger>& l) { l->set_level(lvl); });
+  return Status::Ok();
+}
+
+std::shared_ptr<spdlog::logger> Logger(const std::string& name) {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  if (auto existing = spdlog::get(name)) return existing;
+  if (!g_sink) g_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>(name, g_sink);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  formatter->add_flag<UpperLevel>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %* %n: %v");
+  logger->set_formatter(std::move(formatter));
+  logger->set_level(g_level);
+  logger->flush_on(spdlog::level::trace);
+  spdlog::register_logger(logger);
+  return logger;
+}
+
+// --- metrics ------------------------------------------------------------------------------------
+
+MetricsEndpoint::~MetricsEndpoint() = default;
+
+Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
+    const std::string& address, std::shared_ptr<prometheus::Registry> registry) {
+  std::unique_ptr<MetricsEndpoint> m(new MetricsEndpoint());
+  try {
+    m->exposer_ = std::make_unique<prometheus::Exposer>(address, 1);
+  } catch (const std::exception& e) {
+    return Status::IoError("metrics address " + address + ": " + e.what());
+  }
+  m->exposer_->RegisterCollectable(registry);
+  return m;
+}
+
+// --- evidence -----------------------------------------------------------------------------------
+
+EvidenceCheck MakeEvidenceCheck(std::shared_ptr<const tdxrt::Policy> policy,
+                                std::shared_ptr<const tdxrt::Verifier> verifier) {
+  return [policy, verifier](const ClientBundle& bundle,
+                            const std::array<std::uint8_t, 64>& report_data) -> Status {
+    auto evidence = tdxrt::ParseEvidence(bundle.evidence);
+    if (!evidence.ok()) return Status::Corrupt("evidence: " + evidence.status().message());
+    if (!std::equal(report_data.begin(), report_data.end(), evidence->report.report_data.begin())) {
+      return Status::Mismatch("report_data does not bind this client's keys (the quote carries " +
+                              tdxrt::ToHex(ByteSpan(evidence->report.report_data).first(8)) +
+                              "…, expected " + tdxrt::ToHex(ByteSpan(report_data).first(8)) + "…)");
+    }
+    std::optional<tdxrt::Verdict> verdict;
+    if (verifier && evidence->quote) {
+      auto v = verifier->Verify(*evidence->quote, static_cast<std::int64_t>(std::time(nullptr)));
+      if (auto* err = std::get_if<tdxrt::VerifyError>(&v)) {
+        return Status::Mismatch("quote verification failed: " + tdxrt::FormatVerifyError(*err));
+      }
+      verdict = std::get<tdxrt::Verdict>(std::move(v));
+    }
+    const tdxrt::Decision d = tdxrt::Evaluate(*policy, *evidence, verdict ? &*verdict : nullptr);
+    if (d.admitted) return Status::Ok();
+    std::string why;
+    for (const auto& r : d.reasons) why += (why.empty() ? "" : "; ") + r;
+    return Status::Mismatch("policy refused the evidence: " + why);
+  };
+}
+
+std::string ShortHex(ByteSpan id, std::size_t n) { return tdxrt::ToHex(id).substr(0, n); }
+
+}  // namespace zipnet::node

@@ -1,0 +1,799 @@
+// zipnet committee server node (see zipnet/node/node.h): registration over the network, the
+// round leader's clock, commit/reveal among servers, record signatures, aborts, publication.
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "tdxrt/hex.h"
+#include "zipnet/node/common.h"
+#include "zipnet/node/node.h"
+
+namespace zipnet::node {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double Seconds(Clock::time_point from) {
+  return std::chrono::duration<double>(Clock::now() - from).count();
+}
+
+std::string PeerList(const std::vector<PeerId>& peers) {
+  std::string out;
+  for (const auto& p : peers) out += (out.empty() ? "" : ",") + ShortHex(p);
+  return out;
+}
+
+}  // namespace
+
+struct ServerNode::State {
+  Loop& loop;
+  ServerNodeConfig config;
+  Hash instance_id{};
+  Hash params_hash{};
+  PeerId self{};
+  std::shared_ptr<spdlog::logger> log;
+  std::shared_ptr<TlsIdentity> tls;
+  std::unique_ptr<Listener> listener;
+  std::vector<std::unique_ptr<Redialer>> dialers;  // to the other servers
+  std::map<PeerId, ConnectionPtr> out;             // established outgoing server links
+  std::set<ConnectionPtr> inbound;                 // accepted, any role
+  std::map<ConnectionPtr, NodeRole> roles;         // after their Hello
+  std::map<PeerId, PublicKey> server_x25519;       // learned from Hellos (and our own)
+  std::optional<Committee> committee;
+  std::optional<Server> server;
+  std::size_t my_index = 0;
+  std::vector<ConnectionPtr> waiting_roster;  // clients/watchers/aggregators before the committee
+
+  // Rounds.
+  struct Round {
+    std::uint64_t number = 0;
+    Clock::time_point opened;
+    Millis deadline{0};
+    std::optional<Aggregate> aggregate;
+    std::map<PeerId, ShareCommit> commits;
+    bool revealed = false;
+    std::map<PeerId, Share> shares;
+    std::optional<BroadcastRecord> record;
+    Hash record_digest{};
+    std::map<PeerId, RecordVote> votes;
+    bool done = false;
+    std::optional<AbortRecord> abort;  // ours, with signatures merged from peers
+    std::unique_ptr<Timer> deadline_timer;
+    std::unique_ptr<Timer> publish_timer;
+    Clock::time_point phase_start;
+  };
+  std::optional<Round> round;
+  std::optional<std::uint64_t> peer_round;  // the highest round a peer server said it knows
+  std::map<std::uint64_t, std::vector<std::pair<ConnectionPtr, std::pair<MessageType, Bytes>>>>
+      early;  // messages for a round not opened here yet
+  std::unique_ptr<Timer> open_timer;
+  std::unique_ptr<Timer> startup_timer;
+  ServerStats stats;
+
+  // Metrics.
+  prometheus::Counter* m_finalized = nullptr;
+  prometheus::Family<prometheus::Counter>* m_aborted = nullptr;
+  prometheus::Gauge* m_registry = nullptr;
+  prometheus::Counter* m_partials = nullptr;
+  prometheus::Counter* m_rejected = nullptr;
+  prometheus::Family<prometheus::Histogram>* m_phase = nullptr;
+
+  State(Loop& l, ServerNodeConfig c) : loop(l), config(std::move(c)) {}
+
+  // --- set-up ---
+
+  Status Init() {
+    instance_id = config.common.instance_id();
+    params_hash = config.common.params.ParamsHash();
+    self = PeerIdOf(config.identity.public_key);
+    log = Logger("zipnet_server");
+    bool found = false;
+    for (const auto& p : config.committee) found = found || p.peer == self;
+    if (!found) {
+      return Status::InvalidArgument("this server's peer id " + tdxrt::ToHex(self) +
+                                     " is not in the committee list");
+    }
+    std::set<PeerId> seen;
+    for (const auto& p : config.committee) {
+      if (!seen.insert(p.peer).second) {
+        return Status::InvalidArgument("committee list names peer " + tdxrt::ToHex(p.peer) +
+                                       " twice");
+      }
+    }
+    if (config.tdx_gating && !config.evidence_check) {
+      return Status::InvalidArgument("TDX gating is on but no policy is configured");
+    }
+    if (config.fold >= config.deadline || config.period.count() <= 0) {
+      return Status::InvalidArgument("round timing: need 0 < fold < deadline and period > 0");
+    }
+    server_x25519[self] = config.dh.public_key;
+    if (config.common.metrics) SetUpMetrics(*config.common.metrics);
+    TDX_ASSIGN_OR_RETURN(tls, TlsIdentity::Create(config.identity));
+    TDX_ASSIGN_OR_RETURN(listener,
+                         Listener::Start(loop, tls, config.listen, config.common.transport,
+                                         [this](ConnectionPtr c) { Accepted(c); }));
+    log->info("zipnet up: network={} instance={} peer={} role=server listen={}",
+              config.common.universe, config.common.instance, tdxrt::ToHex(self),
+              listener->bound().ToString());
+    if (!config.tdx_gating) {
+      log->warn("TDX gating is off: mock evidence is admitted (development only)");
+    }
+    for (const auto& p : config.committee) {
+      if (p.peer == self) continue;
+      dialers.push_back(std::make_unique<Redialer>(
+          loop, tls, p, config.common.transport, [this](ConnectionPtr c) { DialedServer(c); },
+          [this, peer = p.peer](const std::string& why) {
+            log->debug("dial server {}: {}", ShortHex(peer), why);
+          }));
+    }
+    MaybeFormCommittee();
+    return Status::Ok();
+  }
+
+  void SetUpMetrics(prometheus::Registry& r) {
+    m_finalized = &prometheus::BuildCounter()
+                       .Name("zipnet_server_rounds_finalized_total")
+                       .Help("Rounds finalized with a fully signed record")
+                       .Register(r)
+                       .Add({});
+    m_aborted = &prometheus::BuildCounter()
+                     .Name("zipnet_server_rounds_aborted_total")
+                     .Help("Rounds aborted, by reason")
+                     .Register(r);
+    m_registry = &prometheus::BuildGauge()
+                      .Name("zipnet_server_registry_size")
+                      .Help("Clients in this server's registry")
+                      .Register(r)
+                      .Add({});
+    m_partials = &prometheus::BuildCounter()
+                      .Name("zipnet_server_partials_total")
+                      .Help("Shares (partial unblindings) this server computed")
+                      .Register(r)
+                      .Add({});
+    m_rejected = &prometheus::BuildCounter()
+                      .Name("zipnet_server_registrations_refused_total")
+                      .Help("Client registrations refused (attestation or policy)")
+                      .Register(r)
+                      .Add({});
+    m_phase = &prometheus::BuildHistogram()
+                   .Name("zipnet_server_phase_seconds")
+                   .Help("Time spent per round phase (prepare, commit, reveal, combine, round)")
+                   .Register(r);
+  }
+
+  void ObservePhase(const std::string& phase, double seconds) {
+    if (!m_phase) return;
+    static const prometheus::Histogram::BucketBoundaries kBuckets = {
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    m_phase->Add({{"phase", phase}}, kBuckets).Observe(seconds);
+  }
+
+  const PeerAddress* CommitteeEntry(const PeerId& p) const {
+    for (const auto& e : config.committee) {
+      if (e.peer == p) return &e;
+    }
+    return nullptr;
+  }
+
+  Hello MyHello() const {
+    Hello h;
+    h.role = NodeRole::kServer;
+    h.instance_id = instance_id;
+    h.params = config.common.params;
+    h.x25519 = config.dh.public_key;
+    h.last_round = round ? round->number : kNoRound;
+    return h;
+  }
+
+  Roster MyRoster() const {
+    Roster r;
+    r.instance_id = instance_id;
+    r.params = config.common.params;
+    r.servers = committee->servers;
+    r.aggregator = config.aggregator.peer;
+    r.aggregator_address = config.aggregator.endpoint.ToString();
+    return r;
+  }
+
+  // --- connections ---
+
+  void DialedServer(ConnectionPtr c) {
+    Connection* raw = c.get();
+    out[c->peer()] = c;
+    c->Start([this, raw](MessageType t, ByteSpan b) { return OnFrame(raw, t, b); },
+             [this, c](const std::string& why) {
+               log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
+               if (auto it = out.find(c->peer()); it != out.end() && it->second == c) out.erase(it);
+               roles.erase(c);
+               for (auto& d : dialers) {
+                 if (d->address().peer == c->peer()) d->Lost();
+               }
+             });
+    c->Send(MessageType::kHello, Encode(MyHello()));
+  }
+
+  void Accepted(ConnectionPtr c) {
+    inbound.insert(c);
+    Connection* raw = c.get();
+    c->Start([this, raw](MessageType t, ByteSpan b) { return OnFrame(raw, t, b); },
+             [this, c](const std::string& why) {
+               auto role = roles.find(c);
+               if (role != roles.end()) {
+                 log->debug("{} {} disconnected: {}", NodeRoleName(role->second),
+                            ShortHex(c->peer()), why);
+                 roles.erase(role);
+               } else {
+                 log->debug("connection from {} closed before its Hello: {}", c->remote(), why);
+               }
+               inbound.erase(c);
+               std::erase(waiting_roster, c);
+             });
+  }
+
+  ConnectionPtr Find(Connection* raw) {
+    for (const auto& [p, c] : out) {
+      if (c.get() == raw) return c;
+    }
+    for (const auto& c : inbound) {
+      if (c.get() == raw) return c;
+    }
+    return nullptr;
+  }
+
+  Status OnFrame(Connection* raw, MessageType type, ByteSpan body) {
+    ConnectionPtr c = Find(raw);
+    if (!c) return Status::Ok();
+    auto role = roles.find(c);
+    if (role == roles.end()) {
+      if (type != MessageType::kHello) {
+        return Status::Corrupt("first frame is type " + std::to_string(int(type)) + ", not Hello");
+      }
+      TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, config.common.transport.limits));
+      return OnHello(c, h);
+    }
+    switch (role->second) {
+      case NodeRole::kServer:
+        return OnServerFrame(c, type, body);
+      case NodeRole::kAggregator:
+        return OnAggregatorFrame(c, type, body);
+      case NodeRole::kClient:
+        return OnClientFrame(c, type, body);
+      case NodeRole::kWatcher:
+        return Status::Corrupt("a watcher sends nothing after its Hello");
+    }
+    return Status::Ok();
+  }
+
+  Status OnHello(const ConnectionPtr& c, const Hello& h) {
+    if (h.instance_id != instance_id) {
+      log->info("refused {} {} from {}: another instance", NodeRoleName(h.role),
+                ShortHex(c->peer()), c->remote());
+      return Status::Mismatch("instance differs");
+    }
+    if (!(h.params == config.common.params)) {
+      log->warn("refused {} {} from {}: other round parameters", NodeRoleName(h.role),
+                ShortHex(c->peer()), c->remote());
+      return Status::Mismatch("round parameters differ");
+    }
+    const PeerId& peer = c->peer();
+    switch (h.role) {
+      case NodeRole::kServer: {
+        if (!CommitteeEntry(peer) || peer == self) {
+          log->warn("refused server {} from {}: not in the committee", ShortHex(peer), c->remote());
+          return Status::Mismatch("not a committee server");
+        }
+        auto known = server_x25519.find(peer);
+        if (known != server_x25519.end() && known->second != h.x25519) {
+          log->error("server {} presents another X25519 key than before; refused", ShortHex(peer));
+          return Status::Mismatch("X25519 key changed");
+        }
+        server_x25519[peer] = h.x25519;
+        roles[c] = NodeRole::kServer;
+        if (inbound.count(c)) c->Send(MessageType::kHello, Encode(MyHello()));
+        if (h.last_round != kNoRound && (!peer_round || h.last_round > *peer_round)) {
+          peer_round = h.last_round;
+        }
+        log->info("server {} connected ({})", ShortHex(peer), c->remote());
+        MaybeFormCommittee();
+        return Status::Ok();
+      }
+      case NodeRole::kAggregator:
+        if (peer != config.aggregator.peer) {
+          log->warn("refused aggregator {} from {}: not the configured aggregator {}",
+                    ShortHex(peer), c->remote(), ShortHex(config.aggregator.peer));
+          return Status::Mismatch("not the configured aggregator");
+        }
+        roles[c] = NodeRole::kAggregator;
+        log->info("aggregator {} connected ({})", ShortHex(peer), c->remote());
+        break;
+      case NodeRole::kClient:
+      case NodeRole::kWatcher:
+        roles[c] = h.role;
+        break;
+    }
+    c->Send(MessageType::kHello, Encode(MyHello()));
+    if (committee) {
+      SendRoster(c);
+    } else {
+      waiting_roster.push_back(c);
+    }
+    return Status::Ok();
+  }
+
+  void SendRoster(const ConnectionPtr& c) {
+    c->Send(MessageType::kRoster, Encode(MyRoster()));
+    auto role = roles.find(c);
+    if (role != roles.end() && role->second == NodeRole::kAggregator) {
+      Admitted snapshot;
+      for (const auto& [id, key] : admitted) snapshot.clients.emplace_back(id, key);
+      c->Send(MessageType::kAdmitted, Encode(snapshot));
+    }
+  }
+
+  void MaybeFormCommittee() {
+    if (committee) return;
+    std::vector<ServerInfo> infos;
+    for (const auto& e : config.committee) {
+      auto it = server_x25519.find(e.peer);
+      if (it == server_x25519.end()) return;
+      // The Ed25519 key of a peer is the one its TLS certificate showed (its PeerId matched).
+      PublicKey ed{};
+      if (e.peer == self) {
+        ed = config.identity.public_key;
+      } else {
+        bool got = false;
+        for (const auto& [c, r] : roles) {
+          if (r == NodeRole::kServer && c->peer() == e.peer) {
+            ed = c->peer_key();
+            got = true;
+            break;
+          }
+        }
+        if (!got) return;
+      }
+      infos.push_back(ServerInfo{e.peer, ed, it->second});
+    }
+    auto made = Committee::Make(std::move(infos));
+    if (!made.ok()) {
+      log->error("committee: {}", made.status().message());
+      return;
+    }
+    ServerConfig sc;
+    sc.params = config.common.params;
+    sc.instance_id = instance_id;
+    sc.identity = config.identity;
+    sc.dh = config.dh;
+    sc.tdx_gating = config.tdx_gating;
+    sc.evidence_check = config.evidence_check;
+    sc.threads = config.threads;
+    auto s = Server::Create(std::move(sc), *made);
+    if (!s.ok()) {
+      log->error("committee: {}", s.status().message());
+      return;
+    }
+    committee = std::move(made).value();
+    server.emplace(std::move(s).value());
+    for (std::size_t i = 0; i < committee->servers.size(); ++i) {
+      if (committee->servers[i].peer == self) my_index = i;
+    }
+    log->info("committee formed: {} servers, committee id {}", committee->servers.size(),
+              ShortHex(committee->Id(instance_id, config.common.params), 16));
+    for (auto& c : waiting_roster) {
+      if (c->open()) SendRoster(c);
+    }
+    waiting_roster.clear();
+    // Startup: hear from the others what round they are at before opening any ourselves.
+    startup_timer = loop.After(config.deadline, [this] {
+      if (!round && !peer_round) ScheduleOpen(0, Clock::now());
+    });
+  }
+
+  void SendServers(MessageType type, const Bytes& body) {
+    for (auto& [peer, c] : out) c->Send(type, body);
+  }
+  void SendRole(NodeRole role, MessageType type, const Bytes& body) {
+    for (auto& [c, r] : roles) {
+      if (r == role && inbound.count(c)) c->Send(type, body);
+    }
+  }
+
+  // --- clients ---
+
+  std::map<ClientId, PublicKey> admitted;
+
+  Status OnClientFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    if (type != MessageType::kClientBundle) {
+      return Status::Corrupt("unexpected frame type " + std::to_string(int(type)) +
+                             " from a client");
+    }
+    TDX_ASSIGN_OR_RETURN(ClientBundle b, DecodeClientBundle(body, config.common.transport.limits));
+    if (!server) return Status::Ok();  // no roster was sent yet; the client will re-send
+    if (b.ed25519 != c->peer_key()) {
+      return Status::Mismatch("bundle's Ed25519 key is not the connection's TLS key");
+    }
+    const ClientId id = ClientIdOf(b.x25519);
+    Status st = server->Register(b);
+    if (!st.ok()) {
+      if (m_rejected) m_rejected->Increment();
+      const bool attestation = st.message().rfind("Attestation: ", 0) == 0;
+      const std::string reason =
+          attestation ? st.message().substr(std::string("Attestation: ").size()) : st.message();
+      log->info("refused registration of client {}: {}", ShortHex(id), reason);
+      if (config.strict_attestation) {
+        c->Send(MessageType::kRejected, Encode(Rejected{id, reason}));
+      }
+      return Status::Ok();  // silent: the client sees nothing (ConnectTimeout)
+    }
+    c->Send(MessageType::kRegistered, Encode(Registered{id}));
+    if (admitted.emplace(id, b.ed25519).second) {
+      log->info("client {} registered ({} in registry)", ShortHex(id), server->registry_size());
+      if (m_registry) m_registry->Set(double(server->registry_size()));
+      stats.registry = server->registry_size();
+      Admitted news;
+      news.clients.emplace_back(id, b.ed25519);
+      SendRole(NodeRole::kAggregator, MessageType::kAdmitted, Encode(news));
+    }
+    return Status::Ok();
+  }
+
+  // --- rounds ---
+
+  Status OnAggregatorFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    if (type != MessageType::kAggregate) {
+      return Status::Corrupt("unexpected frame type " + std::to_string(int(type)) +
+                             " from the aggregator");
+    }
+    TDX_ASSIGN_OR_RETURN(Aggregate a, DecodeAggregate(body, config.common.transport.limits));
+    if (!round || a.round != round->number) {
+      if (round && a.round > round->number) Defer(a.round, c, type, body);
+      return Status::Ok();
+    }
+    OnAggregate(std::move(a), c->peer_key());
+    return Status::Ok();
+  }
+
+  void Defer(std::uint64_t r, const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    // Only the next couple of rounds, a bounded number of messages each.
+    const std::uint64_t base = round ? round->number : 0;
+    if (r > base + 2) return;
+    auto& q = early[r];
+    if (q.size() >= 4 * config.committee.size() + 4) return;
+    q.emplace_back(c, std::make_pair(type, Bytes(body.begin(), body.end())));
+  }
+
+  Status OnServerFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    const auto& limits = config.common.transport.limits;
+    switch (type) {
+      case MessageType::kRoundOpen: {
+        TDX_ASSIGN_OR_RETURN(RoundOpen o, DecodeRoundOpen(body, limits));
+        if (!committee) return Status::Ok();
+        if (o.opener != c->peer() ||
+            !committee->VerifySignature(o.opener, RoundOpenDigest(instance_id, params_hash, o),
+                                        o.signature)) {
+          return Status::Mismatch("RoundOpen with a bad signature");
+        }
+        OpenRound(o);
+        return Status::Ok();
+      }
+      case MessageType::kShareCommit: {
+        TDX_ASSIGN_OR_RETURN(ShareCommit m, DecodeShareCommit(body, limits));
+        if (m.server != c->peer()) return Status::Mismatch("commit for another server");
+        if (!Current(m.round, c, type, body)) return Status::Ok();
+        round->commits[m.server] = m;
+        Progress();
+        return Status::Ok();
+      }
+      case MessageType::kShare: {
+        TDX_ASSIGN_OR_RETURN(Share m, DecodeShare(body, limits));
+        if (m.server != c->peer()) return Status::Mismatch("share for another server");
+        if (!Current(m.round, c, type, body)) return Status::Ok();
+        round->shares[m.server] = std::move(m);
+        Progress();
+        return Status::Ok();
+      }
+      case MessageType::kRecordVote: {
+        TDX_ASSIGN_OR_RETURN(RecordVote m, DecodeRecordVote(body, limits));
+        if (m.signature.server != c->peer()) return Status::Mismatch("vote for another server");
+        if (!Current(m.round, c, type, body)) return Status::Ok();
+        round->votes[m.signature.server] = m;
+        Progress();
+        return Status::Ok();
+      }
+      case MessageType::kAbortRecord: {
+        TDX_ASSIGN_OR_RETURN(AbortRecord m, DecodeAbortRecord(body, limits));
+        if (m.instance_id != instance_id || m.signatures.size() != 1 ||
+            m.signatures[0].server != c->peer() ||
+            !committee->VerifySignature(c->peer(), AbortDigest(m), m.signatures[0].signature)) {
+          return Status::Mismatch("abort vote with a bad signature");
+        }
+        if (!Current(m.round, c, type, body)) return Status::Ok();
+        OnPeerAbort(m);
+        return Status::Ok();
+      }
+      case MessageType::kHello:
+        return Status::Corrupt("second Hello");
+      default:
+        return Status::Corrupt("unexpected frame type " + std::to_string(int(type)) +
+                               " from a server");
+    }
+  }
+
+  // Whether a message for round r applies now; defers it when r is not opened here yet.
+  bool Current(std::uint64_t r, const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    if (!committee) return false;
+    if (!round || r > round->number) {
+      Defer(r, c, type, body);
+      return false;
+    }
+    return r == round->number;
+  }
+
+  void ScheduleOpen(std::uint64_t r, Clock::time_point earliest) {
+    const std::size_t n = committee->servers.size();
+    const std::size_t leader = static_cast<std::size_t>(r % n);
+    const std::size_t turn = (my_index + n - leader) % n;
+    const auto due = std::max(earliest, Clock::now()) + turn * config.deadline;
+    const auto delay = std::chrono::duration_cast<Millis>(due - Clock::now());
+    open_timer = loop.After(std::max(delay, Millis(0)), [this, r] {
+      if (round && round->number >= r) return;
+      if (peer_round && *peer_round >= r && !round) return;
+      RoundOpen o;
+      o.round = r;
+      o.opener = self;
+      o.fold_ms = static_cast<std::uint32_t>(config.fold.count());
+      o.deadline_ms = static_cast<std::uint32_t>(config.deadline.count());
+      o.signature = Ed25519Sign(config.identity, RoundOpenDigest(instance_id, params_hash, o));
+      if (r % committee->servers.size() != my_index) {
+        log->info("round {}: its leader did not open it; opening it in turn", r);
+      }
+      SendServers(MessageType::kRoundOpen, Encode(o));
+      OpenRound(o);
+    });
+  }
+
+  void OpenRound(const RoundOpen& o) {
+    if (round && o.round <= round->number) return;
+    if (!round && peer_round && o.round <= *peer_round && o.opener == self) return;
+    if (round && !round->done) {
+      Abort(AbortReason::kMissingShare,
+            "round " + std::to_string(o.round) + " opened before this round finished");
+    }
+    open_timer.reset();
+    startup_timer.reset();
+    round.emplace();
+    Round& rd = *round;
+    rd.number = o.round;
+    rd.opened = Clock::now();
+    rd.deadline = Millis(std::min<std::uint32_t>(o.deadline_ms, 600000));
+    stats.round = o.round;
+    log->debug("round {} opened by {}", o.round, ShortHex(o.opener));
+    // Tell the aggregator (it relays to clients) and the watchers.
+    const Bytes body = Encode(o);
+    SendRole(NodeRole::kAggregator, MessageType::kRoundOpen, body);
+    const auto t0 = Clock::now();
+    if (Status st = server->PrepareRound(o.round); !st.ok()) {
+      log->error("round {}: prepare: {}", o.round, st.message());
+    }
+    ObservePhase("prepare", Seconds(t0));
+    const std::uint64_t r = o.round;
+    rd.deadline_timer = loop.After(rd.deadline, [this, r] { OnDeadline(r); });
+    // Messages that arrived early.
+    for (auto it = early.begin(); it != early.end();) {
+      if (it->first < r) {
+        it = early.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (auto it = early.find(r); it != early.end()) {
+      auto msgs = std::move(it->second);
+      early.erase(it);
+      for (auto& [c, m] : msgs) {
+        if (!c->open()) continue;
+        Status st = OnFrame(c.get(), m.first, m.second);
+        if (!st.ok()) c->Close(st.message());
+      }
+    }
+  }
+
+  void OnAggregate(Aggregate a, const PublicKey& aggregator_key) {
+    Round& rd = *round;
+    if (rd.aggregate || rd.done) return;
+    if (a.entries.size() < config.min_participants) {
+      rd.aggregate = std::move(a);
+      Abort(AbortReason::kTooFewParticipants, std::to_string(rd.aggregate->entries.size()) +
+                                                  " participants, minimum " +
+                                                  std::to_string(config.min_participants));
+      return;
+    }
+    const auto t0 = Clock::now();
+    auto commit = server->Commit(a, aggregator_key);
+    ObservePhase("commit", Seconds(t0));
+    if (!commit.ok()) {
+      rd.aggregate = std::move(a);
+      Abort(AbortReason::kBadAggregate, commit.status().message());
+      return;
+    }
+    if (m_partials) m_partials->Increment();
+    rd.aggregate = std::move(a);
+    rd.commits[self] = *commit;
+    rd.phase_start = Clock::now();
+    SendServers(MessageType::kShareCommit, Encode(*commit));
+    Progress();
+  }
+
+  std::vector<PeerId> Missing(const auto& have) const {
+    std::vector<PeerId> missing;
+    for (const auto& s : committee->servers) {
+      if (!have.count(s.peer)) missing.push_back(s.peer);
+    }
+    return missing;
+  }
+
+  void Progress() {
+    Round& rd = *round;
+    if (rd.done || !rd.aggregate) return;
+    const std::size_t n = committee->servers.size();
+    if (!rd.revealed && rd.commits.size() == n) {
+      std::vector<ShareCommit> commits;
+      for (auto& [p, c] : rd.commits) commits.push_back(c);
+      auto share = server->Reveal(rd.number, commits);
+      if (!share.ok()) {
+        Abort(AbortReason::kShareMismatch, share.status().message());
+        return;
+      }
+      ObservePhase("commit-exchange", Seconds(rd.phase_start));
+      rd.phase_start = Clock::now();
+      rd.revealed = true;
+      rd.shares[self] = *share;
+      SendServers(MessageType::kShare, Encode(*share));
+    }
+    if (rd.revealed && !rd.record && rd.shares.size() == n) {
+      std::vector<Share> shares;
+      for (auto& [p, s] : rd.shares) shares.push_back(s);
+      auto record = server->Combine(*rd.aggregate, shares);
+      if (!record.ok()) {
+        Abort(AbortReason::kShareMismatch, record.status().message());
+        return;
+      }
+      auto sig = server->SignRecord(*record, *rd.aggregate, shares);
+      if (!sig.ok()) {
+        Abort(AbortReason::kShareMismatch, sig.status().message());
+        return;
+      }
+      ObservePhase("reveal-exchange", Seconds(rd.phase_start));
+      rd.phase_start = Clock::now();
+      rd.record = std::move(record).value();
+      rd.record_digest = RecordDigest(*rd.record);
+      RecordVote vote{rd.number, rd.record_digest, *sig};
+      rd.votes[self] = vote;
+      SendServers(MessageType::kRecordVote, Encode(vote));
+    }
+    if (rd.record && rd.votes.size() == n) {
+      for (auto& [p, v] : rd.votes) {
+        if (v.record_digest != rd.record_digest) {
+          Abort(AbortReason::kShareMismatch,
+                "server " + ShortHex(p) + " signed a different record");
+          return;
+        }
+        if (!committee->VerifySignature(p, rd.record_digest, v.signature.signature)) {
+          Abort(AbortReason::kShareMismatch,
+                "server " + ShortHex(p) + "'s record signature is bad");
+          return;
+        }
+        rd.record->signatures.push_back(v.signature);
+      }
+      Finalize();
+    }
+  }
+
+  void Finalize() {
+    Round& rd = *round;
+    rd.done = true;
+    rd.deadline_timer.reset();
+    ObservePhase("sign-exchange", Seconds(rd.phase_start));
+    ObservePhase("round", Seconds(rd.opened));
+    ++stats.finalized;
+    if (m_finalized) m_finalized->Increment();
+    log->info("round {} finalized: {} participants", rd.number, rd.record->participants);
+    const Bytes body = Encode(*rd.record);
+    SendRole(NodeRole::kAggregator, MessageType::kBroadcastRecord, body);
+    SendRole(NodeRole::kWatcher, MessageType::kBroadcastRecord, body);
+    ScheduleOpen(rd.number + 1, rd.opened + config.period);
+  }
+
+  void OnDeadline(std::uint64_t r) {
+    if (!round || round->number != r || round->done) return;
+    Round& rd = *round;
+    if (!rd.aggregate) {
+      Abort(AbortReason::kBadAggregate, "no aggregate by the round deadline");
+    } else if (rd.commits.size() < committee->servers.size()) {
+      Abort(AbortReason::kMissingShare, "no commitment from " + PeerList(Missing(rd.commits)));
+    } else if (rd.shares.size() < committee->servers.size()) {
+      Abort(AbortReason::kMissingShare, "no share from " + PeerList(Missing(rd.shares)));
+    } else {
+      Abort(AbortReason::kMissingShare, "no record signature from " + PeerList(Missing(rd.votes)));
+    }
+  }
+
+  void Abort(AbortReason reason, const std::string& detail) {
+    Round& rd = *round;
+    if (rd.done) return;
+    rd.done = true;
+    rd.deadline_timer.reset();
+    AbortRecord a = server->MakeAbort(rd.number, reason, detail);
+    a.signatures.push_back(server->SignAbort(a));
+    rd.abort = a;
+    SendServers(MessageType::kAbortRecord, Encode(a));
+    ++stats.aborted;
+    if (m_aborted) m_aborted->Add({{"reason", std::string(AbortReasonName(reason))}}).Increment();
+    log->warn("round {} aborted: {}: {}", rd.number, AbortReasonName(reason), detail);
+    // Give the servers that are up a moment to add their signatures, then publish.
+    const std::uint64_t r = rd.number;
+    const Millis collect = std::min(Millis(250), rd.deadline / 4);
+    rd.publish_timer = loop.After(collect, [this, r] {
+      if (!round || round->number != r || !round->abort) return;
+      auto& sigs = round->abort->signatures;
+      std::sort(sigs.begin(), sigs.end(), [](const RecordSignature& x, const RecordSignature& y) {
+        return x.server < y.server;
+      });
+      const Bytes body = Encode(*round->abort);
+      SendRole(NodeRole::kAggregator, MessageType::kAbortRecord, body);
+      SendRole(NodeRole::kWatcher, MessageType::kAbortRecord, body);
+    });
+    ScheduleOpen(rd.number + 1, rd.opened + config.period);
+  }
+
+  void OnPeerAbort(const AbortRecord& m) {
+    Round& rd = *round;
+    if (!rd.done) {
+      // A server that is up gave up on this round: join it, with its reason.
+      log->info("round {}: server {} aborted it", rd.number, ShortHex(m.signatures[0].server));
+      Abort(m.reason, m.detail);
+    }
+    if (rd.abort && AbortDigest(*rd.abort) == AbortDigest(m)) {
+      for (const auto& s : rd.abort->signatures) {
+        if (s.server == m.signatures[0].server) return;
+      }
+      rd.abort->signatures.push_back(m.signatures[0]);
+    }
+  }
+};
+
+ServerNode::ServerNode(std::unique_ptr<State> s) : s_(std::move(s)) {}
+ServerNode::~ServerNode() { Stop(); }
+
+Result<std::unique_ptr<ServerNode>> ServerNode::Create(Loop& loop, ServerNodeConfig config) {
+  auto s = std::make_unique<State>(loop, std::move(config));
+  TDX_TRY(s->Init());
+  return std::unique_ptr<ServerNode>(new ServerNode(std::move(s)));
+}
+
+Endpoint ServerNode::bound() const { return s_->listener->bound(); }
+ServerStats ServerNode::stats() const { return s_->stats; }
+
+void ServerNode::Stop() {
+  if (!s_) return;
+  for (auto& d : s_->dialers) d->Stop();
+  if (s_->listener) s_->listener->Close();
+  s_->open_timer.reset();
+  s_->startup_timer.reset();
+  if (s_->round) {
+    s_->round->deadline_timer.reset();
+    s_->round->publish_timer.reset();
+  }
+  for (auto& [p, c] : s_->out) c->Abandon();
+  for (auto& c : s_->inbound) c->Abandon();
+  s_->out.clear();
+  s_->inbound.clear();
+  s_->roles.clear();
+}
+
+}  // namespace zipnet::node

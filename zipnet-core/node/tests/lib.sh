@@ -1,0 +1,91 @@
+# Shared helpers of the zipnet network tests (bash, sourced). Every test starts its own
+# committee on loopback ports, runs each process under `timeout`, and kills what it started on
+# exit. Needs ZIPNET_BIN (the directory with zipnet-server, -aggregator, -client, zipnet_probe).
+set -euo pipefail
+B=$ZIPNET_BIN
+export ZIPNET_INSTANCE=${ZIPNET_INSTANCE:-nettest}
+# Fast rounds for tests: open every 300 ms, fold for 100 ms, give up after 1 s.
+export ZIPNET_ROUND_PERIOD_MS=300 ZIPNET_FOLD_MS=100 ZIPNET_ROUND_DEADLINE_MS=1000
+W=$(mktemp -d)
+PIDS=()
+cleanup() {
+  local rc=$?
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ $rc -ne 0 ]; then
+    for f in "$W"/*.log "$W"/*.out; do
+      [ -f "$f" ] || continue
+      echo "--- $(basename "$f") (last 25 lines)"
+      tail -n 25 "$f"
+    done
+  fi
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+
+# Loopback ports: a random base per test run (tests run in parallel).
+BASE=$((20000 + (RANDOM % 400) * 100 + ($$ % 50)))
+port() { echo $((BASE + $1)); }
+
+# make_committee N: identities for N servers and the aggregator; sets COMMITTEE and AGGREGATOR.
+make_committee() {
+  local n=$1 list=""
+  for i in $(seq 1 "$n"); do
+    local id
+    id=$("$B/zipnet-server" --identity "$W/s$i.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')
+    list="$list${list:+,}$id@127.0.0.1:$(port "$i")"
+  done
+  local aid
+  aid=$("$B/zipnet-aggregator" --identity "$W/agg.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')
+  export ZIPNET_COMMITTEE=$list ZIPNET_BOOTSTRAP=$list
+  export ZIPNET_AGGREGATOR=$aid@127.0.0.1:$(port 0)
+}
+
+# start_server I [extra args]: runs server I in the background (log $W/sI.log); sets LAST_PID.
+start_server() {
+  local i=$1
+  shift
+  ZIPNET_LISTEN=127.0.0.1:$(port "$i") timeout 120 "$B/zipnet-server" --identity "$W/s$i.key" \
+    "$@" >>"$W/s$i.log" 2>&1 &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+}
+
+start_aggregator() {
+  ZIPNET_LISTEN=127.0.0.1:$(port 0) timeout 120 "$B/zipnet-aggregator" \
+    --identity "$W/agg.key" "$@" >>"$W/agg.log" 2>&1 &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+}
+
+# start_client NAME [args]: a client in the background (log $W/NAME.log).
+start_client() {
+  local name=$1
+  shift
+  timeout 120 "$B/zipnet-client" "$@" >"$W/$name.log" 2>&1 &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+}
+
+# wait_for FILE PATTERN SECONDS: until grep -E PATTERN FILE matches.
+wait_for() {
+  local file=$1 pattern=$2 secs=$3 i
+  for i in $(seq 1 $((secs * 10))); do
+    if [ -f "$file" ] && grep -qE -- "$pattern" "$file"; then return 0; fi
+    sleep 0.1
+  done
+  fail "no '$pattern' in $(basename "$file") after ${secs}s"
+}
+
+# count FILE PATTERN: number of matching lines.
+count() { grep -cE -- "$2" "$1" || true; }
+
+# metrics PORT: the Prometheus text from 127.0.0.1:PORT/metrics (bash's /dev/tcp).
+metrics() {
+  exec 9<>"/dev/tcp/127.0.0.1/$1"
+  printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n' >&9
+  timeout 5 cat <&9
+  exec 9<&-
+}
