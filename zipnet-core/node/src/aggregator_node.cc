@@ -96,11 +96,15 @@ struct AggregatorNode::State {
     return Status::Ok();
   }
 
-  // A client counts as registered when every committee server admitted it with the same key.
+  // A client counts as registered when every committee server this aggregator is connected to
+  // admitted it with the same key. A server that is down cannot vouch for anyone, but the
+  // round aborts without its share anyway ("no commitment from ..."), which says more than an
+  // empty aggregate would.
   std::optional<PublicKey> Lookup(const ClientId& id) const {
     if (!committee) return std::nullopt;
     std::optional<PublicKey> key;
     for (const auto& s : committee->servers) {
+      if (!servers.count(s.peer)) continue;
       auto per = admitted.find(s.peer);
       if (per == admitted.end()) return std::nullopt;
       auto it = per->second.find(id);

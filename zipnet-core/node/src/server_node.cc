@@ -64,9 +64,7 @@ struct ServerNode::State {
     Hash record_digest{};
     std::map<PeerId, RecordVote> votes;
     bool done = false;
-    std::optional<AbortRecord> abort;  // ours, with signatures merged from peers
     std::unique_ptr<Timer> deadline_timer;
-    std::unique_ptr<Timer> publish_timer;
     Clock::time_point phase_start;
   };
   std::optional<Round> round;
@@ -74,6 +72,8 @@ struct ServerNode::State {
   std::map<std::uint64_t, std::vector<std::pair<ConnectionPtr, std::pair<MessageType, Bytes>>>>
       early;  // messages for a round not opened here yet
   std::unique_ptr<Timer> open_timer;
+  std::optional<AbortRecord> pending_abort;  // ours, collecting the signatures of the others
+  std::unique_ptr<Timer> abort_timer;
   std::unique_ptr<Timer> startup_timer;
   ServerStats stats;
 
@@ -567,6 +567,7 @@ struct ServerNode::State {
     }
     open_timer.reset();
     startup_timer.reset();
+    PublishAbort();
     round.emplace();
     Round& rd = *round;
     rd.number = o.round;
@@ -606,6 +607,17 @@ struct ServerNode::State {
   void OnAggregate(Aggregate a, const PublicKey& aggregator_key) {
     Round& rd = *round;
     if (rd.aggregate || rd.done) return;
+    // Without a link to every other server this round cannot get all shares: say so now
+    // rather than at the deadline.
+    std::vector<PeerId> unreachable;
+    for (const auto& srv : committee->servers) {
+      if (srv.peer != self && !out.count(srv.peer)) unreachable.push_back(srv.peer);
+    }
+    if (!unreachable.empty()) {
+      rd.aggregate = std::move(a);
+      Abort(AbortReason::kMissingShare, "no link to server " + PeerList(unreachable));
+      return;
+    }
     if (a.entries.size() < config.min_participants) {
       rd.aggregate = std::move(a);
       Abort(AbortReason::kTooFewParticipants, std::to_string(rd.aggregate->entries.size()) +
@@ -730,25 +742,32 @@ struct ServerNode::State {
     rd.deadline_timer.reset();
     AbortRecord a = server->MakeAbort(rd.number, reason, detail);
     a.signatures.push_back(server->SignAbort(a));
-    rd.abort = a;
     SendServers(MessageType::kAbortRecord, Encode(a));
     ++stats.aborted;
     if (m_aborted) m_aborted->Add({{"reason", std::string(AbortReasonName(reason))}}).Increment();
-    log->warn("round {} aborted: {}: {}", rd.number, AbortReasonName(reason), detail);
-    // Give the servers that are up a moment to add their signatures, then publish.
-    const std::uint64_t r = rd.number;
+    // An idle instance (no clients) aborts every round: not worth a warning.
+    log->log(reason == AbortReason::kTooFewParticipants ? spdlog::level::info : spdlog::level::warn,
+             "round {} aborted: {}: {}", rd.number, AbortReasonName(reason), detail);
+    // Give the servers that are up a moment to add their signatures, then publish (at the
+    // latest when the next round opens).
+    PublishAbort();
+    pending_abort = a;
     const Millis collect = std::min(Millis(250), rd.deadline / 4);
-    rd.publish_timer = loop.After(collect, [this, r] {
-      if (!round || round->number != r || !round->abort) return;
-      auto& sigs = round->abort->signatures;
-      std::sort(sigs.begin(), sigs.end(), [](const RecordSignature& x, const RecordSignature& y) {
-        return x.server < y.server;
-      });
-      const Bytes body = Encode(*round->abort);
-      SendRole(NodeRole::kAggregator, MessageType::kAbortRecord, body);
-      SendRole(NodeRole::kWatcher, MessageType::kAbortRecord, body);
-    });
+    abort_timer = loop.After(collect, [this] { PublishAbort(); });
     ScheduleOpen(rd.number + 1, rd.opened + config.period);
+  }
+
+  void PublishAbort() {
+    abort_timer.reset();
+    if (!pending_abort) return;
+    auto& sigs = pending_abort->signatures;
+    std::sort(sigs.begin(), sigs.end(), [](const RecordSignature& x, const RecordSignature& y) {
+      return x.server < y.server;
+    });
+    const Bytes body = Encode(*pending_abort);
+    pending_abort.reset();
+    SendRole(NodeRole::kAggregator, MessageType::kAbortRecord, body);
+    SendRole(NodeRole::kWatcher, MessageType::kAbortRecord, body);
   }
 
   void OnPeerAbort(const AbortRecord& m) {
@@ -758,11 +777,12 @@ struct ServerNode::State {
       log->info("round {}: server {} aborted it", rd.number, ShortHex(m.signatures[0].server));
       Abort(m.reason, m.detail);
     }
-    if (rd.abort && AbortDigest(*rd.abort) == AbortDigest(m)) {
-      for (const auto& s : rd.abort->signatures) {
+    if (pending_abort && pending_abort->round == m.round &&
+        AbortDigest(*pending_abort) == AbortDigest(m)) {
+      for (const auto& s : pending_abort->signatures) {
         if (s.server == m.signatures[0].server) return;
       }
-      rd.abort->signatures.push_back(m.signatures[0]);
+      pending_abort->signatures.push_back(m.signatures[0]);
     }
   }
 };
@@ -785,9 +805,9 @@ void ServerNode::Stop() {
   if (s_->listener) s_->listener->Close();
   s_->open_timer.reset();
   s_->startup_timer.reset();
+  s_->abort_timer.reset();
   if (s_->round) {
     s_->round->deadline_timer.reset();
-    s_->round->publish_timer.reset();
   }
   for (auto& [p, c] : s_->out) c->Abandon();
   for (auto& c : s_->inbound) c->Abandon();

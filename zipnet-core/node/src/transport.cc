@@ -579,13 +579,16 @@ void Redialer::Attempt() {
       Retry();
       return;
     }
-    backoff_ = std::chrono::milliseconds(0);
+    connected_at_ = std::chrono::steady_clock::now();
     on_connected_(*c);
   });
 }
 
 void Redialer::Lost() {
   if (!*alive_) return;
+  if (std::chrono::steady_clock::now() - connected_at_ > std::chrono::seconds(5)) {
+    backoff_ = std::chrono::milliseconds(0);
+  }
   Retry();
 }
 

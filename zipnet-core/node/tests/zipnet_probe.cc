@@ -3,7 +3,8 @@
 //   zipnet_probe <peer>@host:port <instance> <mode>
 // modes: oversized (length over 16 MiB), zero (length 0), badtype (type 99), malformed (a Hello
 // whose body is cut short), truncated (a frame announcing 1000 bytes, 10 sent, then close),
-// hello (a valid watcher Hello: prints the roster the node answers with).
+// hello (a valid watcher Hello: prints the roster a server answers with, or that the
+// aggregator answered).
 // Prints "closed: <reason>" when the node closes the connection; exit 0 when the node did what
 // the mode expects (closed it, or answered the Hello), 1 otherwise (5 s limit).
 #include <cstdio>
@@ -47,6 +48,14 @@ int main(int argc, char** argv) {
     conn = *c;
     conn->Start(
         [&](MessageType type, ByteSpan body) -> Status {
+          if (mode == "hello" && type == MessageType::kHello) {
+            auto h = DecodeHello(body);
+            if (h.ok() && h->role == NodeRole::kAggregator) {  // aggregators send no roster
+              std::printf("hello from the aggregator\n");
+              result = 0;
+              loop.Stop();
+            }
+          }
           if (mode == "hello" && type == MessageType::kRoster) {
             auto r = DecodeRoster(body);
             if (r.ok()) {

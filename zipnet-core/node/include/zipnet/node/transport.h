@@ -134,7 +134,9 @@ void Dial(Loop& loop, std::shared_ptr<TlsIdentity> tls, const PeerAddress& addre
           TransportOptions options, std::function<void(Result<ConnectionPtr>)> done);
 
 // Keeps one outgoing connection to a peer up: dials, and after a failure or a close redials
-// with exponential backoff (min_backoff doubling to max_backoff, with jitter).
+// with exponential backoff (min_backoff doubling to max_backoff, with jitter). The backoff
+// starts over only after a connection stayed up for 5 s, so a peer that accepts and then
+// closes at once (another instance, a refusal) is not hammered.
 class Redialer {
  public:
   using Connected = std::function<void(ConnectionPtr)>;
@@ -159,6 +161,7 @@ class Redialer {
   Connected on_connected_;
   Failed on_failed_;
   std::chrono::milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point connected_at_{};
   std::unique_ptr<Timer> timer_;
   std::shared_ptr<bool> alive_;
 };
