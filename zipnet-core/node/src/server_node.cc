@@ -32,6 +32,23 @@ std::string PeerList(const std::vector<PeerId>& peers) {
 
 }  // namespace
 
+// One round as a server sees it.
+struct Round {
+  std::uint64_t number = 0;
+  Clock::time_point opened;
+  Millis deadline{0};
+  std::optional<Aggregate> aggregate;
+  std::map<PeerId, ShareCommit> commits;
+  bool revealed = false;
+  std::map<PeerId, Share> shares;
+  std::optional<BroadcastRecord> record;
+  Hash record_digest{};
+  std::map<PeerId, RecordVote> votes;
+  bool done = false;
+  std::unique_ptr<Timer> deadline_timer;
+  Clock::time_point phase_start;
+};
+
 struct ServerNode::State {
   Loop& loop;
   ServerNodeConfig config;
@@ -52,21 +69,6 @@ struct ServerNode::State {
   std::vector<ConnectionPtr> waiting_roster;  // clients/watchers/aggregators before the committee
 
   // Rounds.
-  struct Round {
-    std::uint64_t number = 0;
-    Clock::time_point opened;
-    Millis deadline{0};
-    std::optional<Aggregate> aggregate;
-    std::map<PeerId, ShareCommit> commits;
-    bool revealed = false;
-    std::map<PeerId, Share> shares;
-    std::optional<BroadcastRecord> record;
-    Hash record_digest{};
-    std::map<PeerId, RecordVote> votes;
-    bool done = false;
-    std::unique_ptr<Timer> deadline_timer;
-    Clock::time_point phase_start;
-  };
   std::optional<Round> round;
   std::optional<std::uint64_t> peer_round;  // the highest round a peer server said it knows
   std::map<std::uint64_t, std::vector<std::pair<ConnectionPtr, std::pair<MessageType, Bytes>>>>
@@ -539,7 +541,8 @@ struct ServerNode::State {
     const std::size_t n = committee->servers.size();
     const std::size_t leader = static_cast<std::size_t>(r % n);
     const std::size_t turn = (my_index + n - leader) % n;
-    const auto due = std::max(earliest, Clock::now()) + turn * config.deadline;
+    const auto due =
+        std::max(earliest, Clock::now()) + static_cast<std::int64_t>(turn) * config.deadline;
     const auto delay = std::chrono::duration_cast<Millis>(due - Clock::now());
     open_timer = loop.After(std::max(delay, Millis(0)), [this, r] {
       if (round && round->number >= r) return;
