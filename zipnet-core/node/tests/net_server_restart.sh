@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kill one of 3 servers for several rounds, then restart it (same identity): rounds abort while
 # it is down (logged and counted), resume once it is back, and no talker's message is lost —
-# including one queued by a client that arrived while the server was down.
+# including one queued by a client that arrived while the server was down. Then the same for
+# the aggregator: clients reconnect to the restarted aggregator and keep delivering.
 source "$(dirname "$0")/lib.sh"
 export ZIPNET_TDX_GATING=off
 make_committee 3
@@ -10,6 +11,7 @@ start_server 2
 start_server 3
 S3=$LAST_PID
 start_aggregator
+AGG=$LAST_PID
 start_client cover --clients 4
 start_client alice --message "alice survives outages" --max-messages 4
 ALICE=$LAST_PID
@@ -38,4 +40,15 @@ wait "$BOB" || fail "bob exited with $?"
 [ "$(count "$W/alice.log" 'delivered in round')" -eq 4 ] || fail "alice's 4 messages"
 grep -q 'delivered in round [0-9]*: "bob queued during the outage"' "$W/bob.log" || fail "bob's message"
 [ "$(count "$W/watch.out" 'finalized')" -gt "$finalized_down" ] || fail "rounds did not resume"
+
+# Aggregator restart.
+start_client carol --message "carol across an aggregator restart" --max-messages 3
+CAROL=$LAST_PID
+wait_for "$W/carol.log" 'delivered in round' 20
+kill "$AGG"
+wait "$AGG" 2>/dev/null || true
+sleep 1
+start_aggregator
+wait "$CAROL" || fail "carol exited with $?"
+grep -q 'link to the aggregator closed' "$W/carol.log" || fail "carol never lost the aggregator"
 echo "aborted while down: $aborted rounds; all messages delivered after recovery"
