@@ -27,7 +27,7 @@ struct AggregatorNode::State {
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<TlsIdentity> tls;
   std::unique_ptr<Listener> listener;
-  std::vector<std::unique_ptr<Redialer>> dialers;
+  PeerDialers dialers;
   std::map<PeerId, ConnectionPtr> servers;                   // established, after their Hello
   std::map<PeerId, ConnectionPtr> pending_servers;           // dialed, Hello not yet seen
   std::map<PeerId, std::map<ClientId, PublicKey>> admitted;  // per server
@@ -86,13 +86,11 @@ struct AggregatorNode::State {
     log->info("zipnet up: network={} instance={} peer={} role=aggregator listen={}",
               config.common.universe, config.common.instance, tdxrt::ToHex(self),
               listener->bound().ToString());
-    for (const auto& p : config.servers) {
-      dialers.push_back(std::make_unique<Redialer>(
-          loop, tls, p, config.common.transport, [this](ConnectionPtr c) { Dialed(c); },
-          [this, peer = p.peer](const std::string& why) {
-            log->debug("dial server {}: {}", ShortHex(peer), why);
-          }));
-    }
+    dialers = PeerDialers(
+        loop, tls, config.servers, config.common.transport, [this](ConnectionPtr c) { Dialed(c); },
+        [this](const PeerId& peer, const std::string& why) {
+          log->debug("dial server {}: {}", ShortHex(peer), why);
+        });
     return Status::Ok();
   }
 
@@ -139,9 +137,7 @@ struct AggregatorNode::State {
               it != pending_servers.end() && it->second == c) {
             pending_servers.erase(it);
           }
-          for (auto& d : dialers) {
-            if (d->address().peer == c->peer()) d->Lost();
-          }
+          dialers.Lost(c->peer());
         });
     c->Send(MessageType::kHello, Encode(MyHello()));
   }
@@ -151,13 +147,9 @@ struct AggregatorNode::State {
     const PeerId& peer = c->peer();
     switch (type) {
       case MessageType::kHello: {
-        TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, limits));
-        if (h.role != NodeRole::kServer || h.instance_id != instance_id ||
-            !(h.params == config.common.params)) {
-          log->warn("server {} is not a server of this instance and parameters", ShortHex(peer));
-          return Status::Mismatch("not a server of this instance");
-        }
-        return Status::Ok();
+        auto h = ExpectHello(body, limits, NodeRole::kServer, instance_id, config.common.params);
+        if (!h.ok()) log->warn("server {}: {}", ShortHex(peer), h.status().message());
+        return h.status();
       }
       case MessageType::kRoster: {
         TDX_ASSIGN_OR_RETURN(Roster r, DecodeRoster(body, limits));
@@ -341,7 +333,7 @@ Endpoint AggregatorNode::bound() const { return s_->listener->bound(); }
 
 void AggregatorNode::Stop() {
   if (!s_) return;
-  for (auto& d : s_->dialers) d->Stop();
+  s_->dialers.Stop();
   if (s_->listener) s_->listener->Close();
   s_->fold_timer.reset();
   for (auto& [p, c] : s_->servers) c->Abandon();

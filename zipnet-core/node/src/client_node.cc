@@ -120,7 +120,7 @@ struct ClientNode::State {
   std::string short_id;
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<TlsIdentity> tls;
-  std::vector<std::unique_ptr<Redialer>> dialers;
+  PeerDialers dialers;
   std::map<PeerId, ConnectionPtr> servers;
   std::set<PeerId> registered_with;
   RosterSet rosters;
@@ -190,13 +190,12 @@ struct ClientNode::State {
     log->info("zipnet up: network={} instance={} peer={} role=client", config.common.universe,
               config.common.instance, tdxrt::ToHex(tls->peer()));
     log->info("client booting; waiting for rosters");
-    for (const auto& p : config.bootstrap) {
-      dialers.push_back(std::make_unique<Redialer>(
-          loop, tls, p, config.common.transport, [this](ConnectionPtr c) { DialedServer(c); },
-          [this, peer = p.peer](const std::string& why) {
-            log->debug("client={} dial server {}: {}", short_id, ShortHex(peer), why);
-          }));
-    }
+    dialers = PeerDialers(
+        loop, tls, config.bootstrap, config.common.transport,
+        [this](ConnectionPtr c) { DialedServer(c); },
+        [this](const PeerId& peer, const std::string& why) {
+          log->debug("client={} dial server {}: {}", short_id, ShortHex(peer), why);
+        });
     connect_timer = loop.After(config.connect_timeout, [this] {
       if (ever_registered) return;
       std::string what;
@@ -228,7 +227,7 @@ struct ClientNode::State {
   void StopAll() {
     stopped = true;
     connect_timer.reset();
-    for (auto& d : dialers) d->Stop();
+    dialers.Stop();
     if (agg_dialer) agg_dialer->Stop();
     for (auto& [p, c] : servers) c->Abandon();
     servers.clear();
@@ -274,9 +273,7 @@ struct ClientNode::State {
           }
           registered_with.erase(c->peer());
           SetRegistered();
-          for (auto& d : dialers) {
-            if (d->address().peer == c->peer()) d->Lost();
-          }
+          dialers.Lost(c->peer());
         });
     c->Send(MessageType::kHello, Encode(MyHello()));
   }
@@ -284,13 +281,9 @@ struct ClientNode::State {
   Status OnServerFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
     const auto& limits = config.common.transport.limits;
     switch (type) {
-      case MessageType::kHello: {
-        TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, limits));
-        if (h.role != NodeRole::kServer || h.instance_id != instance_id) {
-          return Status::Mismatch("peer is not a server of this instance");
-        }
-        return Status::Ok();
-      }
+      case MessageType::kHello:
+        return ExpectHello(body, limits, NodeRole::kServer, instance_id, config.common.params)
+            .status();
       case MessageType::kRoster: {
         TDX_ASSIGN_OR_RETURN(Roster r, DecodeRoster(body, limits));
         if (roster) {
@@ -401,10 +394,8 @@ struct ClientNode::State {
     const auto& limits = config.common.transport.limits;
     switch (type) {
       case MessageType::kHello: {
-        TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, limits));
-        if (h.role != NodeRole::kAggregator || h.instance_id != instance_id) {
-          return Status::Mismatch("peer is not this instance's aggregator");
-        }
+        TDX_TRY(ExpectHello(body, limits, NodeRole::kAggregator, instance_id, config.common.params)
+                    .status());
         agg_greeted = true;
         return Status::Ok();
       }
@@ -525,7 +516,7 @@ struct Watcher::State {
   Hash instance_id{};
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<TlsIdentity> tls;
-  std::vector<std::unique_ptr<Redialer>> dialers;
+  PeerDialers dialers;
   std::map<PeerId, ConnectionPtr> servers;
   RosterSet rosters;
   std::optional<Committee> committee;
@@ -540,13 +531,12 @@ struct Watcher::State {
     instance_id = config.common.instance_id();
     log = Logger("zipnet_watch");
     TDX_ASSIGN_OR_RETURN(tls, TlsIdentity::Create(config.identity));
-    for (const auto& p : config.bootstrap) {
-      dialers.push_back(std::make_unique<Redialer>(
-          loop, tls, p, config.common.transport, [this](ConnectionPtr c) { Dialed(c); },
-          [this, peer = p.peer](const std::string& why) {
-            log->debug("dial server {}: {}", ShortHex(peer), why);
-          }));
-    }
+    dialers = PeerDialers(
+        loop, tls, config.bootstrap, config.common.transport,
+        [this](ConnectionPtr c) { Dialed(c); },
+        [this](const PeerId& peer, const std::string& why) {
+          log->debug("dial server {}: {}", ShortHex(peer), why);
+        });
     connect_timer = loop.After(config.connect_timeout, [this] {
       if (committee) return;
       Exit({ClientExit::Kind::kConnectTimeout,
@@ -566,7 +556,7 @@ struct Watcher::State {
   void StopAll() {
     stopped = true;
     connect_timer.reset();
-    for (auto& d : dialers) d->Stop();
+    dialers.Stop();
     for (auto& [p, c] : servers) c->Abandon();
     servers.clear();
   }
@@ -583,9 +573,7 @@ struct Watcher::State {
           if (auto it = servers.find(c->peer()); it != servers.end() && it->second == c) {
             servers.erase(it);
           }
-          for (auto& d : dialers) {
-            if (d->address().peer == c->peer()) d->Lost();
-          }
+          dialers.Lost(c->peer());
         });
     Hello h;
     h.role = NodeRole::kWatcher;
@@ -598,7 +586,8 @@ struct Watcher::State {
     const auto& limits = config.common.transport.limits;
     switch (type) {
       case MessageType::kHello:
-        return Status::Ok();
+        return ExpectHello(body, limits, NodeRole::kServer, instance_id, config.common.params)
+            .status();
       case MessageType::kRoster: {
         TDX_ASSIGN_OR_RETURN(Roster r, DecodeRoster(body, limits));
         if (committee) return Status::Ok();

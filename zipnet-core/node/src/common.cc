@@ -189,6 +189,16 @@ EvidenceCheck MakeEvidenceCheck(std::shared_ptr<const tdxrt::Policy> policy,
   };
 }
 
+Result<Hello> ExpectHello(ByteSpan body, const WireLimits& limits, NodeRole role,
+                          const Hash& instance_id, const RoundParams& params) {
+  TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, limits));
+  if (h.role != role || h.instance_id != instance_id || !(h.params == params)) {
+    return Status::Mismatch("peer is not a " + std::string(NodeRoleName(role)) +
+                            " of this instance with these round parameters");
+  }
+  return h;
+}
+
 std::string ShortHex(ByteSpan id, std::size_t n) { return tdxrt::ToHex(id).substr(0, n); }
 
 }  // namespace zipnet::node

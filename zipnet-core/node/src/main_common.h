@@ -65,6 +65,18 @@ inline bool SetUpCommon(const std::string& tool, const CommonFlags& f, NodeCommo
   return true;
 }
 
+// Runs `loop` until SIGINT or SIGTERM, then stops `node`.
+template <typename Node>
+int RunUntilSignal(Loop& loop, Node& node, spdlog::logger& log) {
+  loop.OnTerminationSignal([&](int sig) {
+    log.info("signal {}: shutting down", sig);
+    node.Stop();
+    loop.Stop();
+  });
+  loop.Run();
+  return 0;
+}
+
 template <typename T>
 bool Check(const std::string& tool, Result<T>& r, const std::string& what) {
   if (r.ok()) return true;

@@ -58,11 +58,11 @@ struct ServerNode::State {
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<TlsIdentity> tls;
   std::unique_ptr<Listener> listener;
-  std::vector<std::unique_ptr<Redialer>> dialers;  // to the other servers
-  std::map<PeerId, ConnectionPtr> out;             // established outgoing server links
-  std::set<ConnectionPtr> inbound;                 // accepted, any role
-  std::map<ConnectionPtr, NodeRole> roles;         // after their Hello
-  std::map<PeerId, PublicKey> server_x25519;       // learned from Hellos (and our own)
+  PeerDialers dialers;                        // to the other servers
+  std::map<PeerId, ConnectionPtr> out;        // established outgoing server links
+  std::set<ConnectionPtr> inbound;            // accepted, any role
+  std::map<ConnectionPtr, NodeRole> roles;    // after their Hello
+  std::map<PeerId, PublicKey> server_x25519;  // learned from Hellos (and our own)
   std::optional<Committee> committee;
   std::optional<Server> server;
   std::size_t my_index = 0;
@@ -127,14 +127,15 @@ struct ServerNode::State {
     if (!config.tdx_gating) {
       log->warn("TDX gating is off: mock evidence is admitted (development only)");
     }
+    std::vector<PeerAddress> others;
     for (const auto& p : config.committee) {
-      if (p.peer == self) continue;
-      dialers.push_back(std::make_unique<Redialer>(
-          loop, tls, p, config.common.transport, [this](ConnectionPtr c) { DialedServer(c); },
-          [this, peer = p.peer](const std::string& why) {
-            log->debug("dial server {}: {}", ShortHex(peer), why);
-          }));
+      if (p.peer != self) others.push_back(p);
     }
+    dialers = PeerDialers(
+        loop, tls, others, config.common.transport, [this](ConnectionPtr c) { DialedServer(c); },
+        [this](const PeerId& peer, const std::string& why) {
+          log->debug("dial server {}: {}", ShortHex(peer), why);
+        });
     MaybeFormCommittee();
     return Status::Ok();
   }
@@ -207,24 +208,22 @@ struct ServerNode::State {
   // --- connections ---
 
   void DialedServer(ConnectionPtr c) {
-    Connection* raw = c.get();
     out[c->peer()] = c;
-    c->Start([this, raw](MessageType t, ByteSpan b) { return OnFrame(raw, t, b); },
+    c->Start([this, w = std::weak_ptr<Connection>(c)](
+                 MessageType t, ByteSpan b) { return OnFrame(w.lock(), t, b); },
              [this, c](const std::string& why) {
                log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
                if (auto it = out.find(c->peer()); it != out.end() && it->second == c) out.erase(it);
                roles.erase(c);
-               for (auto& d : dialers) {
-                 if (d->address().peer == c->peer()) d->Lost();
-               }
+               dialers.Lost(c->peer());
              });
     c->Send(MessageType::kHello, Encode(MyHello()));
   }
 
   void Accepted(ConnectionPtr c) {
     inbound.insert(c);
-    Connection* raw = c.get();
-    c->Start([this, raw](MessageType t, ByteSpan b) { return OnFrame(raw, t, b); },
+    c->Start([this, w = std::weak_ptr<Connection>(c)](
+                 MessageType t, ByteSpan b) { return OnFrame(w.lock(), t, b); },
              [this, c](const std::string& why) {
                auto role = roles.find(c);
                if (role != roles.end()) {
@@ -239,18 +238,7 @@ struct ServerNode::State {
              });
   }
 
-  ConnectionPtr Find(Connection* raw) {
-    for (const auto& [p, c] : out) {
-      if (c.get() == raw) return c;
-    }
-    for (const auto& c : inbound) {
-      if (c.get() == raw) return c;
-    }
-    return nullptr;
-  }
-
-  Status OnFrame(Connection* raw, MessageType type, ByteSpan body) {
-    ConnectionPtr c = Find(raw);
+  Status OnFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
     if (!c) return Status::Ok();
     auto role = roles.find(c);
     if (role == roles.end()) {
@@ -601,7 +589,7 @@ struct ServerNode::State {
       early.erase(it);
       for (auto& [c, m] : msgs) {
         if (!c->open()) continue;
-        Status st = OnFrame(c.get(), m.first, m.second);
+        Status st = OnFrame(c, m.first, m.second);
         if (!st.ok()) c->Close(st.message());
       }
     }
@@ -804,7 +792,7 @@ ServerStats ServerNode::stats() const { return s_->stats; }
 
 void ServerNode::Stop() {
   if (!s_) return;
-  for (auto& d : s_->dialers) d->Stop();
+  s_->dialers.Stop();
   if (s_->listener) s_->listener->Close();
   s_->open_timer.reset();
   s_->startup_timer.reset();

@@ -601,4 +601,24 @@ void Redialer::Retry() {
   timer_ = loop_.After(delay, [this] { Attempt(); });
 }
 
+PeerDialers::PeerDialers(Loop& loop, const std::shared_ptr<TlsIdentity>& tls,
+                         const std::vector<PeerAddress>& peers, const TransportOptions& options,
+                         const Redialer::Connected& on_connected, const Failed& on_failed) {
+  for (const auto& p : peers) {
+    dialers_.push_back(std::make_unique<Redialer>(
+        loop, tls, p, options, on_connected,
+        [on_failed, peer = p.peer](const std::string& why) { on_failed(peer, why); }));
+  }
+}
+
+void PeerDialers::Lost(const PeerId& peer) {
+  for (auto& d : dialers_) {
+    if (d->address().peer == peer) d->Lost();
+  }
+}
+
+void PeerDialers::Stop() {
+  for (auto& d : dialers_) d->Stop();
+}
+
 }  // namespace zipnet::node

@@ -1,14 +1,18 @@
 // Unit tests of the node library: addresses, identity files, the session messages' encoding
 // and corruption diagnoses, TLS peer pinning in-process, and record descriptions.
+#include "zipnet/node/node.h"
+
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 
+#include "quote_builder.h"
+#include "tdxrt/dcap.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/policy.h"
 #include "zipnet/node/common.h"
-#include "zipnet/node/node.h"
 #include "zipnet/node_wire.h"
 
 namespace zipnet::node {
@@ -30,16 +34,16 @@ TEST_CASE("peer addresses") {
         "peer 'h:1' is not <peer id>@host:port (32 hex digits before '@')");
   CHECK(ParseEndpoint("h:70000").status().message() ==
         "address 'h:70000': port '70000' is not 0..65535");
-  auto list = ParsePeerList(
-      "00112233445566778899aabbccddeeff@a:1, 00112233445566778899aabbccddee00@b:2");
+  auto list =
+      ParsePeerList("00112233445566778899aabbccddeeff@a:1, 00112233445566778899aabbccddee00@b:2");
   REQUIRE(list.ok());
   CHECK(list->size() == 2);
   CHECK(ParsePeerList(" , ").status().message() == "empty peer list");
 }
 
 TEST_CASE("identity files: created 0600, reloaded, refused when readable by others") {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("zipnet-id-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("zipnet-id-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto path = dir / "node.key";
   bool created = false;
@@ -149,13 +153,12 @@ TEST_CASE("TLS: a dialer accepts only the peer id it dialed") {
   REQUIRE(client_tls.ok());
   std::optional<PeerId> accepted_peer;
   std::vector<ConnectionPtr> accepted;
-  auto listener = Listener::Start(loop, *server_tls, Endpoint{"127.0.0.1", 0}, {},
-                                  [&](ConnectionPtr c) {
-                                    accepted_peer = c->peer();
-                                    accepted.push_back(c);
-                                    c->Start([](MessageType, ByteSpan) { return Status::Ok(); },
-                                             [](const std::string&) {});
-                                  });
+  auto listener =
+      Listener::Start(loop, *server_tls, Endpoint{"127.0.0.1", 0}, {}, [&](ConnectionPtr c) {
+        accepted_peer = c->peer();
+        accepted.push_back(c);
+        c->Start([](MessageType, ByteSpan) { return Status::Ok(); }, [](const std::string&) {});
+      });
   REQUIRE(listener.ok());
   const Endpoint ep = (*listener)->bound();
   std::string wrong, right;
@@ -173,8 +176,7 @@ TEST_CASE("TLS: a dialer accepts only the peer id it dialed") {
   auto guard = loop.After(Millis(10000), [&] { loop.Stop(); });
   loop.Run();
   CHECK(wrong == PeerAddress{other, ep}.ToString() + ": peer is " +
-                     tdxrt::ToHex(PeerIdOf(server_id.public_key)) + ", not " +
-                     tdxrt::ToHex(other));
+                     tdxrt::ToHex(PeerIdOf(server_id.public_key)) + ", not " + tdxrt::ToHex(other));
   CHECK(right == tdxrt::ToHex(PeerIdOf(server_id.public_key)));
   REQUIRE(accepted_peer);
   CHECK(*accepted_peer == PeerIdOf(client_id.public_key));  // mutual: the client is pinned too
@@ -190,13 +192,71 @@ TEST_CASE("watcher lines: valid, garbled and empty slots") {
   rec.participants = 3;
   rec.output.assign(p.vector_len(), 0);
   const std::string msg = "hi \"there\"\n";
-  WriteSlot(rec.output, instance, 9, 1, ByteSpan(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()), p);
+  WriteSlot(rec.output, instance, 9, 1,
+            ByteSpan(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size()), p);
   rec.output[p.slot_offset(3)] = 1;  // garbage in slot 3
   const auto lines = DescribeRecord(rec, instance, p);
   REQUIRE(lines.size() == 3);
   CHECK(lines[0] == "round 9 finalized: 3 participants, 0 signatures");
   CHECK(lines[1] == "  slot 1: valid \"hi \\\"there\\\"\\x0a\"");
   CHECK(lines[2] == "  slot 3: garbled (tag mismatch: collision)");
+}
+
+TEST_CASE(
+    "TDX evidence check: a verified quote binding the bundle's keys and matching the "
+    "policy is admitted; anything else is refused with the reason") {
+  SystemRng rng;
+  const X25519KeyPair dh = X25519Generate(rng);
+  const Ed25519KeyPair ed = Ed25519Generate(rng);
+  ClientBundle bundle;
+  bundle.instance_id = InstanceId(kDefaultUniverse, "t");
+  bundle.ed25519 = ed.public_key;
+  bundle.x25519 = dh.public_key;
+  bundle.evidence_kind = EvidenceKind::kTdx;
+  const auto report_data = BundleReportData(bundle);
+
+  tdxrt::testing::QuoteBuilder builder;
+  builder.now = static_cast<std::int64_t>(std::time(nullptr));  // checked at the current time
+  builder.quote.report.mr_td.fill(0x42);
+  std::copy(report_data.begin(), report_data.end(), builder.quote.report.report_data.begin());
+  const auto built = builder.Build();
+  bundle.evidence = built.quote;
+  auto verifier = tdxrt::Verifier::Create(built.collateral, built.root_pem);
+  REQUIRE(verifier.ok());
+  auto shared_verifier = std::make_shared<const tdxrt::Verifier>(std::move(verifier).value());
+  const std::string other(96, 'a');
+  auto policy_for = [](const std::string& mr) {
+    auto p = tdxrt::ParsePolicy("version: 1\nsets:\n  - name: image\n    mr_td: \"" + mr + "\"\n",
+                                "policy.yaml");
+    REQUIRE(p.ok());
+    return std::make_shared<const tdxrt::Policy>(std::move(p).value());
+  };
+  // mr_td 0x42 repeated: "4242...".
+  std::string mr;
+  for (int i = 0; i < 48; ++i) mr += "42";
+  auto check = MakeEvidenceCheck(policy_for(mr), shared_verifier);
+  CHECK(check(bundle, report_data).ok());
+
+  // Keys the quote does not bind.
+  ClientBundle other_keys = bundle;
+  other_keys.x25519[0] ^= 1;
+  const Status unbound = check(other_keys, BundleReportData(other_keys));
+  CHECK(unbound.message().rfind("report_data does not bind this client's keys", 0) == 0);
+
+  // An image the policy does not list.
+  auto strict = MakeEvidenceCheck(policy_for(other), shared_verifier);
+  const Status refused = strict(bundle, report_data);
+  CHECK(refused.message().rfind("policy refused the evidence: ", 0) == 0);
+
+  // No collateral: the quote cannot be verified, so it is not admitted.
+  auto unverified = MakeEvidenceCheck(policy_for(mr), nullptr);
+  CHECK(!unverified(bundle, report_data).ok());
+
+  // A flipped byte in the signed body.
+  ClientBundle tampered = bundle;
+  tampered.evidence[200] ^= 1;
+  const Status bad = check(tampered, report_data);
+  CHECK(!bad.ok());
 }
 
 }  // namespace

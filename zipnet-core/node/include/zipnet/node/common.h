@@ -8,6 +8,7 @@
 #include <string>
 
 #include "zipnet/crypto.h"
+#include "zipnet/node_wire.h"
 #include "zipnet/server.h"
 
 namespace spdlog {
@@ -58,6 +59,10 @@ class MetricsEndpoint {
 // Without a verifier the policy admits no TDX quote (an unverified quote proves nothing).
 EvidenceCheck MakeEvidenceCheck(std::shared_ptr<const tdxrt::Policy> policy,
                                 std::shared_ptr<const tdxrt::Verifier> verifier);
+
+// Decodes a peer's Hello and checks it comes from `role` of this instance with these params.
+Result<Hello> ExpectHello(ByteSpan body, const WireLimits& limits, NodeRole role,
+                          const Hash& instance_id, const RoundParams& params);
 
 // First `n` hex digits of an id, for logs.
 std::string ShortHex(ByteSpan id, std::size_t n = 10);

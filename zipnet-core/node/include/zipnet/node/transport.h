@@ -166,4 +166,20 @@ class Redialer {
   std::shared_ptr<bool> alive_;
 };
 
+// One Redialer per peer of a list (a node's links to the committee servers).
+class PeerDialers {
+ public:
+  using Failed = std::function<void(const PeerId& peer, const std::string& reason)>;
+  PeerDialers() = default;
+  PeerDialers(Loop& loop, const std::shared_ptr<TlsIdentity>& tls,
+              const std::vector<PeerAddress>& peers, const TransportOptions& options,
+              const Redialer::Connected& on_connected, const Failed& on_failed);
+  // The link to `peer` closed: redial it.
+  void Lost(const PeerId& peer);
+  void Stop();
+
+ private:
+  std::vector<std::unique_ptr<Redialer>> dialers_;
+};
+
 }  // namespace zipnet::node

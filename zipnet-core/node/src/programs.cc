@@ -1,0 +1,408 @@
+// The zipnet programs' command lines (CLI11, every flag also read from its ZIPNET_* variable),
+// in one translation unit so that CLI11 is compiled once for the three thin mains.
+#include "programs.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "main_common.h"
+#include "tdxrt/cli.h"
+#include "tdxrt/collateral.h"
+#include "tdxrt/dcap.h"
+#include "tdxrt/file.h"
+#include "tdxrt/hex.h"
+#include "tdxrt/policy.h"
+#include "tdxrt/provider.h"
+
+namespace zipnet::node {
+
+// zipnet-server: a committee server (zipnet-protocol.md). Configuration from flags or ZIPNET_*.
+
+int ServerMain(int argc, char** argv) {
+  const std::string tool = "zipnet-server";
+  CLI::App app{
+      "zipnet committee server: registers attested clients, unblinds rounds with the "
+      "other servers, signs and publishes records"};
+  CommonFlags common_flags;
+  AddCommonFlags(app, common_flags);
+  std::string listen = "0.0.0.0:7801", committee, aggregator, identity = "zipnet-server.key";
+  std::string policy_file, collateral_file, gating = "on";
+  unsigned period = 1000, fold = 300, deadline = 3000, threads = 1;
+  std::uint32_t min_participants = 1;
+  bool strict = false, show_identity = false;
+  app.add_option("--listen", listen, "Address to listen on")
+      ->envname("ZIPNET_LISTEN")
+      ->capture_default_str();
+  app.add_option("--committee", committee,
+                 "Every committee server, this one included: <peer id>@host:port,...")
+      ->envname("ZIPNET_COMMITTEE");
+  app.add_option("--aggregator", aggregator,
+                 "The aggregator: <peer id>@host:port (the address clients dial)")
+      ->envname("ZIPNET_AGGREGATOR");
+  app.add_option("--identity", identity,
+                 "Identity secret file (created with mode 0600 on first start)")
+      ->envname("ZIPNET_IDENTITY")
+      ->capture_default_str();
+  app.add_flag("--show-identity", show_identity,
+               "Print this server's peer id and public keys (creating the identity) and exit");
+  app.add_option("--round-period-ms", period, "From one round's opening to the next")
+      ->envname("ZIPNET_ROUND_PERIOD_MS")
+      ->check(CLI::Range(10u, 3600000u))
+      ->capture_default_str();
+  app.add_option("--fold-ms", fold, "Aggregator fold deadline after a round opens")
+      ->envname("ZIPNET_FOLD_MS")
+      ->check(CLI::Range(1u, 600000u))
+      ->capture_default_str();
+  app.add_option("--round-deadline-ms", deadline, "A round not finished by then is aborted")
+      ->envname("ZIPNET_ROUND_DEADLINE_MS")
+      ->check(CLI::Range(2u, 600000u))
+      ->capture_default_str();
+  app.add_option("--min-participants", min_participants, "Rounds with fewer envelopes are aborted")
+      ->envname("ZIPNET_MIN_PARTICIPANTS")
+      ->capture_default_str();
+  app.add_option("--tdx-gating", gating,
+                 "on: admit only clients whose TDX quote passes the "
+                 "policy; off: admit mock evidence (development)")
+      ->envname("ZIPNET_TDX_GATING")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  app.add_option("--policy", policy_file, "Measurement policy (YAML/JSON, see tdx-attest)")
+      ->envname("ZIPNET_TDX_POLICY");
+  app.add_option("--collateral", collateral_file,
+                 "DCAP collateral JSON: quotes are verified with it (without it no TDX quote "
+                 "is admitted)")
+      ->envname("ZIPNET_TDX_COLLATERAL");
+  app.add_flag("--strict-attestation", strict,
+               "Tell refused clients why (Attestation error) instead of staying silent")
+      ->envname("ZIPNET_STRICT_ATTESTATION");
+  app.add_option("--threads", threads, "Threads for unblinding")
+      ->envname("ZIPNET_THREADS")
+      ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
+  if (auto code = tdxrt::ParseCommandLine(app, argc, argv, tool, 2)) return *code;
+
+  bool created = false;
+  auto id = LoadOrCreateIdentity(identity, &created);
+  if (!Check(tool, id, "identity")) return 1;
+  if (show_identity) {
+    std::printf(
+        "peer=%s ed25519=%s x25519=%s\n", tdxrt::ToHex(PeerIdOf(id->ed25519.public_key)).c_str(),
+        tdxrt::ToHex(id->ed25519.public_key).c_str(), tdxrt::ToHex(id->x25519.public_key).c_str());
+    return 0;
+  }
+  if (committee.empty() || aggregator.empty()) {
+    std::fprintf(stderr, "%s: usage error: ZIPNET_COMMITTEE and ZIPNET_AGGREGATOR are required\n",
+                 tool.c_str());
+    return 2;
+  }
+  ServerNodeConfig config;
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!SetUpCommon(tool, common_flags, config.common, metrics)) return 1;
+  auto log = Logger("zipnet_server");
+  if (created) log->info("created identity file {} (mode 0600)", identity);
+  config.identity = id->ed25519;
+  config.dh = id->x25519;
+  auto ep = ParseEndpoint(listen);
+  if (!Check(tool, ep, "ZIPNET_LISTEN")) return 2;
+  config.listen = *ep;
+  auto members = ParsePeerList(committee);
+  if (!Check(tool, members, "ZIPNET_COMMITTEE")) return 2;
+  config.committee = *members;
+  auto agg = ParsePeerAddress(aggregator);
+  if (!Check(tool, agg, "ZIPNET_AGGREGATOR")) return 2;
+  config.aggregator = *agg;
+  config.period = Millis(period);
+  config.fold = Millis(fold);
+  config.deadline = Millis(deadline);
+  config.min_participants = min_participants;
+  config.tdx_gating = gating == "on";
+  config.strict_attestation = strict;
+  config.threads = threads;
+  if (config.tdx_gating) {
+    if (policy_file.empty()) {
+      std::fprintf(stderr,
+                   "%s: error: TDX gating is on: ZIPNET_TDX_POLICY must name a measurement "
+                   "policy (or set ZIPNET_TDX_GATING=off for development)\n",
+                   tool.c_str());
+      return 2;
+    }
+    auto text = tdxrt::ReadFile(policy_file);
+    if (!Check(tool, text, "")) return 1;
+    auto policy = tdxrt::ParsePolicy(std::string(text->begin(), text->end()), policy_file);
+    if (!Check(tool, policy, "")) return 1;
+    std::shared_ptr<const tdxrt::Verifier> verifier;
+    if (!collateral_file.empty()) {
+      auto ctext = tdxrt::ReadFile(collateral_file);
+      if (!Check(tool, ctext, "")) return 1;
+      auto coll = tdxrt::ParseCollateralJson(std::string(ctext->begin(), ctext->end()));
+      if (!Check(tool, coll, collateral_file)) return 1;
+      auto v = tdxrt::Verifier::Create(*coll);
+      if (!Check(tool, v, collateral_file)) return 1;
+      verifier = std::make_shared<const tdxrt::Verifier>(std::move(v).value());
+    } else {
+      log->warn(
+          "no ZIPNET_TDX_COLLATERAL: quotes cannot be verified, so no TDX client will be "
+          "admitted");
+    }
+    config.evidence_check = MakeEvidenceCheck(
+        std::make_shared<const tdxrt::Policy>(std::move(policy).value()), std::move(verifier));
+  }
+  Loop loop;
+  auto node = ServerNode::Create(loop, std::move(config));
+  if (!Check(tool, node, "")) return 1;
+  return RunUntilSignal(loop, **node, *log);
+}
+
+// zipnet-aggregator: folds client envelopes for the committee (zipnet-protocol.md, step 2).
+
+int AggregatorMain(int argc, char** argv) {
+  const std::string tool = "zipnet-aggregator";
+  CLI::App app{
+      "zipnet aggregator: relays round openings to clients, folds their envelopes and "
+      "sends the aggregate to every committee server"};
+  CommonFlags common_flags;
+  AddCommonFlags(app, common_flags);
+  std::string listen = "0.0.0.0:7800", bootstrap, identity = "zipnet-aggregator.key";
+  bool show_identity = false;
+  app.add_option("--listen", listen, "Address clients connect to")
+      ->envname("ZIPNET_LISTEN")
+      ->capture_default_str();
+  app.add_option("--bootstrap", bootstrap, "Every committee server: <peer id>@host:port,...")
+      ->envname("ZIPNET_BOOTSTRAP");
+  app.add_option("--identity", identity,
+                 "Identity secret file (created with mode 0600 on first start)")
+      ->envname("ZIPNET_IDENTITY")
+      ->capture_default_str();
+  app.add_flag("--show-identity", show_identity,
+               "Print this aggregator's peer id (creating the identity) and exit");
+  if (auto code = tdxrt::ParseCommandLine(app, argc, argv, tool, 2)) return *code;
+
+  bool created = false;
+  auto id = LoadOrCreateIdentity(identity, &created);
+  if (!Check(tool, id, "identity")) return 1;
+  if (show_identity) {
+    std::printf("peer=%s ed25519=%s\n", tdxrt::ToHex(PeerIdOf(id->ed25519.public_key)).c_str(),
+                tdxrt::ToHex(id->ed25519.public_key).c_str());
+    return 0;
+  }
+  if (bootstrap.empty()) {
+    std::fprintf(stderr, "%s: usage error: ZIPNET_BOOTSTRAP is required\n", tool.c_str());
+    return 2;
+  }
+  AggregatorNodeConfig config;
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!SetUpCommon(tool, common_flags, config.common, metrics)) return 1;
+  auto log = Logger("zipnet_aggregator");
+  if (created) log->info("created identity file {} (mode 0600)", identity);
+  config.identity = id->ed25519;
+  auto ep = ParseEndpoint(listen);
+  if (!Check(tool, ep, "ZIPNET_LISTEN")) return 2;
+  config.listen = *ep;
+  auto servers = ParsePeerList(bootstrap);
+  if (!Check(tool, servers, "ZIPNET_BOOTSTRAP")) return 2;
+  config.servers = *servers;
+  Loop loop;
+  auto node = AggregatorNode::Create(loop, std::move(config));
+  if (!Check(tool, node, "")) return 1;
+  return RunUntilSignal(loop, **node, *log);
+}
+
+// zipnet-client: an anonymous broadcaster (or, with --watch, a read-only subscriber).
+
+namespace {
+
+constexpr int kExitConnectTimeout = 3;
+constexpr int kExitAttestation = 4;
+constexpr int kExitMessageTooLong = 5;
+
+int ExitCode(const ClientExit& e) {
+  switch (e.kind) {
+    case ClientExit::Kind::kDone:
+      return 0;
+    case ClientExit::Kind::kConnectTimeout:
+      return kExitConnectTimeout;
+    case ClientExit::Kind::kAttestation:
+      return kExitAttestation;
+    case ClientExit::Kind::kFatal:
+      return 1;
+  }
+  return 1;
+}
+
+}  // namespace
+
+int ClientMain(int argc, char** argv) {
+  const std::string tool = "zipnet-client";
+  CLI::App app{
+      "zipnet client: registers with the committee (with TDX evidence) and seals one "
+      "envelope per round; --watch prints the published records instead"};
+  CommonFlags common_flags;
+  AddCommonFlags(app, common_flags);
+  std::string bootstrap, evidence = "auto", quote_file, identity;
+  std::optional<std::string> message;
+  std::uint32_t cadence = 1;
+  double connect_timeout = 30;
+  std::uint64_t max_messages = 0, max_rounds = 0;
+  unsigned clients = 1;
+  bool watch = false;
+  app.add_option("--bootstrap", bootstrap, "Every committee server: <peer id>@host:port,...")
+      ->envname("ZIPNET_BOOTSTRAP")
+      ->required();
+  app.add_option("--message", message,
+                 "UTF-8 message to broadcast, re-sent after each delivery (absent: cover "
+                 "traffic only)")
+      ->envname("ZIPNET_MESSAGE");
+  app.add_option("--cadence", cadence, "Talk every Nth round")
+      ->envname("ZIPNET_CADENCE")
+      ->check(CLI::Range(1u, 1000000u))
+      ->capture_default_str();
+  app.add_option("--connect-timeout", connect_timeout,
+                 "Seconds to get rosters and be registered before giving up (ConnectTimeout)")
+      ->envname("ZIPNET_CONNECT_TIMEOUT")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  app.add_option("--evidence", evidence,
+                 "tdx (configfs-tsm quote), mock (development committees), or auto (tdx when "
+                 "this is a TDX guest, else mock; says which)")
+      ->envname("ZIPNET_EVIDENCE")
+      ->check(CLI::IsMember({"auto", "tdx", "mock"}))
+      ->capture_default_str();
+  app.add_option("--quote-file", quote_file,
+                 "Present this quote as TDX evidence instead of asking the TD for one "
+                 "(replays and tests; admitted only if it binds this client's keys)")
+      ->envname("ZIPNET_QUOTE_FILE");
+  app.add_option("--identity", identity,
+                 "Identity secret file (created with mode 0600 if absent); default: fresh "
+                 "keys every start")
+      ->envname("ZIPNET_IDENTITY");
+  app.add_option("--max-messages", max_messages, "Exit after this many deliveries (0: never)")
+      ->envname("ZIPNET_MAX_MESSAGES")
+      ->capture_default_str();
+  app.add_option("--clients", clients,
+                 "Host this many independent clients in this process (load tests)")
+      ->check(CLI::Range(1u, 100000u))
+      ->capture_default_str();
+  app.add_flag("--watch", watch,
+               "Read-only: print every record's messages and per-slot tag status, and aborts");
+  app.add_option("--max-rounds", max_rounds, "With --watch: exit after this many rounds (0: never)")
+      ->capture_default_str();
+  if (auto code = tdxrt::ParseCommandLine(app, argc, argv, tool, 2)) return *code;
+
+  NodeCommon common;
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!SetUpCommon(tool, common_flags, common, metrics)) return 1;
+  auto servers = ParsePeerList(bootstrap);
+  if (!Check(tool, servers, "ZIPNET_BOOTSTRAP")) return 2;
+  const Millis timeout(static_cast<std::int64_t>(connect_timeout * 1000));
+  if (message && message->size() > common.params.payload_len()) {
+    std::fprintf(stderr, "%s: error: %s: ZIPNET_MESSAGE is %zu bytes, at most %zu fit a slot\n",
+                 tool.c_str(), std::string(kMessageTooLong).c_str(), message->size(),
+                 common.params.payload_len());
+    return kExitMessageTooLong;
+  }
+
+  Loop loop;
+  int exit_code = 0;
+  std::size_t running = 0;
+  auto on_exit = [&](const ClientExit& e) {
+    if (e.kind != ClientExit::Kind::kDone) {
+      std::fprintf(stderr, "%s: error: %s\n", tool.c_str(), e.ToString().c_str());
+      if (exit_code == 0) exit_code = ExitCode(e);
+    }
+    if (--running == 0 || exit_code != 0) loop.Post([&] { loop.Stop(); });
+  };
+  SystemRng rng;
+
+  if (watch) {
+    WatcherConfig wc;
+    wc.common = common;
+    wc.bootstrap = *servers;
+    wc.identity = Ed25519Generate(rng);
+    wc.connect_timeout = timeout;
+    wc.max_rounds = max_rounds;
+    wc.print = [](const std::string& line) {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    };
+    wc.on_exit = on_exit;
+    running = 1;
+    auto w = Watcher::Create(loop, std::move(wc));
+    if (!Check(tool, w, "")) return 1;
+    loop.OnTerminationSignal([&](int) { loop.Stop(); });
+    loop.Run();
+    return exit_code;
+  }
+
+  // Evidence.
+  std::shared_ptr<tdxrt::QuoteProvider> provider;
+  std::optional<Bytes> fixed_quote;
+  std::string mode = evidence;
+  if (!quote_file.empty()) {
+    auto q = tdxrt::ReadFile(quote_file);
+    if (!Check(tool, q, "")) return 1;
+    fixed_quote = std::move(q).value();
+    mode = "tdx";
+  } else if (mode == "auto") {
+    mode = std::filesystem::exists("/sys/kernel/config/tsm/report") ? "tdx" : "mock";
+  }
+  if (mode == "tdx" && !fixed_quote) provider = std::make_shared<tdxrt::ConfigfsTsmProvider>();
+  auto log = Logger("zipnet_client");
+  EvidenceSource source =
+      [mode, provider, fixed_quote](
+          const std::array<std::uint8_t, 64>& rd) -> Result<std::pair<EvidenceKind, Bytes>> {
+    if (mode == "mock") return std::make_pair(EvidenceKind::kMock, Bytes{});
+    if (fixed_quote) return std::make_pair(EvidenceKind::kTdx, *fixed_quote);
+    tdxrt::ReportData report_data{};
+    std::copy(rd.begin(), rd.end(), report_data.begin());
+    auto q = provider->GetQuote(report_data);
+    if (!q.ok()) return q.status();
+    return std::make_pair(EvidenceKind::kTdx, std::move(q).value());
+  };
+
+  std::vector<std::unique_ptr<ClientNode>> nodes;
+  for (unsigned i = 0; i < clients; ++i) {
+    ClientNodeConfig cc;
+    cc.common = common;
+    cc.bootstrap = *servers;
+    if (!identity.empty() && clients == 1) {
+      bool created = false;
+      auto id = LoadOrCreateIdentity(identity, &created);
+      if (!Check(tool, id, "identity")) return 1;
+      if (created) log->info("created identity file {} (mode 0600)", identity);
+      cc.keys.identity = id->ed25519;
+      cc.keys.dh = id->x25519;
+      // The reservation and nonce secrets are derived from the identity, so that a restarted
+      // client keeps its rate-limit accounting.
+      const Hash s = Sha256({Text("zipnet/client-sched/v1"), id->ed25519.seed.bytes()});
+      const Hash n = Sha256({Text("zipnet/client-nonce/v1"), id->ed25519.seed.bytes()});
+      cc.keys.sched_secret = Secret32(s);
+      cc.keys.nonce_key = Secret32(n);
+    } else {
+      cc.keys = ClientKeys::Generate(rng);
+    }
+    cc.evidence = source;
+    cc.message = message;
+    cc.cadence = cadence;
+    cc.connect_timeout = timeout;
+    cc.max_messages = max_messages;
+    cc.on_exit = on_exit;
+    auto node = ClientNode::Create(loop, std::move(cc));
+    if (!node.ok()) {
+      const bool too_long = node.status().message().rfind(kMessageTooLong, 0) == 0;
+      std::fprintf(stderr, "%s: error: %s\n", tool.c_str(), node.status().message().c_str());
+      return too_long ? kExitMessageTooLong : 1;
+    }
+    nodes.push_back(std::move(node).value());
+    ++running;
+  }
+  log->info("evidence: {}", fixed_quote     ? "TDX quote from " + quote_file
+                            : mode == "tdx" ? std::string("TDX quote from configfs-tsm")
+                                            : std::string("mock (accepted only by a committee "
+                                                          "with TDX gating off)"));
+  loop.OnTerminationSignal([&](int) { loop.Stop(); });
+  loop.Run();
+  for (auto& n : nodes) n->Stop();
+  return exit_code;
+}
+
+}  // namespace zipnet::node
