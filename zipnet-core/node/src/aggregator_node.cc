@@ -112,14 +112,6 @@ struct AggregatorNode::State {
     return key;
   }
 
-  Hello MyHello() const {
-    Hello h;
-    h.role = NodeRole::kAggregator;
-    h.instance_id = instance_id;
-    h.params = config.common.params;
-    return h;
-  }
-
   void Dialed(ConnectionPtr c) {
     pending_servers[c->peer()] = c;
     c->Start(
@@ -139,7 +131,7 @@ struct AggregatorNode::State {
           }
           dialers.Lost(c->peer());
         });
-    c->Send(MessageType::kHello, Encode(MyHello()));
+    c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kAggregator)));
   }
 
   Status OnServerFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
@@ -295,7 +287,7 @@ struct AggregatorNode::State {
         return Status::Mismatch("only clients and watchers connect to the aggregator");
       }
       greeted.insert(c);
-      c->Send(MessageType::kHello, Encode(MyHello()));
+      c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kAggregator)));
       return Status::Ok();
     }
     if (type != MessageType::kEnvelope) {

@@ -235,14 +235,6 @@ struct ClientNode::State {
     agg.reset();
   }
 
-  Hello MyHello() const {
-    Hello h;
-    h.role = NodeRole::kClient;
-    h.instance_id = instance_id;
-    h.params = config.common.params;
-    return h;
-  }
-
   void SetRegistered() {
     const bool all = registered_with.size() == config.bootstrap.size();
     if (m_registered) m_registered->Set(all ? 1 : 0);
@@ -275,7 +267,7 @@ struct ClientNode::State {
           SetRegistered();
           dialers.Lost(c->peer());
         });
-    c->Send(MessageType::kHello, Encode(MyHello()));
+    c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kClient)));
   }
 
   Status OnServerFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
@@ -387,7 +379,7 @@ struct ClientNode::State {
           if (agg == c) agg.reset();
           if (agg_dialer) agg_dialer->Lost();
         });
-    c->Send(MessageType::kHello, Encode(MyHello()));
+    c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kClient)));
   }
 
   Status OnAggregatorFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
@@ -575,11 +567,7 @@ struct Watcher::State {
           }
           dialers.Lost(c->peer());
         });
-    Hello h;
-    h.role = NodeRole::kWatcher;
-    h.instance_id = instance_id;
-    h.params = config.common.params;
-    c->Send(MessageType::kHello, Encode(h));
+    c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kWatcher)));
   }
 
   Status OnFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {

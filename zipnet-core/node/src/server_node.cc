@@ -186,10 +186,7 @@ struct ServerNode::State {
   }
 
   Hello MyHello() const {
-    Hello h;
-    h.role = NodeRole::kServer;
-    h.instance_id = instance_id;
-    h.params = config.common.params;
+    Hello h = config.common.MakeHello(NodeRole::kServer);
     h.x25519 = config.dh.public_key;
     h.last_round = round ? round->number : kNoRound;
     return h;

@@ -39,6 +39,14 @@ struct NodeCommon {
   TransportOptions transport;
   std::shared_ptr<prometheus::Registry> metrics;  // optional
   Hash instance_id() const { return InstanceId(universe, instance); }
+  // The Hello this node sends as `role` (servers add their X25519 key and last round).
+  Hello MakeHello(NodeRole role) const {
+    Hello h;
+    h.role = role;
+    h.instance_id = instance_id();
+    h.params = params;
+    return h;
+  }
 };
 
 // --- committee server ---------------------------------------------------------------------------
