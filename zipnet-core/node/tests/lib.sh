@@ -19,14 +19,28 @@ cleanup() {
       tail -n 25 "$f"
     done
   fi
-  rm -rf "$W"
+  rm -rf "$W" "${PORT_LOCK:-}"
 }
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*"; exit 1; }
 
-# Loopback ports: a random base per test run (tests run in parallel).
-BASE=$((20000 + (RANDOM % 400) * 100 + ($$ % 50)))
+# Loopback ports: a block of 100 below Linux's ephemeral range (32768 and up, where outgoing
+# connections would take them), reserved with a lock directory so that tests running in
+# parallel never share one; a lock whose owner is gone is taken over.
+BASE=
+for _ in $(seq 1 200); do
+  b=$((20000 + (RANDOM % 120) * 100))
+  lock=${TMPDIR:-/tmp}/zipnet-net-ports.$b
+  if mkdir "$lock" 2>/dev/null ||
+    { owner=$(cat "$lock/pid" 2>/dev/null || true); [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; }; then
+    echo $$ >"$lock/pid"
+    BASE=$b
+    PORT_LOCK=$lock
+    break
+  fi
+done
+[ -n "$BASE" ] || { echo "FAIL: no free block of test ports"; exit 1; }
 port() { echo $((BASE + $1)); }
 
 # make_committee N: identities for N servers and the aggregator; sets COMMITTEE and AGGREGATOR.
