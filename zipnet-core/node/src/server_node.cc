@@ -457,10 +457,12 @@ struct ServerNode::State {
 
   Status OnServerFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
     const auto& limits = config.common.transport.limits;
+    // Until this server has heard from every committee member it takes part in no round (a
+    // restarted server joins at the next opening), so a peer's round messages are dropped.
+    if (!committee && type != MessageType::kHello) return Status::Ok();
     switch (type) {
       case MessageType::kRoundOpen: {
         TDX_ASSIGN_OR_RETURN(RoundOpen o, DecodeRoundOpen(body, limits));
-        if (!committee) return Status::Ok();
         if (o.opener != c->peer() ||
             !committee->VerifySignature(o.opener, RoundOpenDigest(instance_id, params_hash, o),
                                         o.signature)) {
@@ -514,7 +516,6 @@ struct ServerNode::State {
 
   // Whether a message for round r applies now; defers it when r is not opened here yet.
   bool Current(std::uint64_t r, const ConnectionPtr& c, MessageType type, ByteSpan body) {
-    if (!committee) return false;
     if (!round || r > round->number) {
       Defer(r, c, type, body);
       return false;
