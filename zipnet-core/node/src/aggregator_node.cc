@@ -28,8 +28,7 @@ struct AggregatorNode::State {
   std::shared_ptr<TlsIdentity> tls;
   std::unique_ptr<Listener> listener;
   PeerDialers dialers;
-  std::map<PeerId, ConnectionPtr> servers;                   // established, after their Hello
-  std::map<PeerId, ConnectionPtr> pending_servers;           // dialed, Hello not yet seen
+  std::map<PeerId, ConnectionPtr> servers;                   // links whose server sent its roster
   std::map<PeerId, std::map<ClientId, PublicKey>> admitted;  // per server
   std::optional<Committee> committee;
   std::optional<Roster> roster;
@@ -87,10 +86,25 @@ struct AggregatorNode::State {
               config.common.universe, config.common.instance, tdxrt::ToHex(self),
               listener->bound().ToString());
     dialers = PeerDialers(
-        loop, tls, config.servers, config.common.transport, [this](ConnectionPtr c) { Dialed(c); },
-        [this](const PeerId& peer, const std::string& why) {
-          log->debug("dial server {}: {}", ShortHex(peer), why);
-        });
+        loop, tls, config.servers, config.common.transport,
+        {.on_frame = [this](const ConnectionPtr& c, MessageType t,
+                            ByteSpan b) { return OnServerFrame(c, t, b); },
+         .on_up =
+             [this](const ConnectionPtr& c) {
+               c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kAggregator)));
+             },
+         .on_down =
+             [this](const ConnectionPtr& c, const std::string& why) {
+               log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
+               if (auto it = servers.find(c->peer()); it != servers.end() && it->second == c) {
+                 servers.erase(it);
+                 admitted.erase(c->peer());
+               }
+             },
+         .on_failed =
+             [this](const PeerId& peer, const std::string& why) {
+               log->debug("dial server {}: {}", ShortHex(peer), why);
+             }});
     return Status::Ok();
   }
 
@@ -112,28 +126,6 @@ struct AggregatorNode::State {
     return key;
   }
 
-  void Dialed(ConnectionPtr c) {
-    pending_servers[c->peer()] = c;
-    c->Start(
-        [this, c = std::weak_ptr<Connection>(c)](MessageType t, ByteSpan b) {
-          auto conn = c.lock();
-          return conn ? OnServerFrame(conn, t, b) : Status::Ok();
-        },
-        [this, c](const std::string& why) {
-          log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
-          if (auto it = servers.find(c->peer()); it != servers.end() && it->second == c) {
-            servers.erase(it);
-            admitted.erase(c->peer());
-          }
-          if (auto it = pending_servers.find(c->peer());
-              it != pending_servers.end() && it->second == c) {
-            pending_servers.erase(it);
-          }
-          dialers.Lost(c->peer());
-        });
-    c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kAggregator)));
-  }
-
   Status OnServerFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
     const auto& limits = config.common.transport.limits;
     const PeerId& peer = c->peer();
@@ -146,7 +138,6 @@ struct AggregatorNode::State {
       case MessageType::kRoster: {
         TDX_ASSIGN_OR_RETURN(Roster r, DecodeRoster(body, limits));
         TDX_TRY(AcceptRoster(peer, r));
-        pending_servers.erase(peer);
         servers[peer] = c;
         admitted[peer].clear();
         log->info("server {} connected ({}/{})", ShortHex(peer), servers.size(),
@@ -328,11 +319,8 @@ void AggregatorNode::Stop() {
   s_->dialers.Stop();
   if (s_->listener) s_->listener->Close();
   s_->fold_timer.reset();
-  for (auto& [p, c] : s_->servers) c->Abandon();
-  for (auto& [p, c] : s_->pending_servers) c->Abandon();
   for (auto& c : s_->clients) c->Abandon();
   s_->servers.clear();
-  s_->pending_servers.clear();
   s_->clients.clear();
   s_->greeted.clear();
 }

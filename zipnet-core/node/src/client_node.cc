@@ -120,8 +120,7 @@ struct ClientNode::State {
   std::string short_id;
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<TlsIdentity> tls;
-  PeerDialers dialers;
-  std::map<PeerId, ConnectionPtr> servers;
+  PeerDialers dialers;  // links to the servers
   std::set<PeerId> registered_with;
   RosterSet rosters;
   std::optional<Roster> roster;
@@ -129,8 +128,7 @@ struct ClientNode::State {
   std::optional<Client> client;
   std::optional<Bytes> evidence;
   EvidenceKind evidence_kind = EvidenceKind::kMock;
-  std::unique_ptr<Redialer> agg_dialer;
-  ConnectionPtr agg;
+  PeerDialers agg_dialer;  // the link to the aggregator the rosters name
   bool agg_greeted = false;
   std::unique_ptr<Timer> connect_timer;
   bool ever_registered = false;
@@ -192,10 +190,24 @@ struct ClientNode::State {
     log->info("client booting; waiting for rosters");
     dialers = PeerDialers(
         loop, tls, config.bootstrap, config.common.transport,
-        [this](ConnectionPtr c) { DialedServer(c); },
-        [this](const PeerId& peer, const std::string& why) {
-          log->debug("client={} dial server {}: {}", short_id, ShortHex(peer), why);
-        });
+        {.on_frame = [this](const ConnectionPtr& c, MessageType t,
+                            ByteSpan b) { return OnServerFrame(c, t, b); },
+         .on_up =
+             [this](const ConnectionPtr& c) {
+               c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kClient)));
+             },
+         .on_down =
+             [this](const ConnectionPtr& c, const std::string& why) {
+               log->info("client={} link to server {} closed: {}", short_id, ShortHex(c->peer()),
+                         why);
+               Forget(c);
+               registered_with.erase(c->peer());
+               SetRegistered();
+             },
+         .on_failed =
+             [this](const PeerId& peer, const std::string& why) {
+               log->debug("client={} dial server {}: {}", short_id, ShortHex(peer), why);
+             }});
     connect_timer = loop.After(config.connect_timeout, [this] {
       if (ever_registered) return;
       std::string what;
@@ -228,11 +240,7 @@ struct ClientNode::State {
     stopped = true;
     connect_timer.reset();
     dialers.Stop();
-    if (agg_dialer) agg_dialer->Stop();
-    for (auto& [p, c] : servers) c->Abandon();
-    servers.clear();
-    if (agg) agg->Abandon();
-    agg.reset();
+    agg_dialer.Stop();
   }
 
   void SetRegistered() {
@@ -248,26 +256,6 @@ struct ClientNode::State {
   void Forget(const ConnectionPtr& c) {
     closed_traffic.bytes_in += c->traffic().bytes_in;
     closed_traffic.bytes_out += c->traffic().bytes_out;
-  }
-
-  void DialedServer(ConnectionPtr c) {
-    servers[c->peer()] = c;
-    c->Start(
-        [this, w = std::weak_ptr<Connection>(c)](MessageType t, ByteSpan b) {
-          auto conn = w.lock();
-          return conn ? OnServerFrame(conn, t, b) : Status::Ok();
-        },
-        [this, c](const std::string& why) {
-          log->info("client={} link to server {} closed: {}", short_id, ShortHex(c->peer()), why);
-          Forget(c);
-          if (auto it = servers.find(c->peer()); it != servers.end() && it->second == c) {
-            servers.erase(it);
-          }
-          registered_with.erase(c->peer());
-          SetRegistered();
-          dialers.Lost(c->peer());
-        });
-    c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kClient)));
   }
 
   Status OnServerFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
@@ -294,7 +282,7 @@ struct ClientNode::State {
         }
         if (!*agreed) return Status::Ok();
         TDX_TRY(Adopt(**agreed));
-        for (auto& [p, conn] : servers) {
+        for (auto& [p, conn] : dialers.links()) {
           if (Status st = Register(conn); !st.ok()) return st;
         }
         return Status::Ok();
@@ -341,12 +329,24 @@ struct ClientNode::State {
     Requeue();
     auto addr = ParseEndpoint(r.aggregator_address);
     if (!addr.ok()) return addr.status().WithContext("roster aggregator address");
-    agg_dialer = std::make_unique<Redialer>(
-        loop, tls, PeerAddress{r.aggregator, *addr}, config.common.transport,
-        [this](ConnectionPtr c) { DialedAggregator(c); },
-        [this](const std::string& why) {
-          log->debug("client={} dial aggregator: {}", short_id, why);
-        });
+    agg_dialer = PeerDialers(
+        loop, tls, {PeerAddress{r.aggregator, *addr}}, config.common.transport,
+        {.on_frame = [this](const ConnectionPtr& c, MessageType t,
+                            ByteSpan b) { return OnAggregatorFrame(c, t, b); },
+         .on_up =
+             [this](const ConnectionPtr& c) {
+               agg_greeted = false;
+               c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kClient)));
+             },
+         .on_down =
+             [this](const ConnectionPtr& c, const std::string& why) {
+               log->info("client={} link to the aggregator closed: {}", short_id, why);
+               Forget(c);
+             },
+         .on_failed =
+             [this](const PeerId&, const std::string& why) {
+               log->debug("client={} dial aggregator: {}", short_id, why);
+             }});
     return Status::Ok();
   }
 
@@ -363,23 +363,6 @@ struct ClientNode::State {
     if (Status st = client->Enqueue(m); !st.ok()) {
       Exit({ClientExit::Kind::kFatal, st.message()});
     }
-  }
-
-  void DialedAggregator(ConnectionPtr c) {
-    agg = c;
-    agg_greeted = false;
-    c->Start(
-        [this, w = std::weak_ptr<Connection>(c)](MessageType t, ByteSpan b) {
-          auto conn = w.lock();
-          return conn ? OnAggregatorFrame(conn, t, b) : Status::Ok();
-        },
-        [this, c](const std::string& why) {
-          log->info("client={} link to the aggregator closed: {}", short_id, why);
-          Forget(c);
-          if (agg == c) agg.reset();
-          if (agg_dialer) agg_dialer->Lost();
-        });
-    c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kClient)));
   }
 
   Status OnAggregatorFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
@@ -486,13 +469,11 @@ bool ClientNode::registered() const {
 }
 Traffic ClientNode::traffic() const {
   Traffic t = s_->closed_traffic;
-  for (const auto& [p, c] : s_->servers) {
-    t.bytes_in += c->traffic().bytes_in;
-    t.bytes_out += c->traffic().bytes_out;
-  }
-  if (s_->agg) {
-    t.bytes_in += s_->agg->traffic().bytes_in;
-    t.bytes_out += s_->agg->traffic().bytes_out;
+  for (const auto* links : {&s_->dialers.links(), &s_->agg_dialer.links()}) {
+    for (const auto& [p, c] : *links) {
+      t.bytes_in += c->traffic().bytes_in;
+      t.bytes_out += c->traffic().bytes_out;
+    }
   }
   return t;
 }
@@ -509,7 +490,6 @@ struct Watcher::State {
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<TlsIdentity> tls;
   PeerDialers dialers;
-  std::map<PeerId, ConnectionPtr> servers;
   RosterSet rosters;
   std::optional<Committee> committee;
   std::optional<std::uint64_t> last;
@@ -525,10 +505,20 @@ struct Watcher::State {
     TDX_ASSIGN_OR_RETURN(tls, TlsIdentity::Create(config.identity));
     dialers = PeerDialers(
         loop, tls, config.bootstrap, config.common.transport,
-        [this](ConnectionPtr c) { Dialed(c); },
-        [this](const PeerId& peer, const std::string& why) {
-          log->debug("dial server {}: {}", ShortHex(peer), why);
-        });
+        {.on_frame = [this](const ConnectionPtr& c, MessageType t,
+                            ByteSpan b) { return OnFrame(c, t, b); },
+         .on_up =
+             [this](const ConnectionPtr& c) {
+               c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kWatcher)));
+             },
+         .on_down =
+             [this](const ConnectionPtr& c, const std::string& why) {
+               log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
+             },
+         .on_failed =
+             [this](const PeerId& peer, const std::string& why) {
+               log->debug("dial server {}: {}", ShortHex(peer), why);
+             }});
     connect_timer = loop.After(config.connect_timeout, [this] {
       if (committee) return;
       Exit({ClientExit::Kind::kConnectTimeout,
@@ -549,25 +539,6 @@ struct Watcher::State {
     stopped = true;
     connect_timer.reset();
     dialers.Stop();
-    for (auto& [p, c] : servers) c->Abandon();
-    servers.clear();
-  }
-
-  void Dialed(ConnectionPtr c) {
-    servers[c->peer()] = c;
-    c->Start(
-        [this, w = std::weak_ptr<Connection>(c)](MessageType t, ByteSpan b) {
-          auto conn = w.lock();
-          return conn ? OnFrame(conn, t, b) : Status::Ok();
-        },
-        [this, c](const std::string& why) {
-          log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
-          if (auto it = servers.find(c->peer()); it != servers.end() && it->second == c) {
-            servers.erase(it);
-          }
-          dialers.Lost(c->peer());
-        });
-    c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kWatcher)));
   }
 
   Status OnFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {

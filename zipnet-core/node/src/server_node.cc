@@ -58,8 +58,7 @@ struct ServerNode::State {
   std::shared_ptr<spdlog::logger> log;
   std::shared_ptr<TlsIdentity> tls;
   std::unique_ptr<Listener> listener;
-  PeerDialers dialers;                        // to the other servers
-  std::map<PeerId, ConnectionPtr> out;        // established outgoing server links
+  PeerDialers dialers;                        // links to the other servers (what we send on)
   std::set<ConnectionPtr> inbound;            // accepted, any role
   std::map<ConnectionPtr, NodeRole> roles;    // after their Hello
   std::map<PeerId, PublicKey> server_x25519;  // learned from Hellos (and our own)
@@ -132,10 +131,20 @@ struct ServerNode::State {
       if (p.peer != self) others.push_back(p);
     }
     dialers = PeerDialers(
-        loop, tls, others, config.common.transport, [this](ConnectionPtr c) { DialedServer(c); },
-        [this](const PeerId& peer, const std::string& why) {
-          log->debug("dial server {}: {}", ShortHex(peer), why);
-        });
+        loop, tls, others, config.common.transport,
+        {.on_frame = [this](const ConnectionPtr& c, MessageType t,
+                            ByteSpan b) { return OnFrame(c, t, b); },
+         .on_up =
+             [this](const ConnectionPtr& c) { c->Send(MessageType::kHello, Encode(MyHello())); },
+         .on_down =
+             [this](const ConnectionPtr& c, const std::string& why) {
+               log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
+               roles.erase(c);
+             },
+         .on_failed =
+             [this](const PeerId& peer, const std::string& why) {
+               log->debug("dial server {}: {}", ShortHex(peer), why);
+             }});
     MaybeFormCommittee();
     return Status::Ok();
   }
@@ -203,19 +212,6 @@ struct ServerNode::State {
   }
 
   // --- connections ---
-
-  void DialedServer(ConnectionPtr c) {
-    out[c->peer()] = c;
-    c->Start([this, w = std::weak_ptr<Connection>(c)](
-                 MessageType t, ByteSpan b) { return OnFrame(w.lock(), t, b); },
-             [this, c](const std::string& why) {
-               log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
-               if (auto it = out.find(c->peer()); it != out.end() && it->second == c) out.erase(it);
-               roles.erase(c);
-               dialers.Lost(c->peer());
-             });
-    c->Send(MessageType::kHello, Encode(MyHello()));
-  }
 
   void Accepted(ConnectionPtr c) {
     inbound.insert(c);
@@ -383,7 +379,7 @@ struct ServerNode::State {
   }
 
   void SendServers(MessageType type, const Bytes& body) {
-    for (auto& [peer, c] : out) c->Send(type, body);
+    for (auto& [peer, c] : dialers.links()) c->Send(type, body);
   }
   void SendRole(NodeRole role, MessageType type, const Bytes& body) {
     for (auto& [c, r] : roles) {
@@ -600,7 +596,7 @@ struct ServerNode::State {
     // rather than at the deadline.
     std::vector<PeerId> unreachable;
     for (const auto& srv : committee->servers) {
-      if (srv.peer != self && !out.count(srv.peer)) unreachable.push_back(srv.peer);
+      if (srv.peer != self && !dialers.links().count(srv.peer)) unreachable.push_back(srv.peer);
     }
     if (!unreachable.empty()) {
       rd.aggregate = std::move(a);
@@ -798,9 +794,7 @@ void ServerNode::Stop() {
   if (s_->round) {
     s_->round->deadline_timer.reset();
   }
-  for (auto& [p, c] : s_->out) c->Abandon();
   for (auto& c : s_->inbound) c->Abandon();
-  s_->out.clear();
   s_->inbound.clear();
   s_->roles.clear();
 }

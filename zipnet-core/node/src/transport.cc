@@ -601,24 +601,59 @@ void Redialer::Retry() {
   timer_ = loop_.After(delay, [this] { Attempt(); });
 }
 
+struct PeerDialers::Impl {
+  Handlers handlers;
+  std::vector<std::unique_ptr<Redialer>> dialers;
+  std::map<PeerId, ConnectionPtr> links;
+
+  void Up(const ConnectionPtr& c) {
+    links[c->peer()] = c;
+    c->Start(
+        [this, w = std::weak_ptr<Connection>(c)](MessageType t, ByteSpan b) {
+          auto conn = w.lock();
+          return conn ? handlers.on_frame(conn, t, b) : Status::Ok();
+        },
+        [this, c](const std::string& why) {
+          if (auto it = links.find(c->peer()); it != links.end() && it->second == c) {
+            links.erase(it);
+          }
+          if (handlers.on_down) handlers.on_down(c, why);
+          for (auto& d : dialers) {
+            if (d->address().peer == c->peer()) d->Lost();
+          }
+        });
+    if (handlers.on_up) handlers.on_up(c);
+  }
+};
+
+PeerDialers::PeerDialers() : impl_(std::make_unique<Impl>()) {}
+PeerDialers::PeerDialers(PeerDialers&&) noexcept = default;
+PeerDialers& PeerDialers::operator=(PeerDialers&&) noexcept = default;
+PeerDialers::~PeerDialers() {
+  if (impl_) Stop();
+}
+
 PeerDialers::PeerDialers(Loop& loop, const std::shared_ptr<TlsIdentity>& tls,
                          const std::vector<PeerAddress>& peers, const TransportOptions& options,
-                         const Redialer::Connected& on_connected, const Failed& on_failed) {
+                         Handlers handlers)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->handlers = std::move(handlers);
+  Impl* impl = impl_.get();  // stable across moves of this object
   for (const auto& p : peers) {
-    dialers_.push_back(std::make_unique<Redialer>(
-        loop, tls, p, options, on_connected,
-        [on_failed, peer = p.peer](const std::string& why) { on_failed(peer, why); }));
+    impl->dialers.push_back(std::make_unique<Redialer>(
+        loop, tls, p, options, [impl](ConnectionPtr c) { impl->Up(c); },
+        [impl, peer = p.peer](const std::string& why) {
+          if (impl->handlers.on_failed) impl->handlers.on_failed(peer, why);
+        }));
   }
 }
 
-void PeerDialers::Lost(const PeerId& peer) {
-  for (auto& d : dialers_) {
-    if (d->address().peer == peer) d->Lost();
-  }
-}
+const std::map<PeerId, ConnectionPtr>& PeerDialers::links() const { return impl_->links; }
 
 void PeerDialers::Stop() {
-  for (auto& d : dialers_) d->Stop();
+  for (auto& d : impl_->dialers) d->Stop();
+  for (auto& [peer, c] : impl_->links) c->Abandon();
+  impl_->links.clear();
 }
 
 }  // namespace zipnet::node

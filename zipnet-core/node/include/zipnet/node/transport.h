@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -166,20 +167,34 @@ class Redialer {
   std::shared_ptr<bool> alive_;
 };
 
-// One Redialer per peer of a list (a node's links to the committee servers).
+// A node's outgoing links to a list of peers (the committee servers, or the aggregator): one
+// Redialer per peer, and the established connections. It starts each connection it gets,
+// forgets it when it closes and redials that peer.
 class PeerDialers {
  public:
-  using Failed = std::function<void(const PeerId& peer, const std::string& reason)>;
-  PeerDialers() = default;
+  struct Handlers {
+    // Frames of an established link; a failed status closes it.
+    std::function<Status(const ConnectionPtr&, MessageType, ByteSpan)> on_frame;
+    std::function<void(const ConnectionPtr&)> on_up;  // e.g. send the Hello
+    std::function<void(const ConnectionPtr&, const std::string& reason)> on_down;
+    std::function<void(const PeerId&, const std::string& reason)> on_failed;  // a dial attempt
+  };
+  PeerDialers();
   PeerDialers(Loop& loop, const std::shared_ptr<TlsIdentity>& tls,
               const std::vector<PeerAddress>& peers, const TransportOptions& options,
-              const Redialer::Connected& on_connected, const Failed& on_failed);
-  // The link to `peer` closed: redial it.
-  void Lost(const PeerId& peer);
+              Handlers handlers);
+  PeerDialers(PeerDialers&&) noexcept;
+  PeerDialers& operator=(PeerDialers&&) noexcept;
+  ~PeerDialers();
+
+  // The links up now, by peer.
+  const std::map<PeerId, ConnectionPtr>& links() const;
+  // Stops redialing and closes the links without calling the handlers.
   void Stop();
 
  private:
-  std::vector<std::unique_ptr<Redialer>> dialers_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace zipnet::node
