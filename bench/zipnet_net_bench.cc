@@ -183,17 +183,20 @@ Result<Figures> Run(std::size_t clients, std::uint64_t measure_rounds) {
   }
   Figures f;
   if (status.ok()) {
-    // Let the registrations settle into rounds, then measure.
+    // Let the registrations settle into rounds, then measure. Both ends of the window are taken
+    // the same time after a round finalized at server 0: once its record has reached the
+    // clients, and before the next round opens, so the window holds whole rounds of traffic.
+    const Millis settle(100 + clients / 10);
     const std::uint64_t warm = finalized() + 2;
     while (finalized() < warm) std::this_thread::sleep_for(Millis(10));
+    std::this_thread::sleep_for(settle);
     const std::uint64_t r0 = finalized();
     const std::uint64_t b0 = traffic();
     std::vector<double> cpu0;
     for (auto& t : server_threads) cpu0.push_back(ThreadCpu(t));
     const double a0 = ThreadCpu(agg_thread), c0 = ThreadCpu(client_thread);
-    const auto hist_round0 = HistogramMean(*server_metrics, "zipnet_server_phase_seconds", "round");
-    (void)hist_round0;
     while (finalized() < r0 + measure_rounds) std::this_thread::sleep_for(Millis(10));
+    std::this_thread::sleep_for(settle);
     const std::uint64_t r1 = finalized();
     const std::uint64_t b1 = traffic();
     double server_cpu = 0;
