@@ -83,6 +83,20 @@ start_client() {
   PIDS+=("$LAST_PID")
 }
 
+# run_client NAME EXIT [args]: a client in the foreground (stderr in $W/NAME.log, 30 s at most);
+# fails unless it exits with EXIT. Sets MS to how long it ran.
+run_client() {
+  local name=$1 want=$2 start code
+  shift 2
+  start=$(date +%s%N)
+  set +e
+  timeout 30 "$B/zipnet-client" "$@" >/dev/null 2>"$W/$name.log"
+  code=$?
+  set -e
+  MS=$((($(date +%s%N) - start) / 1000000))
+  [ "$code" -eq "$want" ] || fail "$name: exit $code, expected $want"
+}
+
 # wait_for FILE PATTERN SECONDS: until grep -E PATTERN FILE matches.
 wait_for() {
   local file=$1 pattern=$2 secs=$3 i

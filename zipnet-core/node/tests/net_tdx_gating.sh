@@ -18,38 +18,22 @@ for i in 1 2 3; do start_server "$i" "${gate[@]}"; done
 start_aggregator
 
 # Silent drop: the mock client times out after its 2 s.
-start=$(date +%s%N)
-set +e
-timeout 30 "$B/zipnet-client" --evidence mock --connect-timeout 2 >"$W/mock.out" 2>"$W/mock.log"
-code=$?
-set -e
-ms=$((($(date +%s%N) - start) / 1000000))
-[ $code -eq 3 ] || fail "mock client exit $code, expected 3 (ConnectTimeout)"
+run_client mock 3 --evidence mock --connect-timeout 2
 grep -q 'zipnet-client: error: ConnectTimeout: registered with 0 of 3 servers after 2000 ms' "$W/mock.log" ||
   fail "mock client: no ConnectTimeout line"
-[ $ms -ge 2000 ] && [ $ms -lt 6000 ] || fail "ConnectTimeout after $ms ms"
+[ $MS -ge 2000 ] && [ $MS -lt 6000 ] || fail "ConnectTimeout after $MS ms"
 wait_for "$W/s1.log" 'refused registration of client [0-9a-f]+: mock evidence is refused by a TDX-gated committee' 5
 
 # The real quote replayed: its REPORTDATA does not bind this client's keys.
-set +e
-timeout 30 "$B/zipnet-client" --quote-file "$V/tdx_quote" --connect-timeout 2 >/dev/null 2>"$W/replay.log"
-code=$?
-set -e
-[ $code -eq 3 ] || fail "replayed quote: exit $code, expected 3"
+run_client replay 3 --quote-file "$V/tdx_quote" --connect-timeout 2
 wait_for "$W/s2.log" 'refused registration of client [0-9a-f]+: report_data does not bind this client.s keys' 5
 
 # Strict surfacing: the same two clients get Attestation("...") and exit 4 at once.
 for i in 1 2 3; do kill "${PIDS[$((i - 1))]}"; done
 sleep 0.5
 for i in 1 2 3; do start_server "$i" "${gate[@]}" --strict-attestation; done
-set +e
-timeout 30 "$B/zipnet-client" --evidence mock --connect-timeout 20 >/dev/null 2>"$W/strict-mock.log"
-code1=$?
-timeout 30 "$B/zipnet-client" --quote-file "$V/tdx_quote" --connect-timeout 20 >/dev/null 2>"$W/strict-replay.log"
-code2=$?
-set -e
-[ $code1 -eq 4 ] || fail "strict mock: exit $code1, expected 4"
-[ $code2 -eq 4 ] || fail "strict replay: exit $code2, expected 4"
+run_client strict-mock 4 --evidence mock --connect-timeout 20
+run_client strict-replay 4 --quote-file "$V/tdx_quote" --connect-timeout 20
 got=$(grep -h 'zipnet-client: error:' "$W/strict-mock.log" "$W/strict-replay.log" |
   sed -E 's/carries [0-9a-f]{16}…, expected [0-9a-f]{16}…/carries X…, expected Y…/')
 want='zipnet-client: error: Attestation("mock evidence is refused by a TDX-gated committee")
