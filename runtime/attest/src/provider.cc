@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <string_view>
 #include <thread>
 
 #include "tdxrt/evidence.h"
@@ -87,14 +88,21 @@ class EntryGuard {
 
 }  // namespace
 
+bool InsideTdxGuest(const fs::path& cpuinfo) {
+  auto text = ReadFile(cpuinfo, 16 << 20);
+  if (!text.ok()) return false;
+  const std::string_view s(reinterpret_cast<const char*>(text->data()), text->size());
+  for (std::size_t pos = s.find(" tdx_guest"); pos != std::string_view::npos;
+       pos = s.find(" tdx_guest", pos + 1)) {
+    const std::size_t end = pos + 10;
+    if (end == s.size() || s[end] == ' ' || s[end] == '\n') return true;
+  }
+  return false;
+}
+
 Status ConfigfsTsmProvider::Diagnose() const {
   const fs::path& root = options_.root;
-  auto cpuinfo = ReadFile(options_.cpuinfo, 16 << 20);
-  const bool tdx_flag = cpuinfo.ok() && [&] {
-    const std::string text(cpuinfo->begin(), cpuinfo->end());
-    return text.find(" tdx_guest") != std::string::npos;
-  }();
-  if (!tdx_flag) {
+  if (!InsideTdxGuest(options_.cpuinfo)) {
     return Unavailable("not inside a TDX guest: " + options_.cpuinfo.string() +
                        " has no tdx_guest CPU flag, and " + root.string() + " does not exist");
   }

@@ -215,6 +215,21 @@ TEST_CASE("configfs-tsm: diagnoses a missing interface") {
   }
 }
 
+TEST_CASE("InsideTdxGuest reads the tdx_guest CPU flag, a whole word") {
+  TempDir tmp;
+  WriteText(tmp.path / "a", "flags\t\t: fpu vme hypervisor tdx_guest\nbogomips\t: 4000\n");
+  WriteText(tmp.path / "b", "flags\t\t: fpu tdx_guest vme\n");
+  WriteText(tmp.path / "c", "flags\t\t: fpu vme hypervisor tdx_guest_ext\n");
+  WriteText(tmp.path / "d", "flags\t\t: fpu vme hypervisor\n");
+  WriteText(tmp.path / "e", "flags\t\t: fpu tdx_guest");
+  CHECK(InsideTdxGuest(tmp.path / "a"));
+  CHECK(InsideTdxGuest(tmp.path / "b"));
+  CHECK_FALSE(InsideTdxGuest(tmp.path / "c"));
+  CHECK_FALSE(InsideTdxGuest(tmp.path / "d"));
+  CHECK(InsideTdxGuest(tmp.path / "e"));
+  CHECK_FALSE(InsideTdxGuest(tmp.path / "absent"));
+}
+
 TEST_CASE("configfs-tsm on this machine") {
   auto cpuinfo = ReadFile("/proc/cpuinfo");
   if (cpuinfo.ok() &&

@@ -343,7 +343,9 @@ int ClientMain(int argc, char** argv) {
     fixed_quote = std::move(q).value();
     mode = "tdx";
   } else if (mode == "auto") {
-    mode = std::filesystem::exists("/sys/kernel/config/tsm/report") ? "tdx" : "mock";
+    // The tdx_guest CPU flag, not configfs-tsm (whose module loads in any guest): inside a TD a
+    // failing quote is an error, never a silent fall-back to mock evidence.
+    mode = tdxrt::InsideTdxGuest() ? "tdx" : "mock";
   }
   if (mode == "tdx" && !fixed_quote) provider = std::make_shared<tdxrt::ConfigfsTsmProvider>();
   auto log = Logger("zipnet_client");

@@ -29,6 +29,11 @@ class QuoteProvider {
   virtual std::string Name() const = 0;
 };
 
+// True when `cpuinfo` (normally /proc/cpuinfo) shows the tdx_guest CPU flag: this kernel runs
+// inside a TDX guest. Whether configfs-tsm exists says nothing about that: its module loads in
+// any guest.
+bool InsideTdxGuest(const std::filesystem::path& cpuinfo = "/proc/cpuinfo");
+
 class ConfigfsTsmProvider : public QuoteProvider {
  public:
   struct Options {
