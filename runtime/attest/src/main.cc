@@ -320,6 +320,35 @@ int RunVerify(const VerifyArgs& a, bool json) {
   return Code(ExitCode::kOk);
 }
 
+// --- merge-policies -----------------------------------------------------------------------------
+
+int RunMergePolicies(const std::vector<std::string>& files, const std::string& out) {
+  std::vector<tdxrt::NamedPolicy> in;
+  for (const auto& f : files) {
+    auto text = tdxrt::ReadFile(f, 4 << 20);
+    if (!text.ok()) return Fail(text.status().message());
+    auto p = tdxrt::ParsePolicy(std::string(text->begin(), text->end()), f);
+    if (!p.ok()) return Fail(p.status().message());
+    in.push_back({f, std::move(p).value()});
+  }
+  auto merged = tdxrt::MergePolicies(in);
+  if (!merged.ok()) return Fail(merged.status().message());
+  std::string from;
+  for (const auto& f : files) from += (from.empty() ? "" : ", ") + f;
+  const std::string text = tdxrt::SerializePolicy(
+      *merged,
+      "Measurement policy merged by tdx-attest from " + from +
+          ".\nAny set admits: keep the old image's sets until every node runs the new one.");
+  if (out.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return Code(ExitCode::kOk);
+  }
+  auto st = tdxrt::WriteFileAtomic(out, std::string_view(text), 0644);
+  if (!st.ok()) return Fail(st.message());
+  std::printf("%s: %zu sets from %zu policies\n", out.c_str(), merged->sets.size(), files.size());
+  return Code(ExitCode::kOk);
+}
+
 // --- check --------------------------------------------------------------------------------------
 
 struct CheckArgs {
@@ -527,6 +556,15 @@ int main(int argc, char** argv) {
   check->add_option("--field", ca.bind_fields, "A bound field, hex (repeatable, in order)");
   check->fallthrough();
 
+  std::vector<std::string> merge_files;
+  std::string merge_out;
+  auto* merge = app.add_subcommand(
+      "merge-policies",
+      "One policy admitting what any of the given policies admits (rotations: old + new image)");
+  merge->add_option("policy", merge_files, "Policy files, oldest first")->required();
+  merge->add_option("--out", merge_out, "Write here (atomically) instead of stdout");
+  merge->fallthrough();
+
   QuoteArgs qa;
   auto* quote = app.add_subcommand("quote", "Get a quote for REPORTDATA inside a TD");
   quote->add_option("--report-data", qa.report_data, "REPORTDATA, 128 hex digits")->required();
@@ -552,6 +590,7 @@ int main(int argc, char** argv) {
   if (show->parsed()) return RunShow(show_path, json);
   if (verify->parsed()) return RunVerify(va, json);
   if (check->parsed()) return RunCheck(ca, json);
+  if (merge->parsed()) return RunMergePolicies(merge_files, merge_out);
   if (quote->parsed()) return RunQuote(qa);
   if (rd->parsed()) return RunReportData(label, fields);
   return Usage("no subcommand");

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include "tdxrt/hex.h"
 #include "tdxrt/yaml_diagnostics.h"
@@ -149,6 +150,48 @@ std::string SerializePolicy(const Policy& p, const std::string& comment) {
       out += (i ? ", " : "") + std::string(TcbStatusName(s.tcb_status[i]));
     }
     out += "]\n";
+  }
+  return out;
+}
+
+Result<Policy> MergePolicies(const std::vector<NamedPolicy>& in) {
+  if (in.empty()) return Status::InvalidArgument("no policy to merge");
+  Policy out;
+  out.allow_mock = in.front().policy.allow_mock;
+  out.allow_debug = in.front().policy.allow_debug;
+  for (const auto& [file, p] : in) {
+    if (p.allow_mock != out.allow_mock || p.allow_debug != out.allow_debug) {
+      return Status::InvalidArgument(file + ": allow_mock/allow_debug differ from " +
+                                     in.front().file + "'s; merged policies must agree on them");
+    }
+    for (const auto& s : p.sets) {
+      const auto same = [&](const MeasurementSet& o) {
+        return o.mr_td == s.mr_td && o.rtmr == s.rtmr && o.mr_config_id == s.mr_config_id &&
+               o.tcb_status == s.tcb_status;
+      };
+      if (std::any_of(out.sets.begin(), out.sets.end(), same)) continue;
+      MeasurementSet m = s;
+      const auto taken = [&](const std::string& n) {
+        return std::any_of(out.sets.begin(), out.sets.end(),
+                           [&](const MeasurementSet& o) { return o.name == n; });
+      };
+      if (taken(m.name)) {
+        // Set names are plain (A-Z a-z 0-9 . _ + -): the file name joins with '+'.
+        std::string suffix;
+        for (char c : std::filesystem::path(file).filename().string()) {
+          suffix += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                            c == '+' || c == '-'
+                        ? c
+                        : '_';
+        }
+        m.name = (m.name + "+" + suffix).substr(0, 128);
+        if (taken(m.name)) {
+          return Status::InvalidArgument(file + ": set '" + s.name +
+                                         "' differs from a set of the same name and file name");
+        }
+      }
+      out.sets.push_back(std::move(m));
+    }
   }
   return out;
 }

@@ -101,6 +101,37 @@ TEST_CASE("policy round trip and rollouts: any matching set admits") {
   CHECK(d.reasons[0] == "set 'v1': RTMR1 4444444444444444... is not 2222222222222222...");
 }
 
+TEST_CASE("merging policies for a rotation: order kept, duplicates dropped, names kept apart") {
+  Policy a;
+  a.sets = {Set("img", M(1)), Set("img-two-pass", M(2))};
+  Policy b;
+  b.sets = {Set("img", M(3)), Set("img-two-pass", M(2)), Set("other", M(4))};
+  auto m = MergePolicies({{"dir/v1-policy.yaml", a}, {"dir/v2-policy.yaml", b}});
+  REQUIRE_MESSAGE(m.ok(), m.status().message());
+  std::vector<std::string> names;
+  for (const auto& s : m->sets) names.push_back(s.name);
+  CHECK(names == std::vector<std::string>{"img", "img-two-pass", "img+v2-policy.yaml", "other"});
+  CHECK(m->sets[2].mr_td == M(3));
+  // Both images are admitted by the merged policy, and it survives a round trip.
+  auto again = ParsePolicy(SerializePolicy(*m), "merged.yaml");
+  REQUIRE_MESSAGE(again.ok(), again.status().message());
+  Verdict up;
+  CHECK(Evaluate(*again, TdxEvidence(M(1), M(0)), &up).matched_set == "img");
+  CHECK(Evaluate(*again, TdxEvidence(M(3), M(0)), &up).matched_set == "img+v2-policy.yaml");
+
+  Policy mock = b;
+  mock.allow_mock = true;
+  auto bad = MergePolicies({{"a.yaml", a}, {"b.yaml", mock}});
+  CHECK(bad.status().message() ==
+        "b.yaml: allow_mock/allow_debug differ from a.yaml's; merged policies must agree on them");
+  Policy c;
+  c.sets = {Set("img", M(5))};
+  bad = MergePolicies({{"x/p.yaml", a}, {"y/p.yaml", b}, {"z/p.yaml", c}});
+  CHECK(bad.status().message() ==
+        "z/p.yaml: set 'img' differs from a set of the same name and file name");
+  CHECK(MergePolicies({}).status().message() == "no policy to merge");
+}
+
 TEST_CASE("unverified quotes, debug TDs and mock evidence are rejected") {
   Policy p;
   p.sets = {Set("v1", M(1))};

@@ -47,6 +47,16 @@ Result<Policy> ParsePolicy(const std::string& text, const std::string& file);
 // YAML text of a policy (what `tdximage build` writes next to an image).
 std::string SerializePolicy(const Policy& policy, const std::string& comment = "");
 
+// One policy admitting what any of `policies` admits (a rotation: the old and the new image).
+// Sets keep their order; a set equal to an earlier one (same measurements and TCB statuses) is
+// dropped; a different set whose name is taken is renamed "<name>+<its file name>". allow_mock and
+// allow_debug must agree across the inputs (an error names the files that differ).
+struct NamedPolicy {
+  std::string file;
+  Policy policy;
+};
+Result<Policy> MergePolicies(const std::vector<NamedPolicy>& policies);
+
 struct Decision {
   bool admitted = false;
   std::string matched_set;           // when admitted
