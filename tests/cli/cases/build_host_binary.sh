@@ -10,3 +10,10 @@ for p in /usr/bin/host-env /lib64/ld-linux-x86-64.so.2; do grep -q "\"path\": \"
 grep -q '"path": "/lib/x86_64-linux-gnu/libc.so.6"' "$m" && echo "has libc.so.6"
 sed -i 's|host: /usr/bin/env|host: /usr/bin/no-such-binary|' r/img.yaml
 "$TDXIMAGE" -q build r/img.yaml --out out2 2>&1 || echo "exit $?"
+# A path from the build's environment: named when unset; relative values are taken from the
+# current directory; the manifest records the path as the recipe spells it.
+sed -i 's|host: /usr/bin/no-such-binary|host: "${HOSTBIN}/env"|' r/img.yaml
+env -u HOSTBIN "$TDXIMAGE" -q build r/img.yaml --out out3 2>&1 || echo "exit $?"
+mkdir hostbin && cp /usr/bin/env hostbin/
+HOSTBIN=hostbin "$TDXIMAGE" -q build r/img.yaml --out out3 >/dev/null
+grep -o '"origin": "host:${HOSTBIN}/env"' out3/tdx-hello-debian/tdx-hello-debian-manifest.json

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
@@ -157,6 +158,27 @@ std::string ModeString(std::uint32_t mode) {
   return b;
 }
 
+// ${NAME}/rest -> $NAME/rest from the build's environment (recipe.cc accepts only that form).
+Result<std::string> ExpandHostPath(const std::string& spelled) {
+  if (spelled.rfind("${", 0) != 0) return spelled;
+  const auto close = spelled.find('}');
+  const std::string name = spelled.substr(2, close - 2);
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr || *v == '\0') {
+    return Status::InvalidArgument("host path " + spelled + ": " + name +
+                                   " is not set in the environment (hint: point it at the "
+                                   "directory with the binaries, e.g. " +
+                                   name + "=build/release/bin)");
+  }
+  std::string dir = v;
+  if (dir.front() != '/') {
+    std::error_code ec;
+    dir = (std::filesystem::current_path(ec) / dir).lexically_normal().string();
+  }
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir + spelled.substr(close + 1);
+}
+
 }  // namespace
 
 Result<SourceSet> FetchSources(const Recipe& r, const Lock* lock, SourceStore& store,
@@ -263,12 +285,17 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
   auto host = MakeHostRootView(o.host_root);
   for (const auto& b : r.binaries) {
     if (b.from == BinarySpec::From::kHost) {
-      auto real = host->RealPath(b.path);
-      if (!real.ok()) return real.status().WithContext(r.file + ":" + std::to_string(b.line));
+      const std::string where = r.file + ":" + std::to_string(b.line);
+      auto path = ExpandHostPath(b.path);
+      if (!path.ok()) return path.status().WithContext(where);
+      auto real = host->RealPath(*path);
+      if (!real.ok()) return real.status().WithContext(where);
       TDX_ASSIGN_OR_RETURN(auto data, host->Read(*real));
       if (!IsElf(*data))
-        return Status::InvalidArgument(b.path + " on the build host is not an ELF binary");
-      TDX_TRY(t.AddFile(PlaceInTree(t, b.to), data, 0755, "host:" + *real));
+        return Status::InvalidArgument(*path + " on the build host is not an ELF binary");
+      // The origin is the path as the recipe spells it: a build directory's location must not
+      // change the manifest (and so the launcher) between machines.
+      TDX_TRY(t.AddFile(PlaceInTree(t, b.to), data, 0755, "host:" + b.path));
       TDX_ASSIGN_OR_RETURN(auto libs, ElfClosure(*host, *real));
       for (const auto& l : libs) {
         const std::string dest = PlaceInTree(t, l.path);
@@ -536,6 +563,7 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
     ls.initrd_file = initrd_name;
     ls.ovmf_file = n + "-ovmf.fd";
     ls.mtime = o.source_date_epoch;
+    ls.host_env = r.payload_host_env;
     const std::string meas_text = meas.dump(2) + "\n";
     ls.files = {{initrd_name, std::make_shared<const Bytes>(std::move(initramfs))},
                 {n + "-vmlinuz", std::make_shared<const Bytes>(img.kernel)},

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "tdximage/build.h"
 #include "tdximage/cache.h"
@@ -437,6 +438,52 @@ TEST_CASE("/init: modules in order, quoted environment and arguments, status and
   CHECK(init.find("'/usr/bin/app' '--say' 'it'\\''s ok'\n") != std::string::npos);
   CHECK(init.find("poweroff -f") != std::string::npos);
   CHECK(ShellQuote("") == "''");
+}
+
+TEST_CASE("/init: settings from the host are exported only when the recipe's host_env names them") {
+  Recipe r;
+  r.name = "demo";
+  r.payload_command = "/usr/bin/app";
+  r.payload_env = {{"ZIPNET_MESSAGE", "from the recipe"}};
+  r.payload_host_env = {"ZIPNET_*", "OTHER"};
+  const std::string init = GenerateInit(r, {}, "tdximage test");
+  // The part that reads fw_cfg, run by /bin/sh over a fake of the sysfs file.
+  const std::string path = "/sys/firmware/qemu_fw_cfg/by_name/opt/tdximage/env/raw";
+  const auto start = init.find("f=" + path);
+  REQUIRE(start != std::string::npos);
+  const auto end = init.find("\nfi\n", start);
+  REQUIRE(end != std::string::npos);
+  REQUIRE(init.find("export ZIPNET_MESSAGE='from the recipe'") < start);  // the host's win
+  TempDir d;
+  std::string part = init.substr(start, end + 4 - start);
+  part.replace(2, path.size(), (d.path / "raw").string());
+  {
+    std::ofstream(d.path / "raw") << "ZIPNET_MESSAGE=hello world=x\nLD_PRELOAD=/tmp/evil.so\n"
+                                     "OTHER=1\nOTHERX=2\n9BAD=1\nno-equals-sign\nZIPNET_EMPTY=\n"
+                                     "ZIPNET_LAST=no newline";
+    std::ofstream(d.path / "part.sh")
+        << "ZIPNET_MESSAGE='from the recipe'\n"
+        << part << "env | grep -E '^(ZIPNET_|OTHER|LD_PRELOAD)' | LC_ALL=C sort\n";
+  }
+  const std::string cmd =
+      "env -i /bin/sh " + (d.path / "part.sh").string() + " > " + (d.path / "out").string();
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto out = tdxrt::ReadFile(d.path / "out");
+  REQUIRE(out.ok());
+  CHECK(std::string(out->begin(), out->end()) ==
+        "tdx-init: ignoring host setting LD_PRELOAD (not in the recipe's host_env)\n"
+        "tdx-init: ignoring host setting OTHERX (not in the recipe's host_env)\n"
+        "tdx-init: ignoring a malformed host setting\n"
+        "tdx-init: ignoring a malformed host setting\n"
+        "tdx-init: settings from the host (not measured): ZIPNET_MESSAGE OTHER ZIPNET_EMPTY "
+        "ZIPNET_LAST\n"
+        "OTHER=1\n"
+        "ZIPNET_EMPTY=\n"
+        "ZIPNET_LAST=no newline\n"
+        "ZIPNET_MESSAGE=hello world=x\n");
+  // Without host_env, /init does not look at fw_cfg at all.
+  r.payload_host_env.clear();
+  CHECK(GenerateInit(r, {}, "t").find("qemu_fw_cfg") == std::string::npos);
 }
 
 TEST_CASE("assembly refuses a rootfs tarball that escapes the tree, naming the source") {

@@ -55,6 +55,9 @@ Result<std::string> Render(const LauncherSpec& s, const std::string& mode,
   t = Replace(t, "@TOOL@", s.tool);
   t = Replace(t, "@MEMORY@", s.memory);
   t = Replace(t, "@CPUS@", std::to_string(s.cpus));
+  std::string host_env;
+  for (const auto& e : s.host_env) host_env += (host_env.empty() ? "" : " ") + e;
+  t = Replace(t, "@HOST_ENV@", host_env);
   t = Replace(t, "@CMDLINE@", SingleQuoted(s.cmdline));
   t = Replace(t, "@MRTD_SINGLE@", s.mrtd_single);
   t = Replace(t, "@MRTD_TWO@", s.mrtd_two);

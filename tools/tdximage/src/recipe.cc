@@ -255,8 +255,20 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
           b.from = n["host"] ? BinarySpec::From::kHost : BinarySpec::From::kImage;
           b.path = n[n["host"] ? "host" : "image"].Scalar();
           b.to = n["to"] ? n["to"].Scalar() : b.path;
-          if (!AbsolutePath(b.path)) P.Error(n, "binary path '" + b.path + "' must be absolute");
-          if (!AbsolutePath(b.to)) P.Error(n, "binary 'to' '" + b.to + "' must be absolute");
+          static const std::regex kVarPrefix(R"(\$\{[A-Za-z_][A-Za-z0-9_]*\}/.+)");
+          const bool var =
+              b.from == BinarySpec::From::kHost && std::regex_match(b.path, kVarPrefix);
+          if (!var && !AbsolutePath(b.path)) {
+            P.Error(n, "binary path '" + b.path + "' must be absolute",
+                    b.from == BinarySpec::From::kHost
+                        ? "or start with ${NAME}/ (from the environment)"
+                        : "");
+          }
+          if (n["to"]) {
+            if (!AbsolutePath(b.to)) P.Error(n, "binary 'to' '" + b.to + "' must be absolute");
+          } else if (var) {
+            P.Error(n, "a binary from ${...} needs 'to'");
+          }
           r.binaries.push_back(std::move(b));
         }
       }
@@ -266,7 +278,7 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
       P.Error(pl ? pl : root, "the recipe needs 'payload' with 'command'",
               "payload: {command: /usr/bin/app, args: [], env: {}}");
     } else {
-      P.CheckKeys(pl, {"command", "args", "env"}, "payload");
+      P.CheckKeys(pl, {"command", "args", "env", "host_env"}, "payload");
       if (auto c = P.Str(pl, "command", true, "payload")) {
         if (!AbsolutePath(*c))
           P.Error(pl["command"], "payload command must be an absolute path in the image");
@@ -288,6 +300,23 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
             if (!std::regex_match(k, kEnv))
               P.Error(kv.first, "invalid environment variable name '" + k + "'");
             r.payload_env.emplace_back(k, kv.second.Scalar());
+          }
+        }
+      }
+      if (const YAML::Node h = pl["host_env"]) {
+        static const std::regex kPattern(R"([A-Za-z_][A-Za-z0-9_]*\*?)");
+        if (!h.IsSequence()) {
+          P.Error(h, "payload host_env must be a list of variable names or NAME_* prefixes",
+                  "host_env: [ZIPNET_*]");
+        } else {
+          for (const auto& x : h) {
+            const std::string v = x.Scalar();
+            if (!std::regex_match(v, kPattern)) {
+              P.Error(
+                  x, "host_env entry '" + v + "' is not a variable name or a prefix ending in '*'");
+            } else {
+              r.payload_host_env.push_back(v);
+            }
           }
         }
       }

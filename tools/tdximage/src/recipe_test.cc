@@ -105,6 +105,50 @@ compresion: {algorithm: zstd}
   CHECK(e == joined);
 }
 
+TEST_CASE("binaries from ${NAME}/ and payload.host_env: accepted forms and exact errors") {
+  const std::string head = R"(name: demo
+base: debian
+sources:
+  kernel: {apt: linux-image-x, version: "1.0"}
+  ovmf: {apt: ovmf, version: "1"}
+kernel: {source: kernel, path: vmlinuz}
+ovmf: {source: ovmf}
+)";
+  auto ok = ParseRecipe(head + R"(binaries:
+  - {host: "${ZIPNET_BIN}/zipnet-client", to: /usr/bin/zipnet-client}
+payload: {command: /usr/bin/zipnet-client, host_env: [ZIPNET_*, HTTP_PROXY]}
+)",
+                        "ok.yaml");
+  REQUIRE_MESSAGE(ok.ok(), ok.status().message());
+  CHECK(ok->binaries[0].path == "${ZIPNET_BIN}/zipnet-client");
+  CHECK(ok->payload_host_env == std::vector<std::string>{"ZIPNET_*", "HTTP_PROXY"});
+
+  auto bad = ParseRecipe(head + R"(binaries:
+  - {host: "${ZIPNET_BIN}/zipnet-client"}
+  - {host: "$HOME/x", to: /x}
+  - {image: "${ZIPNET_BIN}/y"}
+payload: {command: /x, host_env: [ZIPNET_*, "*", "A B", LD_*X]}
+)",
+                         "bad.yaml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message() ==
+        "bad.yaml:9:5: error: a binary from ${...} needs 'to'\n"
+        "bad.yaml:10:5: error: binary path '$HOME/x' must be absolute (hint: or start with "
+        "${NAME}/ (from the environment))\n"
+        "bad.yaml:11:5: error: binary path '${ZIPNET_BIN}/y' must be absolute\n"
+        "bad.yaml:12:45: error: host_env entry '*' is not a variable name or a prefix ending in "
+        "'*'\n"
+        "bad.yaml:12:50: error: host_env entry 'A B' is not a variable name or a prefix ending in "
+        "'*'\n"
+        "bad.yaml:12:57: error: host_env entry 'LD_*X' is not a variable name or a prefix ending "
+        "in '*'");
+  CHECK(ParseRecipe(head + "payload: {command: /x, host_env: ZIPNET_*}\n", "s.yaml")
+            .status()
+            .message() ==
+        "s.yaml:8:34: error: payload host_env must be a list of variable names or NAME_* "
+        "prefixes (hint: host_env: [ZIPNET_*])");
+}
+
 TEST_CASE("YAML syntax errors and non-map documents") {
   auto r = ParseRecipe("name: [unclosed\n", "y.yaml");
   REQUIRE_FALSE(r.ok());

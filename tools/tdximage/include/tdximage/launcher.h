@@ -31,6 +31,7 @@ struct LauncherSpec {
   std::string kernel_file, initrd_file, ovmf_file;  // names among `files`
   std::vector<LauncherFile> files;                  // everything the launcher carries
   std::int64_t mtime = 0;
+  std::vector<std::string> host_env;  // payload.host_env: passed to the guest through fw_cfg
 };
 
 tdxrt::Result<tdxrt::Bytes> MakeSelfExtractingLauncher(const LauncherSpec& spec);

@@ -51,8 +51,10 @@ struct RootfsSpec {
 struct BinarySpec {
   enum class From { kHost, kImage };
   From from = From::kHost;
-  std::string path;  // on the host (kHost) or in the image (kImage)
-  std::string to;    // destination in the image (kHost; defaults to path)
+  // On the host (kHost; may start with ${NAME}, taken from the build's environment, e.g.
+  // ${ZIPNET_BIN}/zipnet-client) or in the image (kImage).
+  std::string path;
+  std::string to;  // destination in the image (kHost; defaults to path)
   int line = 0;
 };
 
@@ -72,6 +74,10 @@ struct Recipe {
   std::string payload_command;
   std::vector<std::string> payload_args;
   std::vector<std::pair<std::string, std::string>> payload_env;
+  // Variables the launcher may pass from its environment to the payload (names, or prefixes
+  // ending in '*'); /init exports only these. Not measured: they reach the guest through QEMU's
+  // fw_cfg, not the kernel command line.
+  std::vector<std::string> payload_host_env;
   std::string cmdline;
   std::string memory = "512M";
   int cpus = 1;
