@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "tdximage/lock.h"
 
@@ -147,6 +148,20 @@ payload: {command: /x, host_env: [ZIPNET_*, "*", "A B", LD_*X]}
             .message() ==
         "s.yaml:8:34: error: payload host_env must be a list of variable names or NAME_* "
         "prefixes (hint: host_env: [ZIPNET_*])");
+}
+
+TEST_CASE("every recipe in recipes/ parses (ubuntu's too, which cannot be built here)") {
+  int n = 0;
+  for (const auto& base : std::filesystem::directory_iterator(TDX_RECIPES_DIR)) {
+    if (!base.is_directory()) continue;
+    for (const auto& f : std::filesystem::directory_iterator(base.path())) {
+      if (f.path().extension() != ".yaml") continue;
+      auto r = tdximage::LoadRecipe(f.path().string());
+      CHECK_MESSAGE(r.ok(), r.status().message());
+      ++n;
+    }
+  }
+  CHECK(n >= 9);  // tdx-hello, zipnet-client, zipnet-server for debian, alpine, ubuntu
 }
 
 TEST_CASE("YAML syntax errors and non-map documents") {
