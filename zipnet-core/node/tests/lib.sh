@@ -1,8 +1,10 @@
 # Shared helpers of the zipnet network tests (bash, sourced). Every test starts its own
 # committee on loopback ports, runs each process under `timeout`, and kills what it started on
 # exit. Needs ZIPNET_BIN (the directory with zipnet-server, -aggregator, -client, zipnet_probe).
+# NODE_SECONDS bounds each background node (default 120).
 set -euo pipefail
 B=$ZIPNET_BIN
+NODE_SECONDS=${NODE_SECONDS:-120}
 export ZIPNET_INSTANCE=${ZIPNET_INSTANCE:-nettest}
 # Fast rounds for tests: open every 300 ms, fold for 100 ms, give up after 1 s.
 export ZIPNET_ROUND_PERIOD_MS=300 ZIPNET_FOLD_MS=100 ZIPNET_ROUND_DEADLINE_MS=1000
@@ -61,14 +63,14 @@ make_committee() {
 start_server() {
   local i=$1
   shift
-  ZIPNET_LISTEN=127.0.0.1:$(port "$i") timeout 120 "$B/zipnet-server" --identity "$W/s$i.key" \
+  ZIPNET_LISTEN=127.0.0.1:$(port "$i") timeout "$NODE_SECONDS" "$B/zipnet-server" --identity "$W/s$i.key" \
     "$@" >>"$W/s$i.log" 2>&1 &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
 }
 
 start_aggregator() {
-  ZIPNET_LISTEN=127.0.0.1:$(port 0) timeout 120 "$B/zipnet-aggregator" \
+  ZIPNET_LISTEN=127.0.0.1:$(port 0) timeout "$NODE_SECONDS" "$B/zipnet-aggregator" \
     --identity "$W/agg.key" "$@" >>"$W/agg.log" 2>&1 &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
@@ -78,7 +80,7 @@ start_aggregator() {
 start_client() {
   local name=$1
   shift
-  timeout 120 "$B/zipnet-client" "$@" >"$W/$name.log" 2>&1 &
+  timeout "$NODE_SECONDS" "$B/zipnet-client" "$@" >"$W/$name.log" 2>&1 &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
 }
