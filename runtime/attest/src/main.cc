@@ -325,9 +325,7 @@ int RunVerify(const VerifyArgs& a, bool json) {
 int RunMergePolicies(const std::vector<std::string>& files, const std::string& out) {
   std::vector<tdxrt::NamedPolicy> in;
   for (const auto& f : files) {
-    auto text = tdxrt::ReadFile(f, 4 << 20);
-    if (!text.ok()) return Fail(text.status().message());
-    auto p = tdxrt::ParsePolicy(std::string(text->begin(), text->end()), f);
+    auto p = tdxrt::LoadPolicy(f);
     if (!p.ok()) return Fail(p.status().message());
     in.push_back({f, std::move(p).value()});
   }
@@ -361,9 +359,7 @@ struct CheckArgs {
 int RunCheck(const CheckArgs& a, bool json) {
   auto l = LoadEvidence(a.quote);
   if (!l.ok()) return Fail(l.status().message());
-  auto ptext = tdxrt::ReadFile(a.policy, 4 << 20);
-  if (!ptext.ok()) return Fail(ptext.status().message());
-  auto policy = tdxrt::ParsePolicy(std::string(ptext->begin(), ptext->end()), a.policy);
+  auto policy = tdxrt::LoadPolicy(a.policy);
   if (!policy.ok()) return Fail(policy.status().message());
 
   // report_data binding, if asked for.

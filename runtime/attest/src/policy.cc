@@ -5,6 +5,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/yaml_diagnostics.h"
 
@@ -121,6 +122,11 @@ Result<Policy> ParsePolicy(const std::string& text, const std::string& file) {
   }
   if (!d.ok()) return Status::InvalidArgument(d.Joined());
   return p;
+}
+
+Result<Policy> LoadPolicy(const std::string& file) {
+  TDX_ASSIGN_OR_RETURN(Bytes text, ReadFile(file, 4 << 20));
+  return ParsePolicy(std::string(text.begin(), text.end()), file);
 }
 
 std::string SerializePolicy(const Policy& p, const std::string& comment) {

@@ -3,7 +3,11 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <string>
+
 #include "quote_builder.h"
+#include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/report_data.h"
 #include "tdxrt/sha.h"
@@ -130,6 +134,28 @@ TEST_CASE("merging policies for a rotation: order kept, duplicates dropped, name
   CHECK(bad.status().message() ==
         "z/p.yaml: set 'img' differs from a set of the same name and file name");
   CHECK(MergePolicies({}).status().message() == "no policy to merge");
+}
+
+TEST_CASE("LoadPolicy reads a policy file (at most 4 MiB) and names the file in errors") {
+  const auto dir = std::filesystem::temp_directory_path() / "tdxrt_load_policy_test";
+  std::filesystem::create_directories(dir);
+  Policy p;
+  p.sets = {Set("v1", M(1))};
+  const std::string ok = (dir / "ok.yaml").string();
+  REQUIRE(WriteFileAtomic(ok, std::string_view(SerializePolicy(p))).ok());
+  auto loaded = LoadPolicy(ok);
+  REQUIRE_MESSAGE(loaded.ok(), loaded.status().message());
+  CHECK(loaded->sets[0].name == "v1");
+  const std::string bad = (dir / "bad.yaml").string();
+  REQUIRE(WriteFileAtomic(bad, std::string_view("version: 2\n")).ok());
+  CHECK(LoadPolicy(bad).status().message().rfind(bad + ":1:", 0) == 0);
+  const std::string big = (dir / "big.yaml").string();
+  REQUIRE(WriteFileAtomic(big, std::string_view(std::string((4 << 20) + 1, '#'))).ok());
+  CHECK(LoadPolicy(big).status().message().find(big) != std::string::npos);
+  CHECK_FALSE(LoadPolicy(big).ok());
+  CHECK(LoadPolicy((dir / "absent.yaml").string()).status().message().find("absent.yaml") !=
+        std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("unverified quotes, debug TDs and mock evidence are rejected") {

@@ -126,9 +126,7 @@ int ServerMain(int argc, char** argv) {
                    tool.c_str());
       return 2;
     }
-    auto text = tdxrt::ReadFile(policy_file);
-    if (!Check(tool, text, "")) return 1;
-    auto policy = tdxrt::ParsePolicy(std::string(text->begin(), text->end()), policy_file);
+    auto policy = tdxrt::LoadPolicy(policy_file);
     if (!Check(tool, policy, "")) return 1;
     std::shared_ptr<const tdxrt::Verifier> verifier;
     if (!collateral_file.empty()) {

@@ -44,6 +44,8 @@ struct Policy {
 };
 
 Result<Policy> ParsePolicy(const std::string& text, const std::string& file);
+// Reads (at most 4 MiB) and parses a policy file; errors name the file.
+Result<Policy> LoadPolicy(const std::string& file);
 // YAML text of a policy (what `tdximage build` writes next to an image).
 std::string SerializePolicy(const Policy& policy, const std::string& comment = "");
 
