@@ -58,6 +58,12 @@ struct RosterSet {
     }
     return std::optional<Roster>(first);
   }
+
+  // What a connect timeout reports while rosters are missing.
+  std::string Missing(std::size_t bootstrap_size) const {
+    return "no roster from " + std::to_string(bootstrap_size - by_server.size()) + " of " +
+           std::to_string(bootstrap_size) + " servers";
+  }
 };
 
 std::string Quote(const Bytes& m) {
@@ -212,9 +218,7 @@ struct ClientNode::State {
       if (ever_registered) return;
       std::string what;
       if (!roster) {
-        what = "no roster from " +
-               std::to_string(config.bootstrap.size() - rosters.by_server.size()) + " of " +
-               std::to_string(config.bootstrap.size()) + " servers";
+        what = rosters.Missing(config.bootstrap.size());
       } else {
         what = "registered with " + std::to_string(registered_with.size()) + " of " +
                std::to_string(config.bootstrap.size()) + " servers";
@@ -522,8 +526,7 @@ struct Watcher::State {
     connect_timer = loop.After(config.connect_timeout, [this] {
       if (committee) return;
       Exit({ClientExit::Kind::kConnectTimeout,
-            "no roster from " + std::to_string(config.bootstrap.size() - rosters.by_server.size()) +
-                " of " + std::to_string(config.bootstrap.size()) + " servers after " +
+            rosters.Missing(config.bootstrap.size()) + " after " +
                 std::to_string(config.connect_timeout.count()) + " ms"});
     });
     return Status::Ok();
