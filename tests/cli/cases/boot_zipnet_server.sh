@@ -26,7 +26,7 @@ start_aggregator
 timeout 120 "$B/zipnet-client" --watch >"$W/watch.out" 2>"$W/watch.log" &
 PIDS+=("$!")
 run_client alice 0 --message "hello from the host" --max-messages 1
-for _ in $(seq 1 50); do grep -qF 'valid "hello from the host"' "$W/watch.out" && break; sleep 0.1; done
+record=$(signed_record "$W/watch.out" "hello from the host")
 kill -TERM "$VM"
 rc=0
 wait "$VM" || rc=$?
@@ -36,7 +36,5 @@ grep -o 'zipnet-server.sh: identity from the host' "$W/boot.log"
 grep -qxF "$(cat "$W/want")" "$W/boot.log" && echo "the guest's peer id is the host identity's"
 grep -o 'zipnet_server: zipnet up: .* role=server listen=0.0.0.0:7801' "$W/boot.log" |
   sed 's/peer=[0-9a-f]*/peer=ID/'
-awk '/^round [0-9]+ finalized/ {r = $0} /^  slot [0-9]+: valid "hello from the host"$/ {
-    sub(/^round [0-9]+/, "round N", r); sub(/[0-9]+ participants/, "K participants", r);
-    sub(/slot [0-9]+/, "slot I"); print r; print; exit}' "$W/watch.out"
+echo "$record"
 [ -z "$(ls -A tmp)" ] && echo "no temporary files left"

@@ -22,7 +22,6 @@ script=$PWD/.guides.sh
 } >"$script"
 for guide in "$@"; do
   awk -v doc="docs/$guide.md" -v summary="$PWD/.summary" '
-    function flush_directive() { directive = "" }
     /^```sh[[:space:]]*$/ && !inblock { inblock = 1; start = NR; body = ""; next }
     /^```/ && inblock {
       inblock = 0; n++

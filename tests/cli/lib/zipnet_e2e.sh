@@ -57,10 +57,7 @@ if [ "$e2e_mode" = open ]; then
     sed 's/client=[0-9a-f]*/client=ID/'
   grep -o "tdx-init: payload exited with status [0-9]*; powering off" "$W/boot.log"
   # The message in a record: the round line above its slot must carry all 3 signatures.
-  for _ in $(seq 1 50); do grep -qF "valid \"$msg\"" "$W/watch.out" && break; sleep 0.1; done
-  awk -v m="  slot [0-9]+: valid \"$msg\"" '/^round [0-9]+ finalized/ {r = $0} $0 ~ "^" m "$" {
-      sub(/^round [0-9]+/, "round N", r); sub(/[0-9]+ participants/, "K participants", r);
-      sub(/slot [0-9]+/, "slot I"); print r; print; exit}' "$W/watch.out"
+  signed_record "$W/watch.out" "$msg"
 else
   grep -o 'zipnet-client: error: Attestation(.*)' "$W/boot.log"
   grep -o "tdx-init: payload exited with status [0-9]*; powering off" "$W/boot.log"

@@ -109,6 +109,21 @@ wait_for() {
   fail "no '$pattern' in $(basename "$file") after ${secs}s"
 }
 
+# signed_record FILE MESSAGE: waits (5 s at most) for MESSAGE in a valid slot of the watcher
+# output FILE, then prints that record's round line and the slot line, numbers replaced by N, K and I (the
+# round line carries how many servers signed it).
+signed_record() {
+  local file=$1 msg=$2 i
+  for i in $(seq 1 50); do grep -qF "valid \"$msg\"" "$file" && break; sleep 0.1; done
+  awk -v m="$msg" '/^round [0-9]+ finalized/ {r = $0} $0 ~ /^  slot [0-9]+: valid "/ {
+      line = $0; sub(/^  slot [0-9]+: valid "/, "", line)
+      if (line == m "\"") {
+        sub(/^round [0-9]+/, "round N", r); sub(/[0-9]+ participants/, "K participants", r)
+        sub(/slot [0-9]+/, "slot I"); print r; print; exit
+      }
+    }' "$file"
+}
+
 # count FILE PATTERN: number of matching lines.
 count() { grep -cE -- "$2" "$1" || true; }
 
