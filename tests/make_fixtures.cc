@@ -1,10 +1,12 @@
 // Writes the binary inputs the CLI cases use, generated from the test builders so no binary
 // fixture is checked in: TDVF firmware in both layouts and a corrupted one, a bzImage, an
-// initrd, a non-kernel, a CC event log and a truncated one.
+// initrd, a non-kernel, a CC event log and a truncated one, and a quote under the test PKI
+// whose PCK certificate name is hostile bytes (with its collateral and root).
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
+#include "quote_builder.h"
 #include "tdxrt/file.h"
 #include "test_builders.h"
 
@@ -83,5 +85,13 @@ int main(int argc, char** argv) {
   kernel_seed.insert(kernel_seed.end(), small_k.begin(), small_k.end());
   put("seed-kernel.bin", kernel_seed);
   put("seed-ccel.bin", mrtd::testing::BuildEventLog(events, 700, 0x00).bytes);
+  // A quote whose PCK certificate is named with bytes that are not UTF-8 and a terminal escape.
+  tdxrt::testing::QuoteBuilder qb;
+  qb.pck_cn = "\xff\xfe\x1b[2J forged";
+  const auto forged = qb.Build();
+  auto text = [](const std::string& s) { return Bytes(s.begin(), s.end()); };
+  put("forged-cn.quote", forged.quote);
+  put("forged-cn-collateral.json", text(tdxrt::SerializeCollateralJson(forged.collateral)));
+  put("forged-cn-root.pem", text(forged.root_pem));
   return failures == 0 ? 0 : 1;
 }

@@ -1,6 +1,6 @@
 // Collateral JSON, TCB info and QE identity parsing (shapes in tdxrt/collateral.h).
 //
-// nlohmann-json is used in its non-throwing mode (parse(..., false)); every member is read
+// JSON is read strictly (tdxrt/json.h: a key given twice is refused); every member is read
 // through a getter that checks its type and names its path, so a malformed or hostile
 // collateral file gets a precise error instead of an exception.
 #include "tdxrt/collateral.h"
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tdxrt/hex.h"
+#include "tdxrt/json.h"
 
 namespace tdxrt {
 namespace {
@@ -81,12 +82,6 @@ class Obj {
   const json& j_;
   std::string where_;
 };
-
-Result<json> ParseJson(std::string_view text, std::string_view what) {
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::Corrupt(std::string(what) + ": not valid JSON");
-  return j;
-}
 
 Status ReadLevelCommon(const Obj& o, TcbLevelDate& level) {
   TDX_ASSIGN_OR_RETURN(level.tcb_date, o.Time("tcbDate"));
@@ -275,7 +270,7 @@ std::string SerializeCollateralJson(const Collateral& c) {
   j["qe_identity_issuer_chain"] = c.qe_identity_issuer_chain;
   j["qe_identity"] = c.qe_identity;
   j["qe_identity_signature"] = ToHex(c.qe_identity_signature);
-  return j.dump(2) + "\n";
+  return DumpJson(j) + "\n";
 }
 
 Result<TcbInfo> ParseTcbInfo(std::string_view text) {

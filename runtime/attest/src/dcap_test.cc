@@ -160,6 +160,19 @@ TEST_CASE("a revoked PCK certificate") {
         "pck.revocation: PCK certificate (CN=Test SGX PCK Certificate, serial 5eed) is revoked");
 }
 
+TEST_CASE("a certificate name of hostile bytes comes out escaped") {
+  testing::QuoteBuilder b;
+  b.pck_cn = "\xff\xfe\x1b[2J forged\\";
+  CHECK(Run(b) ==
+        "pck.chain: certificate 0 (CN=\\xff\\xfe\\x1b[2J forged\\\\) is not an SGX PCK "
+        "Certificate");
+  b.revoked_pck_serials = {testing::QuoteBuilder::kPckSerial};
+  b.pck_cn = "SGX PCK Certificate \xc3\x28";
+  CHECK(Run(b) ==
+        "pck.revocation: PCK certificate (CN=SGX PCK Certificate \\xc3(, serial 5eed) is "
+        "revoked");
+}
+
 TEST_CASE("expired and not-yet-valid TCB info") {
   testing::QuoteBuilder b;
   b.tcb_info_issue_offset = -40 * 86400;

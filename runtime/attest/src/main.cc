@@ -15,9 +15,12 @@
 #include "tdxrt/evidence.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/json.h"
 #include "tdxrt/policy.h"
 #include "tdxrt/provider.h"
 #include "tdxrt/report_data.h"
+#include "tdxrt/run_main.h"
+#include "tdxrt/text.h"
 
 namespace {
 
@@ -151,11 +154,20 @@ int RunShow(const std::string& path, bool json) {
       s["certification_data_type"] = q.pck_cert_type;
       std::string pem = q.pck_chain_pem;
       while (!pem.empty() && pem.back() == '\0') pem.pop_back();
-      s["pck_chain_pem"] = pem;
+      // The PEM text is the quote's bytes: escaped where it is not plain text (a forged quote
+      // can carry anything there), so the JSON stays valid and every byte can be read back.
+      std::string escaped;
+      for (std::size_t pos = 0; pos <= pem.size();) {
+        const std::size_t nl = std::min(pem.find('\n', pos), pem.size());
+        escaped += tdxrt::EscapeText(std::string_view(pem).substr(pos, nl - pos));
+        if (nl < pem.size()) escaped += '\n';
+        pos = nl + 1;
+      }
+      s["pck_chain_pem"] = escaped;
       j["signature_data"] = s;
       j["padding_bytes"] = q.padding_size;
     }
-    std::cout << j.dump(2) << "\n";
+    std::cout << tdxrt::DumpJson(j) << "\n";
     return Code(ExitCode::kOk);
   }
   const tdxrt::TdReport& r = e.report;
@@ -270,11 +282,10 @@ int RunVerify(const VerifyArgs& a, bool json) {
   if (!l.ok()) return Fail(l.status().message());
   if (l->evidence.kind == tdxrt::EvidenceKind::kMock) {
     if (json) {
-      std::cout << ordered_json{{"file", a.quote},
-                                {"verified", false},
-                                {"check", "quote.format"},
-                                {"error", "mock evidence cannot be verified"}}
-                       .dump(2)
+      std::cout << tdxrt::DumpJson(ordered_json{{"file", a.quote},
+                                                {"verified", false},
+                                                {"check", "quote.format"},
+                                                {"error", "mock evidence cannot be verified"}})
                 << "\n";
     }
     std::fprintf(stderr,
@@ -288,11 +299,10 @@ int RunVerify(const VerifyArgs& a, bool json) {
   auto r = v->Verify(*l->evidence.quote, *at);
   if (auto* err = std::get_if<tdxrt::VerifyError>(&r)) {
     if (json) {
-      std::cout << ordered_json{{"file", a.quote},
-                                {"verified", false},
-                                {"check", tdxrt::CheckName(err->check)},
-                                {"error", err->status.message()}}
-                       .dump(2)
+      std::cout << tdxrt::DumpJson(ordered_json{{"file", a.quote},
+                                                {"verified", false},
+                                                {"check", tdxrt::CheckName(err->check)},
+                                                {"error", err->status.message()}})
                 << "\n";
     }
     std::fprintf(stderr, "tdx-attest: rejected: %s: %s\n", a.quote.c_str(),
@@ -307,7 +317,7 @@ int RunVerify(const VerifyArgs& a, bool json) {
     j["verified"] = true;
     j["accepted"] = accepted;
     j["verdict"] = VerdictJson(verdict);
-    std::cout << j.dump(2) << "\n";
+    std::cout << tdxrt::DumpJson(j) << "\n";
   } else {
     std::printf("%s: genuine TDX quote (every DCAP check passed)\n", a.quote.c_str());
     PrintVerdict(verdict);
@@ -418,7 +428,7 @@ int RunCheck(const CheckArgs& a, bool json) {
     j["matched_set"] = d.matched_set;
     j["measurement_matches"] = d.measurement_matches;
     j["reasons"] = d.reasons;
-    std::cout << j.dump(2) << "\n";
+    std::cout << tdxrt::DumpJson(j) << "\n";
   } else if (d.admitted) {
     std::printf(
         "%s: admitted by set '%s' of %s%s\n", a.quote.c_str(), d.matched_set.c_str(),
@@ -459,7 +469,10 @@ int RunQuote(const QuoteArgs& a) {
       // An image's <name>-measurements.json (tdximage build): MR_TD (single-pass), RTMR1, RTMR2.
       auto text = tdxrt::ReadFile(a.mock_from, 1 << 20);
       if (!text.ok()) return Fail(text.status().message());
-      const auto j = nlohmann::json::parse(text->begin(), text->end(), nullptr, false);
+      auto parsed = tdxrt::ParseJson(
+          std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), a.mock_from);
+      if (!parsed.ok()) return Fail(parsed.status().message());
+      const nlohmann::json& j = *parsed;
       auto get = [&](const nlohmann::json& v, tdxrt::Measurement& m) {
         if (!v.is_string()) return false;
         auto b = tdxrt::FromHex(v.get<std::string>(), 48);
@@ -467,7 +480,7 @@ int RunQuote(const QuoteArgs& a) {
         std::copy(b->begin(), b->end(), m.begin());
         return true;
       };
-      if (j.is_discarded() || !j.is_object() || !j.contains("mr_td") || !j["mr_td"].is_object() ||
+      if (!j.is_object() || !j.contains("mr_td") || !j["mr_td"].is_object() ||
           !get(j["mr_td"].value("single-pass", nlohmann::json()), id.mr_td) ||
           !get(j.value("rtmr1", nlohmann::json()), id.rtmr[1]) ||
           !get(j.value("rtmr2", nlohmann::json()), id.rtmr[2])) {
@@ -507,7 +520,7 @@ int RunReportData(const std::string& label, const std::vector<std::string>& fiel
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   CLI::App app{
       "tdx-attest: show, verify (Intel DCAP, offline) and judge (measurement policy) TDX "
       "quotes; get a quote inside a TD"};
@@ -590,4 +603,8 @@ int main(int argc, char** argv) {
   if (quote->parsed()) return RunQuote(qa);
   if (rd->parsed()) return RunReportData(label, fields);
   return Usage("no subcommand");
+}
+
+int main(int argc, char** argv) {
+  return tdxrt::RunMain("tdx-attest", [&] { return Main(argc, argv); });
 }

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "tdxrt/hex.h"
+#include "tdxrt/text.h"
 
 namespace tdxrt::pki {
 namespace {
@@ -191,10 +192,11 @@ Bytes CertDer(X509* cert) {
 
 std::string SubjectCn(X509* cert) {
   char buf[256] = {};
-  if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof buf) < 0) {
-    return "?";
-  }
-  return buf;
+  const int n =
+      X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof buf - 1);
+  if (n < 0) return "?";
+  // The name is the certificate's bytes, not ours: it reaches terminals, logs and JSON.
+  return EscapeText(std::string_view(buf, static_cast<std::size_t>(n)));
 }
 
 Status VerifyChainSignatures(const std::vector<X509Ptr>& chain, X509* root) {

@@ -39,6 +39,7 @@ Result<X509Ptr> ParseCertificate(std::string_view pem_or_der);
 Result<CrlPtr> ParseCrl(ByteSpan der_or_pem);
 
 Bytes CertDer(X509* cert);
+// The subject CN, escaped (tdxrt/text.h): it is the certificate's bytes, not ours.
 std::string SubjectCn(X509* cert);
 
 // Verification is split into what does not depend on the time (signatures, path, CA

@@ -73,6 +73,25 @@ sets:
         "least 'name' and 'mr_td')");
 }
 
+TEST_CASE("a policy that says allow_mock twice is refused, in YAML and in JSON") {
+  // Red-team finding: `allow_mock: true` then `false` admitted mock evidence (yaml-cpp takes
+  // the first) while jq, PyYAML and python read false.
+  const std::string set = "sets:\n  - name: a\n    mr_td: \"" + Hex48(1) + "\"\n";
+  auto y = ParsePolicy("version: 1\nallow_mock: true\nallow_mock: false\n" + set, "p.yaml");
+  REQUIRE_FALSE(y.ok());
+  CHECK(y.status().message() ==
+        "p.yaml:3:1: error: duplicate key 'allow_mock' (first at line 2); readers disagree on "
+        "which one counts (hint: keep one)");
+  auto j = ParsePolicy(R"({"version": 1, "allow_mock": true, "allow_mock": false, "sets": [
+    {"name": "a", "mr_td": ")" +
+                           Hex48(1) + R"("}]})",
+                       "p.json");
+  REQUIRE_FALSE(j.ok());
+  CHECK(j.status().message() ==
+        "p.json:1:36: error: duplicate key 'allow_mock' (first at line 1); readers disagree on "
+        "which one counts (hint: keep one)");
+}
+
 TEST_CASE("policy round trip and rollouts: any matching set admits") {
   Policy p;
   MeasurementSet old_set = Set("v1", M(1));

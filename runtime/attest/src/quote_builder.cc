@@ -103,8 +103,10 @@ pki::X509Ptr MakeCert(const std::string& cn, long serial, EVP_PKEY* subject_key,
   ASN1_TIME_set(X509_getm_notBefore(x), static_cast<time_t>(now - 365L * 86400));
   ASN1_TIME_set(X509_getm_notAfter(x), static_cast<time_t>(now + valid_after_now));
   X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  // The CN's bytes as given (a T61String holds any byte), so tests can forge names.
+  X509_NAME_add_entry_by_txt(name, "CN", V_ASN1_T61STRING,
+                             reinterpret_cast<const unsigned char*>(cn.data()),
+                             static_cast<int>(cn.size()), -1, 0);
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("tdxrt test PKI"), -1, -1, 0);
   X509_set_issuer_name(x, issuer != nullptr ? X509_get_subject_name(issuer) : name);
@@ -300,8 +302,8 @@ BuiltAttestation QuoteBuilder::Build() {
   const Bytes ext = SgxExtension(*this);
   X509* pck_issuer = sign_pck_with_foreign_ca ? foreign_ca_.get() : ca_.get();
   EVP_PKEY* pck_issuer_key = sign_pck_with_foreign_ca ? foreign_key_.get() : ca_key_.get();
-  pki::X509Ptr pck = MakeCert("Test SGX PCK Certificate", kPckSerial, pck_key_.get(), pck_issuer,
-                              pck_issuer_key, now, false, &ext, pck_valid_after_now);
+  pki::X509Ptr pck = MakeCert(pck_cn, kPckSerial, pck_key_.get(), pck_issuer, pck_issuer_key, now,
+                              false, &ext, pck_valid_after_now);
 
   Quote q = quote;
   q.certification_type = kCertDataQeReport;

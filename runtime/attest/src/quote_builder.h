@@ -38,6 +38,7 @@ class QuoteBuilder {
   std::array<std::uint8_t, 2> pce_id = {0, 0};
   std::array<std::uint8_t, 16> sgx_components = {2, 2, 2, 2, 3, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0};
   std::uint16_t pce_svn = 11;
+  std::string pck_cn = "Test SGX PCK Certificate";  // any bytes: hostile names in tests
   // Signed JSON, editable before Build().
   nlohmann::ordered_json tcb_info;
   nlohmann::ordered_json qe_identity;

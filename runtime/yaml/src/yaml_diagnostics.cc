@@ -1,7 +1,12 @@
 // YAML diagnostics shared by the recipe and policy parsers (see tdxrt/yaml_diagnostics.h).
 #include "tdxrt/yaml_diagnostics.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
+#include <map>
+#include <sstream>
 
 namespace tdxrt {
 
@@ -78,10 +83,98 @@ std::optional<std::string> YamlDiagnostics::Str(const YAML::Node& map, const std
   return n.Scalar();
 }
 
+namespace {
+
+// Walks the parser's events (before any node is built) for what yaml-cpp accepts silently but
+// readers disagree on: a key given twice in one map (yaml-cpp's lookup takes the first, PyYAML,
+// jq and our JSON reader take the last or refuse), aliases (a few bytes can stand for an
+// exponential tree), keys that are maps or lists, and a second document (ignored by Load).
+class StrictEvents : public YAML::EventHandler {
+ public:
+  explicit StrictEvents(YamlDiagnostics& d) : d_(d) {}
+
+  void OnDocumentStart(const YAML::Mark& mark) override { start_ = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Leaf(mark, "~"); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    d_.Error(mark.line, mark.column, "YAML aliases (*name) are not allowed",
+             "write the value out where it is used");
+    Leaf(mark, "*");
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string& value) override {
+    Leaf(mark, value);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Open(mark, false);
+  }
+  void OnSequenceEnd() override { Close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Open(mark, true);
+  }
+  void OnMapEnd() override { Close(); }
+
+ private:
+  struct Frame {
+    bool map;
+    bool expect_key = true;
+    std::map<std::string, int> keys;  // key -> line (zero-based) of its first appearance
+  };
+
+  bool AtKey() const { return !stack_.empty() && stack_.back().map && stack_.back().expect_key; }
+  // A node is complete: in a map, keys and values alternate.
+  void Done() {
+    if (!stack_.empty() && stack_.back().map) stack_.back().expect_key = !stack_.back().expect_key;
+  }
+  void Leaf(const YAML::Mark& mark, const std::string& value) {
+    if (AtKey()) {
+      auto [it, fresh] = stack_.back().keys.emplace(value, mark.line);
+      if (!fresh) {
+        d_.Error(mark.line, mark.column,
+                 "duplicate key '" + value + "' (first at line " + std::to_string(it->second + 1) +
+                     "); readers disagree on which one counts",
+                 "keep one");
+      }
+    }
+    Done();
+  }
+  void Open(const YAML::Mark& mark, bool map) {
+    if (AtKey()) {
+      d_.Error(mark.line, mark.column, "a key must be a plain value, not a map or a list");
+    }
+    stack_.push_back(Frame{map, true, {}});
+  }
+  void Close() {
+    if (!stack_.empty()) stack_.pop_back();
+    Done();
+  }
+
+  YamlDiagnostics& d_;
+  std::vector<Frame> stack_;
+
+ public:
+  YAML::Mark start_;  // where the document began
+};
+
+}  // namespace
+
 YAML::Node YamlDiagnostics::Load(const std::string& text) {
   try {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    StrictEvents strict(*this);
+    if (parser.HandleNextDocument(strict)) {
+      StrictEvents rest(*this);
+      if (parser.HandleNextDocument(rest)) {
+        Error(rest.start_.line, rest.start_.column, "a second YAML document ('---')",
+              "one document per file");
+      }
+    }
+    if (!ok()) return YAML::Node(YAML::NodeType::Undefined);
     return YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
+  } catch (const YAML::Exception& e) {
     Error(e.mark.line, e.mark.column, "invalid YAML: " + e.msg);
     return YAML::Node(YAML::NodeType::Undefined);
   }

@@ -17,6 +17,8 @@
 #include "tdxrt/cli.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/json.h"
+#include "tdxrt/run_main.h"
 
 namespace {
 
@@ -72,7 +74,7 @@ int RunInspect(const std::string& path, bool json) {
                                {"page_aug", s.page_aug()}});
     }
     j["warnings"] = md->warnings;
-    std::cout << j.dump(2) << "\n";
+    std::cout << tdxrt::DumpJson(j) << "\n";
     return Code(ExitCode::kOk);
   }
   std::printf("%s: %zu bytes, TDVF metadata v%u at %s (%s), %zu sections\n", path.c_str(),
@@ -271,7 +273,7 @@ int RunMeasure(const MeasureOptions& o, bool json) {
     j["match"] = all_match;
   }
   if (json) {
-    std::cout << j.dump(2) << "\n";
+    std::cout << tdxrt::DumpJson(j) << "\n";
   } else {
     std::cout << text;
   }
@@ -314,7 +316,7 @@ int RunEventLog(const std::string& path, bool json) {
     }
     for (int i = 0; i < 4; ++i)
       j["rtmr" + std::to_string(i)] = Hex((*rtmr)[static_cast<std::size_t>(i)]);
-    std::cout << j.dump(2) << "\n";
+    std::cout << tdxrt::DumpJson(j) << "\n";
     return Code(ExitCode::kOk);
   }
   std::printf("%s: %zu events after the Spec ID header, %llu bytes used\n", path.c_str(),
@@ -334,7 +336,7 @@ int RunEventLog(const std::string& path, bool json) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   CLI::App app{
       "mrtd-calc: compute TDX measurements (MR_TD, RTMR1, RTMR2) offline, replay CC "
       "event logs, and compare with expected values"};
@@ -386,4 +388,8 @@ int main(int argc, char** argv) {
   if (measure->parsed()) return RunMeasure(mo, json);
   if (eventlog->parsed()) return RunEventLog(log_path, json);
   return Usage("no subcommand");
+}
+
+int main(int argc, char** argv) {
+  return tdxrt::RunMain("mrtd-calc", [&] { return Main(argc, argv); });
 }

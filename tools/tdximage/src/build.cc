@@ -23,6 +23,7 @@
 #include "tdximage/modules.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/json.h"
 #include "tdxrt/policy.h"
 #include "tdxrt/sha.h"
 
@@ -472,7 +473,7 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
     st = put_text(n + "-mrtd.hex", meas["mr_td"]["single-pass"].get<std::string>() + "\n");
   if (st.ok()) st = put_text(n + "-rtmr1.hex", meas["rtmr1"].get<std::string>() + "\n");
   if (st.ok()) st = put_text(n + "-rtmr2.hex", meas["rtmr2"].get<std::string>() + "\n");
-  if (st.ok()) st = put_text(n + "-measurements.json", meas.dump(2) + "\n");
+  if (st.ok()) st = put_text(n + "-measurements.json", tdxrt::DumpJson(meas) + "\n");
   if (st.ok()) st = put_text(n + "-policy.yaml", PolicyFor(meas, r, o.tool_version));
   if (!st.ok()) {
     cleanup();
@@ -540,7 +541,7 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
   m["launch"] = {{"memory", r.memory}, {"cpus", r.cpus}, {"cmdline", r.cmdline}};
   m["measurements"] = meas;
   m["outputs"] = outputs;
-  const std::string manifest_text = m.dump(2) + "\n";
+  const std::string manifest_text = tdxrt::DumpJson(m) + "\n";
   st = write_out(n + "-manifest.json",
                  tdxrt::ByteSpan(reinterpret_cast<const std::uint8_t*>(manifest_text.data()),
                                  manifest_text.size()),
@@ -564,7 +565,7 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
     ls.ovmf_file = n + "-ovmf.fd";
     ls.mtime = o.source_date_epoch;
     ls.host_env = r.payload_host_env;
-    const std::string meas_text = meas.dump(2) + "\n";
+    const std::string meas_text = tdxrt::DumpJson(meas) + "\n";
     ls.files = {{initrd_name, std::make_shared<const Bytes>(std::move(initramfs))},
                 {n + "-vmlinuz", std::make_shared<const Bytes>(img.kernel)},
                 {n + "-ovmf.fd", std::make_shared<const Bytes>(img.ovmf)},

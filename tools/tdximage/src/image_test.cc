@@ -539,6 +539,8 @@ TEST_CASE("manifests from others are shape-checked before anything reads them") 
         "m.json: manifest field 'measurements.mr_td.single-pass' is not a string");
   CHECK(with(R"({"mr_td")", R"({"mr_tdx")") ==
         "m.json: manifest field 'measurements.mr_td' is not an object");
+  CHECK(with(R"("tool": "t")", R"("tool": "t", "tool": "u")") ==
+        "m.json: duplicate key 'tool' at /tool (readers disagree on which one counts; keep one)");
   CHECK(ParseManifest("[1,2", "m.json").status().message() ==
         "m.json: not a tdximage manifest, launcher, initramfs or out directory");
 }

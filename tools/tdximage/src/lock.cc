@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tdxrt/file.h"
+#include "tdxrt/json.h"
 
 namespace tdximage {
 
@@ -23,13 +24,7 @@ std::string LockPathFor(const std::string& recipe_file) {
 }
 
 Result<Lock> ParseLock(const std::string& text, const std::string& file) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return Status::Corrupt(file + ": invalid JSON at byte " + std::to_string(e.byte) + ": " +
-                           e.what());
-  }
+  TDX_ASSIGN_OR_RETURN(nlohmann::json j, tdxrt::ParseJson(text, file));
   Lock l;
   try {
     if (j.at("lock_version").get<int>() != 1)
@@ -65,7 +60,7 @@ std::string SerializeLock(const Lock& l) {
     j["sources"][name] = {
         {"identity", e.identity}, {"sha256", e.sha256}, {"size", e.size}, {"filename", e.filename}};
   }
-  return j.dump(2) + "\n";
+  return tdxrt::DumpJson(j) + "\n";
 }
 
 Status CheckLockFresh(const Recipe& r, const Lock& l) {

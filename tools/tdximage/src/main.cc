@@ -20,6 +20,8 @@
 #include "tdxrt/cli.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/json.h"
+#include "tdxrt/run_main.h"
 #include "tdxrt/sha.h"
 
 namespace {
@@ -193,7 +195,7 @@ int RunBuild(const std::string& recipe_file, const std::string& out_root, bool n
     nlohmann::ordered_json j = {{"out_dir", built->out_dir},
                                 {"measurements", built->measurements},
                                 {"outputs", built->manifest["outputs"]}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << tdxrt::DumpJson(j) << "\n";
   } else {
     const auto& m = built->measurements;
     std::printf("built %s in %s\n", recipe->name.c_str(), built->out_dir.c_str());
@@ -299,7 +301,7 @@ int RunVerify(const std::string& recipe_file, const VerifyOptions& v, const Comm
     j["rebuilt"] = built->measurements;
     if (!expected.empty())
       j["expect_mrtd"] = {{"page_order", v.page_order}, {"expected", expected}, {"match", mrtd_ok}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << tdxrt::DumpJson(j) << "\n";
   } else {
     if (report.match) {
       std::printf("match: %s rebuilt%s\n", recipe->name.c_str(),
@@ -351,10 +353,8 @@ int RunInspect(const std::string& artifact, const Common& c) {
         files.push_back(e);
       }
       if (c.json) {
-        std::cout << nlohmann::ordered_json{{"initramfs", artifact},
-                                            {"entries", files.size()},
-                                            {"files", files}}
-                         .dump(2)
+        std::cout << tdxrt::DumpJson(nlohmann::ordered_json{
+                         {"initramfs", artifact}, {"entries", files.size()}, {"files", files}})
                   << "\n";
         return 0;
       }
@@ -385,7 +385,7 @@ int RunInspect(const std::string& artifact, const Common& c) {
                                          {"sha256", tdxrt::ToHex(tdxrt::Sha256(*f.data))}});
       }
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << tdxrt::DumpJson(out) << "\n";
     return 0;
   }
   const auto& r = j["recipe"];
@@ -402,7 +402,7 @@ int RunInspect(const std::string& artifact, const Common& c) {
       "    %s\n",
       meas["mr_td"].value("single-pass", "").c_str(), meas["mr_td"].value("two-pass", "").c_str(),
       meas.value("rtmr1", "").c_str(), meas.value("rtmr2", "").c_str());
-  std::printf("  assuming %s\n", meas["assumes"].dump().c_str());
+  std::printf("  assuming %s\n", tdxrt::DumpJson(meas["assumes"], -1).c_str());
   if (!embedded.empty()) {
     std::printf("launcher payload (sha256 verified):\n");
     for (const auto& f : embedded) {
@@ -469,7 +469,7 @@ int RunList(const std::string& archive) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   CLI::App app{"tdximage: build, measure and verify reproducible TDX guest images"};
   app.set_version_flag("--version",
                        std::string("tdximage ") + TDX_VERSION + " (git " + TDX_GIT_REVISION + ")");
@@ -566,4 +566,8 @@ int main(int argc, char** argv) {
   if (extract->parsed()) return RunExtract(archive, member, out);
   if (list->parsed()) return RunList(list_archive);
   return static_cast<int>(ExitCode::kUsage);
+}
+
+int main(int argc, char** argv) {
+  return tdxrt::RunMain("tdximage", [&] { return Main(argc, argv); });
 }

@@ -172,6 +172,10 @@ TEST_CASE("YAML syntax errors and non-map documents") {
   CHECK(ParseRecipe("- a\n- b\n", "l.yaml").status().message() ==
         "l.yaml:1:1: error: a recipe is a YAML map (hint: start with 'name:', 'base:' and "
         "'sources:')");
+  // A recipe that says one thing to us and another to other YAML readers is refused.
+  CHECK(ParseRecipe("name: a\nname: b\n", "d.yaml").status().message() ==
+        "d.yaml:2:1: error: duplicate key 'name' (first at line 1); readers disagree on which one "
+        "counts (hint: keep one)");
 }
 
 TEST_CASE("lock round trip and staleness naming the source") {
@@ -198,7 +202,13 @@ TEST_CASE("lock round trip and staleness naming the source") {
   CHECK(tdximage::ParseLock("{", "x.lock")
             .status()
             .message()
-            .rfind("x.lock: invalid JSON at byte ", 0) == 0);
+            .rfind("x.lock: invalid JSON: parse error at line 1, column 2", 0) == 0);
+  CHECK(tdximage::ParseLock(R"({"lock_version": 1, "recipe": "x", "sources": {}, "recipe": "y"})",
+                            "x.lock")
+            .status()
+            .message() ==
+        "x.lock: duplicate key 'recipe' at /recipe (readers disagree on which one counts; keep "
+        "one)");
   CHECK(tdximage::ParseLock(R"({"lock_version": 2, "recipe": "x", "sources": {}})", "x.lock")
             .status()
             .message() == "x.lock: lock_version must be 1");

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "tdxrt/file.h"
+#include "tdxrt/json.h"
 
 namespace tdximage {
 
@@ -134,8 +135,9 @@ VerifyReport CompareManifests(const ordered_json& pub, const ordered_json& reb) 
                      std::string why) {
     if (a == b) return;
     add("measurement", label + " differs: published " +
-                           (a.is_string() ? a.get<std::string>() : a.dump()) + ", rebuilt " +
-                           (b.is_string() ? b.get<std::string>() : b.dump()) +
+                           (a.is_string() ? a.get<std::string>() : tdxrt::DumpJson(a, -1)) +
+                           ", rebuilt " +
+                           (b.is_string() ? b.get<std::string>() : tdxrt::DumpJson(b, -1)) +
                            (why.empty() ? "" : " — " + why));
   };
   for (const char* order : {"single-pass", "two-pass"}) {
@@ -149,8 +151,9 @@ VerifyReport CompareManifests(const ordered_json& pub, const ordered_json& reb) 
     std::string why;
     if (output_changed("-vmlinuz")) why += "the kernel differs; ";
     if (assumption("initrd_size")) {
-      why += "the initramfs size differs (" + pm["assumes"]["initrd_size"].dump() + " -> " +
-             rm["assumes"]["initrd_size"].dump() + " bytes: QEMU places it elsewhere); ";
+      why += "the initramfs size differs (" + tdxrt::DumpJson(pm["assumes"]["initrd_size"], -1) +
+             " -> " + tdxrt::DumpJson(rm["assumes"]["initrd_size"], -1) +
+             " bytes: QEMU places it elsewhere); ";
     }
     if (assumption("memory")) why += "the memory size differs; ";
     if (assumption("kernel_header") || assumption("ovmf_layout"))
@@ -230,13 +233,19 @@ Result<ordered_json> LoadManifestOf(const std::string& artifact,
 }
 
 Result<ordered_json> ParseManifest(const std::string& text, const std::string& where) {
-  ordered_json j;
-  try {
-    j = ordered_json::parse(text);
-  } catch (const nlohmann::json::exception&) {
+  // A JSON object refused by the strict reader (a key twice, deep nesting) says why; anything
+  // else that does not parse is not a manifest at all.
+  const auto first = text.find_first_not_of(" \t\r\n");
+  const bool object = first != std::string::npos && text[first] == '{';
+  auto parsed = tdxrt::ParseOrderedJson(text, where);
+  if (!parsed.ok()) {
+    if (object && parsed.status().message().find(": invalid JSON") == std::string::npos) {
+      return parsed.status();
+    }
     return Status::Corrupt(where +
                            ": not a tdximage manifest, launcher, initramfs or out directory");
   }
+  ordered_json j = std::move(parsed).value();
   auto bad = [&](const std::string& field, const char* want) {
     return Status::Corrupt(where + ": manifest field '" + field + "' is not " + want);
   };
