@@ -158,4 +158,15 @@ Status WriteFileAtomic(const std::filesystem::path& path, std::string_view text,
       path, ByteSpan(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), mode);
 }
 
+Result<std::filesystem::path> MakeTempDir(std::string_view prefix) {
+  std::error_code ec;
+  std::filesystem::path base = std::filesystem::temp_directory_path(ec);
+  if (ec) base = "/tmp";
+  std::string tmpl = (base / (std::string(prefix) + "XXXXXX")).string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    return Status::IoError(tmpl + ": cannot create a temporary directory: " + Errno());
+  }
+  return std::filesystem::path(tmpl);
+}
+
 }  // namespace tdxrt

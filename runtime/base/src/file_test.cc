@@ -42,3 +42,16 @@ TEST_CASE("WriteFileAtomic then ReadFile, with limits and clear errors") {
   CHECK_FALSE(bad.ok());
   fs::remove_all(dir);
 }
+
+TEST_CASE("MakeTempDir: a new private directory every time, under TMPDIR") {
+  auto a = tdxrt::MakeTempDir("tdxrt-test-");
+  auto b = tdxrt::MakeTempDir("tdxrt-test-");
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(*a != *b);
+  CHECK(a->parent_path() == fs::temp_directory_path());
+  CHECK(a->filename().string().rfind("tdxrt-test-", 0) == 0);
+  CHECK((fs::status(*a).permissions() & fs::perms::all) == fs::perms::owner_all);
+  fs::remove_all(*a);
+  fs::remove_all(*b);
+}

@@ -90,6 +90,8 @@ class FakeRunner final : public CommandRunner {
                          std::string* out) override {
     ++calls;
     last = argv;
+    last_cwd = cwd;
+    last_cwd_mode = static_cast<unsigned>(fs::status(cwd).permissions() & fs::perms::all);
     if (exit_code != 0) {
       *out = "E: Version '9' for 'pkg' was not found\n";
       return exit_code;
@@ -98,6 +100,8 @@ class FakeRunner final : public CommandRunner {
     return 0;
   }
   std::vector<std::string> last;
+  std::string last_cwd;
+  unsigned last_cwd_mode = 0;
 };
 
 class FakeHttp final : public HttpFetcher {
@@ -207,6 +211,11 @@ TEST_CASE("sources: apt and url through the seams, pins enforced, offline refuse
   CHECK(runner.last == std::vector<std::string>{"apt-get", "download", "-q", "pkg=1.0"});
   CHECK(got->filename == "pkg_1.0_amd64.deb");
   CHECK(got->sha256 == Sha(runner.deb));
+  // apt-get ran in a new private directory (mode 0700, not the predictable
+  // tdximage-apt-<pid>-<name> another user could prepare), removed afterwards.
+  CHECK(runner.last_cwd_mode == 0700);
+  CHECK(runner.last_cwd.find("tdximage-apt-" + std::to_string(::getpid())) == std::string::npos);
+  CHECK_FALSE(fs::exists(runner.last_cwd));
   // Pinned and cached: no second download.
   LockEntry pin{apt.Identity(), got->sha256, got->size, got->filename};
   REQUIRE(store.Get(apt, &pin, d.path.string()).ok());

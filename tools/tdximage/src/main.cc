@@ -247,9 +247,9 @@ int RunVerify(const std::string& recipe_file, const VerifyOptions& v, const Comm
     if (!m.ok()) return Fail(m.status().message());
     published = std::move(m).value();
   }
-  char tmpl[] = "/tmp/tdximage-verify-XXXXXX";
-  std::string tmp = ::mkdtemp(tmpl) ? tmpl : "";
-  if (tmp.empty()) return Fail("cannot create a temporary directory for the rebuild");
+  auto tmp_dir = tdxrt::MakeTempDir("tdximage-verify-");
+  if (!tmp_dir.ok()) return Fail("rebuild: " + tmp_dir.status().message());
+  const std::string tmp = tmp_dir->string();
   if (!c.quiet)
     std::fprintf(
         stderr,

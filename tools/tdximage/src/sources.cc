@@ -125,15 +125,13 @@ Result<Bytes> SourceStore::Download(const SourceSpec& s, std::string* filename) 
     if (!r.ok()) return r.status().WithContext(what);
     return r;
   }
-  // apt: download into a private temporary directory, read the single .deb it leaves.
+  // apt: download into a private temporary directory, read the single .deb it leaves. The
+  // directory is made by mkdtemp (new, unpredictable, mode 0700): a name another user can guess
+  // could be theirs, with their .deb waiting in it for `lock` to pin.
   if (options_.log)
     options_.log("fetching " + s.name + " with apt-get download " + s.package + "=" + s.version);
   std::error_code ec;
-  const fs::path tmp =
-      fs::temp_directory_path() / ("tdximage-apt-" + std::to_string(::getpid()) + "-" + s.name);
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  if (ec) return Status::IoError(what + ": " + tmp.string() + ": " + ec.message());
+  TDX_ASSIGN_OR_RETURN(const fs::path tmp, tdxrt::MakeTempDir("tdximage-apt-"));
   std::string out;
   auto rc =
       runner_.Run({"apt-get", "download", "-q", s.package + "=" + s.version}, tmp.string(), &out);

@@ -40,6 +40,10 @@ class MappedFile {
   Bytes copy_;
 };
 
+// Creates a new private directory (mode 0700, a name nobody can predict: mkdtemp) under $TMPDIR
+// (or /tmp), named <prefix>XXXXXX. The caller removes it.
+Result<std::filesystem::path> MakeTempDir(std::string_view prefix);
+
 // Writes `data` to `path` atomically with the given permission bits.
 Status WriteFileAtomic(const std::filesystem::path& path, ByteSpan data, unsigned mode = 0644);
 Status WriteFileAtomic(const std::filesystem::path& path, std::string_view text,
