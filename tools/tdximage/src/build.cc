@@ -2,7 +2,6 @@
 #include "tdximage/build.h"
 
 #include <fnmatch.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,6 +20,7 @@
 #include "tdximage/initramfs.h"
 #include "tdximage/launcher.h"
 #include "tdximage/modules.h"
+#include "tdximage/out_dir.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/json.h"
@@ -441,9 +441,13 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
   const std::string n = r.name;
   const fs::path out_root = o.out_root;
   const fs::path final_dir = out_root / n;
-  const fs::path tmp_dir = out_root / ("." + n + ".partial-" + std::to_string(::getpid()));
+  const fs::path tmp_dir = StagingDirFor(out_root, n);
   std::error_code ec;
   fs::create_directories(out_root, ec);
+  if (const std::size_t stale = RemoveStaleStaging(out_root, n); stale > 0) {
+    log("removed " + std::to_string(stale) + " directories of interrupted builds of " + n +
+        " from " + out_root.string());
+  }
   fs::remove_all(tmp_dir, ec);
   fs::create_directories(tmp_dir, ec);
   if (ec) return Status::IoError(tmp_dir.string() + ": " + ec.message());
@@ -596,22 +600,7 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
     cleanup();
     return st;
   }
-  // Swap into place: the old directory (if any) is moved aside, then removed.
-  const fs::path old_dir = out_root / ("." + n + ".old-" + std::to_string(::getpid()));
-  if (fs::exists(final_dir, ec)) {
-    fs::rename(final_dir, old_dir, ec);
-    if (ec) {
-      cleanup();
-      return Status::IoError(final_dir.string() +
-                             ": cannot move the previous build aside: " + ec.message());
-    }
-  }
-  fs::rename(tmp_dir, final_dir, ec);
-  if (ec) {
-    cleanup();
-    return Status::IoError(final_dir.string() + ": " + ec.message());
-  }
-  fs::remove_all(old_dir, ec);
+  TDX_TRY(ReplaceDirectory(tmp_dir, final_dir));
   res.seconds["write"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count();
   res.out_dir = final_dir.string();
