@@ -23,6 +23,7 @@
 #include "tdxrt/json.h"
 #include "tdxrt/run_main.h"
 #include "tdxrt/sha.h"
+#include "tdxrt/text.h"
 
 namespace {
 
@@ -329,6 +330,8 @@ std::string ModeOf(const TreeNode& n) {
 }
 
 int RunInspect(const std::string& artifact, const Common& c) {
+  // What an artifact says is untrusted text on this terminal.
+  auto E = [](const std::string& s) { return tdxrt::EscapeText(s); };
   std::error_code ec;
   const bool dir = std::filesystem::is_directory(artifact, ec);
   bool initramfs = false;
@@ -365,8 +368,10 @@ int RunInspect(const std::string& artifact, const Common& c) {
             "%s %10s %-16s %s%s\n", e["mode"].get<std::string>().c_str(),
             e.contains("size") ? std::to_string(e["size"].get<std::uint64_t>()).c_str() : "-",
             e.contains("sha256") ? e["sha256"].get<std::string>().substr(0, 16).c_str() : "-",
-            e["path"].get<std::string>().c_str(),
-            e.contains("target") ? (" -> " + e["target"].get<std::string>()).c_str() : "");
+            tdxrt::EscapeText(e["path"].get<std::string>()).c_str(),
+            e.contains("target")
+                ? (" -> " + tdxrt::EscapeText(e["target"].get<std::string>())).c_str()
+                : "");
       }
       return 0;
     }
@@ -378,6 +383,9 @@ int RunInspect(const std::string& artifact, const Common& c) {
   if (c.json) {
     nlohmann::ordered_json out = j;
     if (!embedded.empty()) {
+      out["launcher_files_checked"] =
+          "self-consistency only: each file matches the sha256 in the launcher's own header; "
+          "tdximage verify RECIPE --against THIS compares with a rebuild";
       out["launcher_files"] = nlohmann::ordered_json::array();
       for (const auto& f : embedded) {
         out["launcher_files"].push_back({{"file", f.name},
@@ -393,36 +401,47 @@ int RunInspect(const std::string& artifact, const Common& c) {
   std::printf(
       "%s: image %s (base %s), recipe %s sha256 %s, lock sha256 %s\nbuilt by %s, SOURCE_DATE_EPOCH "
       "%lld\n",
-      artifact.c_str(), r.value("name", "").c_str(), r.value("base", "").c_str(),
-      r.value("file", "").c_str(), r.value("sha256", "").c_str(),
-      r.value("lock_sha256", "").c_str(), j.value("tool", "").c_str(),
+      artifact.c_str(), E(r.value("name", "")).c_str(), E(r.value("base", "")).c_str(),
+      E(r.value("file", "")).c_str(), E(r.value("sha256", "")).c_str(),
+      E(r.value("lock_sha256", "")).c_str(), E(j.value("tool", "")).c_str(),
       static_cast<long long>(j.value("source_date_epoch", 0)));
   std::printf(
       "MR_TD (single-pass): %s\nMR_TD (two-pass):    %s\nRTMR1:               %s\nRTMR2:           "
       "    %s\n",
-      meas["mr_td"].value("single-pass", "").c_str(), meas["mr_td"].value("two-pass", "").c_str(),
-      meas.value("rtmr1", "").c_str(), meas.value("rtmr2", "").c_str());
-  std::printf("  assuming %s\n", tdxrt::DumpJson(meas["assumes"], -1).c_str());
+      E(meas["mr_td"].value("single-pass", "")).c_str(),
+      E(meas["mr_td"].value("two-pass", "")).c_str(), E(meas.value("rtmr1", "")).c_str(),
+      E(meas.value("rtmr2", "")).c_str());
+  std::printf("  assuming %s\n", E(tdxrt::DumpJson(meas["assumes"], -1)).c_str());
   if (!embedded.empty()) {
-    std::printf("launcher payload (sha256 verified):\n");
+    // The payload matched the sha256 in the launcher's own header. Whoever replaced the payload
+    // could replace that sum too, and the manifest and measurements above come from the same
+    // payload: say what was checked and how to check the rest.
+    std::printf(
+        "launcher payload (self-consistent: each file matches the sha256 in this launcher's own "
+        "header; that says nothing about who made it):\n");
     for (const auto& f : embedded) {
       std::printf("  %10zu %s %s\n", f.data->size(), tdxrt::ToHex(tdxrt::Sha256(*f.data)).c_str(),
-                  f.name.c_str());
+                  E(f.name).c_str());
     }
+    std::printf(
+        "  the measurements above are what this launcher claims; to know they are the recipe's, "
+        "rebuild and compare: tdximage verify RECIPE --against %s\n",
+        E(artifact).c_str());
   }
   std::printf("inputs:\n");
   for (const auto& i : j["inputs"]) {
-    std::printf("  %-10s %s  %10llu  %s\n", i.value("name", "").c_str(),
-                i.value("sha256", "").c_str(), static_cast<unsigned long long>(i.value("size", 0)),
-                i.value("identity", "").c_str());
+    std::printf("  %-10s %s  %10llu  %s\n", E(i.value("name", "")).c_str(),
+                E(i.value("sha256", "")).c_str(),
+                static_cast<unsigned long long>(i.value("size", 0)),
+                E(i.value("identity", "")).c_str());
   }
   std::printf("outputs:\n");
   for (const auto& o : j["outputs"]) {
     std::printf("  %10llu %s %s\n", static_cast<unsigned long long>(o.value("size", 0)),
-                o.value("sha256", "").c_str(), o.value("file", "").c_str());
+                E(o.value("sha256", "")).c_str(), E(o.value("file", "")).c_str());
   }
   const auto& files = j["initramfs"]["files"];
-  std::printf("initramfs %s: %zu entries\n", j["initramfs"].value("file", "").c_str(),
+  std::printf("initramfs %s: %zu entries\n", E(j["initramfs"].value("file", "")).c_str(),
               files.size());
   for (const auto& f : files) {
     const std::string type = f.value("type", "");
@@ -430,11 +449,13 @@ int RunInspect(const std::string& artifact, const Common& c) {
                 type == "dir"       ? "d"
                 : type == "symlink" ? "l"
                                     : "-",
-                f.value("mode", "").c_str(),
+                E(f.value("mode", "")).c_str(),
                 f.contains("size") ? std::to_string(f["size"].get<std::uint64_t>()).c_str() : "-",
                 f.contains("sha256") ? f["sha256"].get<std::string>().substr(0, 16).c_str() : "-",
-                f.value("path", "").c_str(),
-                f.contains("target") ? (" -> " + f["target"].get<std::string>()).c_str() : "");
+                tdxrt::EscapeText(f.value("path", "")).c_str(),
+                f.contains("target")
+                    ? (" -> " + tdxrt::EscapeText(f["target"].get<std::string>())).c_str()
+                    : "");
   }
   return 0;
 }
