@@ -41,8 +41,12 @@ class Fd {
 Result<Bytes> ReadFile(const std::filesystem::path& path, std::uint64_t max_size) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return Status::IoError(path.string() + ": cannot open: " + Errno());
+  return ReadOpenFile(fd.get(), path, max_size);
+}
+
+Result<Bytes> ReadOpenFile(int fd, const std::filesystem::path& path, std::uint64_t max_size) {
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return Status::IoError(path.string() + ": stat: " + Errno());
+  if (::fstat(fd, &st) != 0) return Status::IoError(path.string() + ": stat: " + Errno());
   if (S_ISDIR(st.st_mode)) return Status::InvalidArgument(path.string() + ": is a directory");
   if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > max_size) {
     return Status::InvalidArgument(path.string() + ": file is " + std::to_string(st.st_size) +
@@ -57,7 +61,7 @@ Result<Bytes> ReadFile(const std::filesystem::path& path, std::uint64_t max_size
       if (out.size() >= max_size) {
         // Probe for one more byte: a file that grew past the limit is refused.
         std::uint8_t probe;
-        ssize_t n = ::read(fd.get(), &probe, 1);
+        ssize_t n = ::read(fd, &probe, 1);
         if (n == 0) break;
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return Status::IoError(path.string() + ": read: " + Errno());
@@ -67,7 +71,7 @@ Result<Bytes> ReadFile(const std::filesystem::path& path, std::uint64_t max_size
       out.resize(static_cast<std::size_t>(
           std::min<std::uint64_t>(max_size, std::max<std::size_t>(out.size() * 2, 1 << 16))));
     }
-    ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
+    ssize_t n = ::read(fd, out.data() + used, out.size() - used);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::IoError(path.string() + ": read: " + Errno());

@@ -1,7 +1,7 @@
 # A dynamically linked host binary is shipped with its whole library closure (PT_INTERP and
 # DT_NEEDED, resolved like ld.so), and the build names a binary that is not there.
 R="$RECIPES/debian/tdx-hello.yaml"
-mkdir r common && cp "$RECIPES/common/tdx-hello.sh" common/
+mkdir r
 sed 's|^payload:|binaries:\n  - {host: /usr/bin/env, to: /usr/bin/host-env}\npayload:|' "$R" > r/img.yaml
 cp "${R%.yaml}.lock" r/img.lock
 "$TDXIMAGE" -q build r/img.yaml --out out >/dev/null

@@ -2,7 +2,7 @@
 # those) to the guest through fw_cfg, names them, refuses a value with a newline, lists the
 # patterns in --help; without matching variables there is no fw_cfg file.
 R="$RECIPES/debian/tdx-hello.yaml"
-mkdir r common && cp "$RECIPES/common/tdx-hello.sh" common/
+mkdir r
 sed 's|^  env: {TDX_IMAGE_NAME|  host_env: [HELLO_*, EXACT]\n  env: {TDX_IMAGE_NAME|' "$R" > r/img.yaml
 cp "${R%.yaml}.lock" r/img.lock
 "$TDXIMAGE" -q build r/img.yaml --out out >/dev/null

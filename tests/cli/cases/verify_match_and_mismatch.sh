@@ -8,10 +8,9 @@ rc=0
 "$TDXIMAGE" -q verify "$R" --against out/tdx-hello-debian --expect-mrtd "$(printf 'ab%.0s' {1..48})" > expect.txt || rc=$?
 head -n 1 expect.txt; sed -n 2p expect.txt | cut -c1-50
 echo "exit $rc"
-# A published build made from a changed payload.
-mkdir -p other/r other/common
-cp "$R" other/r/img.yaml
-sed 's/TDX_HELLO_MARKER/TDX_HELLO_MARKER_CHANGED/' "$RECIPES/common/tdx-hello.sh" > other/common/tdx-hello.sh
+# A published build made from a changed payload (the recipe's /usr/bin/tdx-hello).
+mkdir -p other/r
+sed 's/TDX_HELLO_MARKER/TDX_HELLO_MARKER_CHANGED/' "$R" > other/r/img.yaml
 "$TDXIMAGE" -q lock other/r/img.yaml
 "$TDXIMAGE" -q build other/r/img.yaml --out other/out >/dev/null
 rc=0

@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -157,6 +158,84 @@ std::string Mi(const std::string& name, const std::string& depends) {
 
 }  // namespace
 
+TEST_CASE("file sources read only regular, visible files of the recipe's tree; inputs are named") {
+  // Red-team finding 9: `file:` read /etc/shadow, ../ paths and /proc/self/environ (a CI token
+  // reached an image), and /dev/zero read 4 GiB.
+  TempDir d;
+  const fs::path dir = d.path / "recipes" / "img";
+  fs::create_directories(dir / "sub");
+  fs::create_directories(dir / ".git");
+  REQUIRE(tdxrt::WriteFileAtomic(dir / "sub" / "ok.sh", std::string_view("#!/bin/sh\n")).ok());
+  REQUIRE(tdxrt::WriteFileAtomic(dir / ".git" / "config", std::string_view("token")).ok());
+  REQUIRE(tdxrt::WriteFileAtomic(d.path / "recipes" / "common.sh", std::string_view("c")).ok());
+  REQUIRE(tdxrt::WriteFileAtomic(d.path / "secret", std::string_view("s")).ok());
+  fs::create_symlink(d.path / "secret", dir / "link");
+  fs::create_symlink("sub/ok.sh", dir / "inside-link");
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  Cache cache(d.path / "cache");
+  FakeRunner runner;
+  FakeHttp http;
+  SourceStore store(cache, runner, http, {});
+  auto get = [&](SourceStore& s, const std::string& path) {
+    SourceSpec spec{"f", SourceSpec::Kind::kFile, "", "", "", "", path, 1, ""};
+    auto r = s.Get(spec, nullptr, dir.string());
+    return r.ok() ? "ok " + std::to_string(r->size) : r.status().message();
+  };
+  CHECK(get(store, "sub/ok.sh") == "ok 10");
+  CHECK(get(store, "inside-link") == "ok 10");  // a symlink that stays inside is fine
+  const std::string canon = fs::canonical(dir).string();
+  const std::string hint =
+      " (hint: a recipe reads only files of its own tree; --file-root DIR allows another)";
+  CHECK(get(store, "../../secret") == "source 'f': file '../../secret' is " +
+                                          fs::canonical(d.path / "secret").string() +
+                                          ", outside the recipe's directory " + canon + hint);
+  CHECK(get(store, "link") == "source 'f': file 'link' is " +
+                                  fs::canonical(d.path / "secret").string() +
+                                  ", outside the recipe's directory " + canon + hint);
+  CHECK(get(store, "/etc/hostname").find(", outside the recipe's directory") != std::string::npos);
+  CHECK(get(store, "/proc/self/environ") ==
+        "source 'f': /proc/self/environ is a /proc or /sys file (this machine's state, not an "
+        "input)");
+  CHECK(get(store, "/dev/zero") ==
+        "source 'f': /dev/zero is not a regular file (devices, pipes and directories are never "
+        "read into an image)");
+  CHECK(get(store, "fifo") == "source 'f': " + (dir / "fifo").string() +
+                                  " is not a regular file (devices, pipes and directories are "
+                                  "never read into an image)");
+  CHECK(get(store, ".git/config") ==
+        "source 'f': file '.git/config' is hidden (.git/config): hidden files and directories "
+        "such as .git are never read into an image");
+  // --file-root widens the tree, and only by what it names.
+  SourceOptions wide;
+  wide.file_roots = {(d.path / "recipes").string()};
+  SourceStore widened(cache, runner, http, wide);
+  CHECK(get(widened, "../common.sh") == "ok 1");
+  CHECK(get(widened, "../../secret").find(", outside the recipe's directory") != std::string::npos);
+  // Inputs: the builder names the file; without it the error says what to supply.
+  SourceSpec input{"client-policy",
+                   SourceSpec::Kind::kInput,
+                   "",
+                   "",
+                   "",
+                   "",
+                   "",
+                   1,
+                   "the clients' measurement policy"};
+  CHECK(store.Get(input, nullptr, dir.string()).status().message() ==
+        "source 'client-policy' is an input the builder supplies: the clients' measurement policy "
+        "(hint: --input client-policy=PATH)");
+  SourceOptions with;
+  with.inputs["client-policy"] = (d.path / "secret").string();
+  SourceStore given(cache, runner, http, with);
+  auto got = given.Get(input, nullptr, dir.string());
+  REQUIRE(got.ok());
+  CHECK(got->filename == "secret");
+  with.inputs["client-policy"] = "/dev/zero";
+  SourceStore zero(cache, runner, http, with);
+  CHECK(zero.Get(input, nullptr, dir.string()).status().message().find("is not a regular file") !=
+        std::string::npos);
+}
+
 TEST_CASE("cache: only verified content enters; corrupted entries are removed and named") {
   TempDir d;
   Cache c(d.path);
@@ -205,7 +284,7 @@ TEST_CASE("sources: apt and url through the seams, pins enforced, offline refuse
   FakeRunner runner;
   FakeHttp http;
   SourceStore store(cache, runner, http, {});
-  SourceSpec apt{"pkgsrc", SourceSpec::Kind::kApt, "", "", "pkg", "1.0", "", 1};
+  SourceSpec apt{"pkgsrc", SourceSpec::Kind::kApt, "", "", "pkg", "1.0", "", 1, ""};
   auto got = store.Get(apt, nullptr, d.path.string());
   REQUIRE_MESSAGE(got.ok(), got.status().message());
   CHECK(runner.last == std::vector<std::string>{"apt-get", "download", "-q", "pkg=1.0"});
@@ -230,15 +309,21 @@ TEST_CASE("sources: apt and url through the seams, pins enforced, offline refuse
   CHECK_FALSE(cache.Has(std::string(64, 'e')));
   // apt failure carries apt's words and a hint.
   runner.exit_code = 100;
-  SourceSpec missing{"m", SourceSpec::Kind::kApt, "", "", "pkg", "9", "", 1};
+  SourceSpec missing{"m", SourceSpec::Kind::kApt, "", "", "pkg", "9", "", 1, ""};
   CHECK(store.Get(missing, nullptr, d.path.string()).status().message() ==
         "source 'm': apt-get download pkg=9 failed (exit 100): E: Version '9' for 'pkg' was not "
         "found\n"
         "(hint: run apt-get update; check the version with apt-cache policy pkg)");
   // URL sources carry their own pin.
-  SourceSpec url{
-      "up", SourceSpec::Kind::kUrl, "https://example.invalid/x.tar.gz", Sha(http.body), "", "", "",
-      1};
+  SourceSpec url{"up",
+                 SourceSpec::Kind::kUrl,
+                 "https://example.invalid/x.tar.gz",
+                 Sha(http.body),
+                 "",
+                 "",
+                 "",
+                 1,
+                 ""};
   auto u = store.Get(url, nullptr, d.path.string());
   REQUIRE(u.ok());
   CHECK(u->filename == "x.tar.gz");
@@ -253,18 +338,23 @@ TEST_CASE("sources: apt and url through the seams, pins enforced, offline refuse
   off.offline = true;
   SourceStore offline(cache, runner, http, off);
   CHECK(offline.Get(url, nullptr, d.path.string()).ok());
-  SourceSpec other{"o", SourceSpec::Kind::kApt, "", "", "other", "2", "", 1};
+  SourceSpec other{"o", SourceSpec::Kind::kApt, "", "", "other", "2", "", 1, ""};
   CHECK(offline.Get(other, nullptr, d.path.string()).status().message() ==
         "source 'o' (apt other 2) is not in the cache " + (d.path / "cache").string() +
             " and has no pin yet, and --offline forbids fetching (hint: tdximage cache seed DIR)");
   // File sources are compared with their pin.
   REQUIRE(tdxrt::WriteFileAtomic(d.path / "f.sh", std::string_view("#!/bin/sh\n")).ok());
-  SourceSpec file{"f", SourceSpec::Kind::kFile, "", "", "", "", "f.sh", 1};
-  LockEntry old{file.Identity(), std::string(64, 'c'), 3, "f.sh"};
+  SourceSpec file{"f", SourceSpec::Kind::kFile, "", "", "", "", "f.sh", 1, ""};
+  LockEntry old{file.Identity(), std::string(64, 'c'), 10, "f.sh"};
   CHECK(store.Get(file, &old, d.path.string()).status().message() ==
         "source 'f': " + (d.path / "f.sh").string() + " has sha256 " + Sha(B("#!/bin/sh\n")) +
             " but the lock pins " + std::string(64, 'c') +
             " (hint: run 'tdximage lock' if the change is intended)");
+  old.size = 3;  // another size: refused before reading
+  CHECK(store.Get(file, &old, d.path.string()).status().message() ==
+        "source 'f': " + (d.path / "f.sh").string() +
+            " is 10 bytes but the lock pins 3 (hint: run 'tdximage lock' if the change is "
+            "intended)");
 }
 
 TEST_CASE(

@@ -68,6 +68,12 @@ Status CheckLockFresh(const Recipe& r, const Lock& l) {
   auto add = [&](const std::string& p) { problems += (problems.empty() ? "" : "\n") + p; };
   for (const auto& s : r.sources) {
     auto it = l.sources.find(s.name);
+    if (s.kind == SourceSpec::Kind::kInput) {
+      // Supplied at build time, recorded in the manifest, never pinned.
+      if (it != l.sources.end())
+        add("the lock pins source '" + s.name + "', which the recipe now takes as an input");
+      continue;
+    }
     if (it == l.sources.end()) {
       add("source '" + s.name + "' is not in the lock");
     } else if (it->second.identity != s.Identity()) {

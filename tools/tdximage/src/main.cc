@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <string>
 
 #include "tdx_version.h"
@@ -82,6 +83,8 @@ struct Common {
   bool offline = false;
   bool quiet = false;
   bool json = false;
+  std::vector<std::string> file_roots;
+  std::map<std::string, std::string> inputs;  // --input NAME=PATH
 };
 
 std::function<void(const std::string&)> Logger(const Common& c) {
@@ -92,6 +95,8 @@ std::function<void(const std::string&)> Logger(const Common& c) {
 SourceOptions MakeSourceOptions(const Common& c) {
   SourceOptions o;
   o.offline = c.offline;
+  o.file_roots = c.file_roots;
+  o.inputs = c.inputs;
   o.log = Logger(c);
   if (!c.quiet && ::isatty(2)) {
     o.progress = [](std::uint64_t done, std::uint64_t total) {
@@ -122,7 +127,12 @@ int RunLock(const std::string& recipe_file, const Common& c) {
   SourceStore store(cache, *runner, *http, MakeSourceOptions(c));
   Lock lock;
   lock.recipe = recipe->name;
+  std::size_t inputs = 0;
   for (const auto& s : recipe->sources) {
+    if (s.kind == SourceSpec::Kind::kInput) {
+      ++inputs;  // given at build time (--input), not pinned
+      continue;
+    }
     auto got = store.Get(s, nullptr, recipe->dir);
     if (!got.ok()) return Fail(got.status().message());
     lock.sources[s.name] = LockEntry{s.Identity(), got->sha256, got->size, got->filename};
@@ -131,8 +141,10 @@ int RunLock(const std::string& recipe_file, const Common& c) {
   if (auto st = tdxrt::WriteFileAtomic(path, SerializeLock(lock)); !st.ok())
     return Fail(st.message());
   if (!c.quiet)
-    std::fprintf(stderr, "tdximage: wrote %s (%zu sources pinned)\n", path.c_str(),
-                 lock.sources.size());
+    std::fprintf(
+        stderr, "tdximage: wrote %s (%zu sources pinned%s)\n", path.c_str(), lock.sources.size(),
+        inputs ? (", " + std::to_string(inputs) + " given at build time with --input").c_str()
+               : "");
   return static_cast<int>(ExitCode::kOk);
 }
 
@@ -156,6 +168,13 @@ tdxrt::Result<BuildResult> BuildRecipe(const Recipe& recipe, const std::string& 
     if (auto st = CheckLockFresh(recipe, l); !st.ok())
       return tdxrt::Status::Mismatch(lock_path + " is stale:\n" + st.message());
     lock = std::move(l);
+  }
+  for (const auto& [name, path] : c.inputs) {
+    const SourceSpec* s = recipe.FindSource(name);
+    if (s == nullptr || s->kind != SourceSpec::Kind::kInput) {
+      return tdxrt::Status::InvalidArgument("--input " + name + "=" + path + ": " + recipe_file +
+                                            " has no input source '" + name + "'");
+    }
   }
   Cache cache = MakeCache(c);
   auto runner = MakePosixCommandRunner();
@@ -512,6 +531,12 @@ int Main(int argc, char** argv) {
                "Never touch the network: every source must be in the cache");
   app.add_flag("-q,--quiet", common.quiet, "No progress lines");
   app.add_flag("--json", common.json, "Print the result as JSON");
+  app.add_option("--file-root", common.file_roots,
+                 "A directory tree whose files a recipe's file: sources may read, besides the "
+                 "recipe's own directory (repeatable)");
+  std::vector<std::string> input_args;
+  app.add_option("--input", input_args,
+                 "NAME=PATH: the file for the recipe's input source NAME (repeatable)");
 
   std::string lock_recipe;
   auto* lock = app.add_subcommand(
@@ -575,6 +600,15 @@ int Main(int argc, char** argv) {
   if (auto code =
           tdxrt::ParseCommandLine(app, argc, argv, "tdximage", static_cast<int>(ExitCode::kUsage)))
     return *code;
+  for (const auto& a : input_args) {
+    const auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == a.size()) {
+      return Usage("--input " + a + ": use NAME=PATH");
+    }
+    if (!common.inputs.emplace(a.substr(0, eq), a.substr(eq + 1)).second) {
+      return Usage("--input " + a.substr(0, eq) + " is given twice");
+    }
+  }
   if (lock->parsed()) return RunLock(lock_recipe, common);
   if (build->parsed()) return RunBuild(build_recipe, out_root, no_lock, no_derived, common);
   if (seed->parsed()) return RunCacheSeed(seed_dir, common);

@@ -26,6 +26,8 @@ std::string SourceSpec::Identity() const {
       return "apt " + package + " " + version;
     case Kind::kFile:
       return "file " + path;
+    case Kind::kInput:
+      return "input (tdximage build --input " + name + "=PATH)";
   }
   return "";
 }
@@ -120,13 +122,14 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
         const YAML::Node n = kv.second;
         const std::string where = "source '" + s.name + "'";
         if (!n.IsMap()) {
-          P.Error(n, where + " must be a map with one of 'url', 'apt' or 'file'");
+          P.Error(n, where + " must be a map with one of 'url', 'apt', 'file' or 'input'");
           continue;
         }
-        P.CheckKeys(n, {"url", "sha256", "apt", "version", "file"}, where);
-        const int kinds = (n["url"] ? 1 : 0) + (n["apt"] ? 1 : 0) + (n["file"] ? 1 : 0);
+        P.CheckKeys(n, {"url", "sha256", "apt", "version", "file", "input"}, where);
+        const int kinds =
+            (n["url"] ? 1 : 0) + (n["apt"] ? 1 : 0) + (n["file"] ? 1 : 0) + (n["input"] ? 1 : 0);
         if (kinds != 1) {
-          P.Error(n, where + " needs exactly one of 'url', 'apt' or 'file'");
+          P.Error(n, where + " needs exactly one of 'url', 'apt', 'file' or 'input'");
           continue;
         }
         if (n["url"]) {
@@ -147,6 +150,10 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
           s.version = P.Str(n, "version", true, where,
                             "apt sources pin an exact version, see apt-cache policy")
                           .value_or("");
+        } else if (n["input"]) {
+          s.kind = SourceSpec::Kind::kInput;
+          s.description =
+              P.Str(n, "input", true, where, "say what the builder supplies").value_or("");
         } else {
           s.kind = SourceSpec::Kind::kFile;
           s.path = P.Str(n, "file", true, where).value_or("");

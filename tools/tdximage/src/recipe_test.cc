@@ -85,7 +85,7 @@ compresion: {algorithm: zstd}
       "version, see apt-cache policy)",
       "r.yaml:5:34: error: source 'ovmf': sha256 must be 64 lowercase hex digits",
       "r.yaml:5:15: error: source 'ovmf': url must start with https:// or http://",
-      "r.yaml:6:9: error: source 'both' needs exactly one of 'url', 'apt' or 'file'",
+      "r.yaml:6:9: error: source 'both' needs exactly one of 'url', 'apt', 'file' or 'input'",
       "r.yaml:7:18: error: unknown source 'kernal' in kernel (hint: declare it under 'sources')",
       "r.yaml:10:26: error: 'to' must be an absolute path in the image",
       "r.yaml:10:47: error: mode '999' is not an octal permission (hint: e.g. mode: \"0755\")",

@@ -3,7 +3,10 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <spawn.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "tdximage/archive.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/sha.h"
@@ -155,6 +159,120 @@ Result<Bytes> SourceStore::Download(const SourceSpec& s, std::string* filename) 
   return result;
 }
 
+namespace {
+
+struct OpenedFile {
+  int fd;
+  std::uint64_t size;
+};
+
+// Opens `path` without blocking on a FIFO and checks it is a regular file.
+Result<OpenedFile> OpenRegular(const fs::path& path, const std::string& what) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return Status::IoError(what + ": " + path.string() + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::InvalidArgument(what + ": " + path.string() +
+                                   " is not a regular file (devices, pipes and directories are "
+                                   "never read into an image)");
+  }
+  struct statfs sf {};
+  if (::fstatfs(fd, &sf) == 0 && (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC)) {
+    ::close(fd);
+    return Status::InvalidArgument(what + ": " + path.string() +
+                                   " is a /proc or /sys file (this machine's state, not an input)");
+  }
+  return OpenedFile{fd, static_cast<std::uint64_t>(st.st_size)};
+}
+
+// The path of the file `fd` refers to, as the kernel resolved it.
+std::optional<fs::path> RealPathOf(int fd) {
+  std::error_code ec;
+  fs::path p = fs::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
+  if (ec) return std::nullopt;
+  return p;
+}
+
+// `real` relative to one of `roots` (canonical), or nullopt when under none.
+std::optional<fs::path> Below(const fs::path& real, const std::vector<fs::path>& roots) {
+  for (const auto& root : roots) {
+    const fs::path rel = real.lexically_relative(root);
+    if (rel.empty() || *rel.begin() == "..") continue;
+    return rel;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<FetchedSource> SourceStore::ReadLocal(const SourceSpec& s, const LockEntry* pin,
+                                             const std::string& recipe_dir) {
+  const std::string what = "source '" + s.name + "'";
+  fs::path p;
+  if (s.kind == SourceSpec::Kind::kInput) {
+    auto it = options_.inputs.find(s.name);
+    if (it == options_.inputs.end()) {
+      return Status::InvalidArgument(what + " is an input the builder supplies: " + s.description +
+                                     " (hint: --input " + s.name + "=PATH)");
+    }
+    p = it->second;
+  } else {
+    p = fs::path(recipe_dir) / s.path;
+  }
+  TDX_ASSIGN_OR_RETURN(const OpenedFile file, OpenRegular(p, what));
+  const int fd = file.fd;
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  if (s.kind == SourceSpec::Kind::kFile) {
+    std::error_code ec;
+    std::vector<fs::path> roots = {fs::canonical(recipe_dir.empty() ? "." : recipe_dir, ec)};
+    for (const auto& r : options_.file_roots) {
+      fs::path c = fs::canonical(r, ec);
+      if (ec) return Status::NotFound("--file-root " + r + ": " + ec.message());
+      roots.push_back(std::move(c));
+    }
+    const auto real = RealPathOf(fd);
+    if (!real) return Status::IoError(what + ": cannot tell where " + p.string() + " leads");
+    const auto rel = Below(*real, roots);
+    if (!rel) {
+      return Status::InvalidArgument(
+          what + ": file '" + s.path + "' is " + real->string() +
+          ", outside the recipe's directory " + roots[0].string() +
+          " (hint: a recipe reads only files of its own tree; --file-root DIR allows another)");
+    }
+    for (const auto& c : *rel) {
+      if (c.string().size() > 1 && c.string()[0] == '.') {
+        return Status::InvalidArgument(what + ": file '" + s.path + "' is hidden (" +
+                                       rel->string() +
+                                       "): hidden files and directories such as .git are never "
+                                       "read into an image");
+      }
+    }
+  }
+  // A pinned file of another size is refused before it is read.
+  if (pin && file.size != pin->size) {
+    return Status::Mismatch(what + ": " + p.string() + " is " + std::to_string(file.size) +
+                            " bytes but the lock pins " + std::to_string(pin->size) +
+                            " (hint: run 'tdximage lock' if the change is intended)");
+  }
+  auto data = tdxrt::ReadOpenFile(fd, p, pin ? pin->size : kMaxEntrySize);
+  if (!data.ok()) return data.status().WithContext(what);
+  FetchedSource out;
+  out.sha256 = tdxrt::ToHex(tdxrt::Sha256(*data));
+  if (pin && pin->sha256 != out.sha256) {
+    return Status::Mismatch(what + ": " + p.string() + " has sha256 " + out.sha256 +
+                            " but the lock pins " + pin->sha256 +
+                            " (hint: run 'tdximage lock' if the change is intended)");
+  }
+  out.size = data->size();
+  out.filename = p.filename().string();
+  out.data = std::make_shared<const Bytes>(std::move(data).value());
+  return out;
+}
+
 Result<FetchedSource> SourceStore::Get(const SourceSpec& s, const LockEntry* pin,
                                        const std::string& recipe_dir) {
   const std::string what = "source '" + s.name + "'";
@@ -168,21 +286,8 @@ Result<FetchedSource> SourceStore::Get(const SourceSpec& s, const LockEntry* pin
     expected = s.sha256;
   }
   FetchedSource out;
-  if (s.kind == SourceSpec::Kind::kFile) {
-    const fs::path p =
-        fs::path(s.path).is_absolute() ? fs::path(s.path) : fs::path(recipe_dir) / s.path;
-    auto data = tdxrt::ReadFile(p);
-    if (!data.ok()) return data.status().WithContext(what);
-    out.sha256 = tdxrt::ToHex(tdxrt::Sha256(*data));
-    if (expected && *expected != out.sha256) {
-      return Status::Mismatch(what + ": " + p.string() + " has sha256 " + out.sha256 +
-                              " but the lock pins " + *expected +
-                              " (hint: run 'tdximage lock' if the change is intended)");
-    }
-    out.size = data->size();
-    out.filename = p.filename().string();
-    out.data = std::make_shared<const Bytes>(std::move(data).value());
-    return out;
+  if (s.kind == SourceSpec::Kind::kFile || s.kind == SourceSpec::Kind::kInput) {
+    return ReadLocal(s, pin, recipe_dir);
   }
   std::string known_filename;
   if (!expected) {

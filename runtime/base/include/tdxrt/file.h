@@ -16,6 +16,11 @@ inline constexpr std::uint64_t kDefaultMaxFileSize = 4ull << 30;  // 4 GiB
 Result<Bytes> ReadFile(const std::filesystem::path& path,
                        std::uint64_t max_size = kDefaultMaxFileSize);
 
+// The same for a file the caller has opened (and checked: what it is, where it is); `path`
+// names it in errors. The descriptor stays open.
+Result<Bytes> ReadOpenFile(int fd, const std::filesystem::path& path,
+                           std::uint64_t max_size = kDefaultMaxFileSize);
+
 // A read-only view of a whole file: mmap for regular files (no copy, no zero-fill: large
 // initrds hash at SHA-384 speed), a heap copy for anything else. Movable, not copyable.
 // REQUIRES: the file is not truncated by someone else while mapped (SIGBUS otherwise); inputs

@@ -16,14 +16,20 @@
 namespace tdximage {
 
 struct SourceSpec {
-  enum class Kind { kUrl, kApt, kFile };
+  // kInput: a file the builder supplies at build time (tdximage build --input NAME=PATH), e.g.
+  // the client policy a committee image carries; not pinned by the lock (the manifest records
+  // its sha256), so one recipe serves every release of what it depends on.
+  enum class Kind { kUrl, kApt, kFile, kInput };
   std::string name;
   Kind kind = Kind::kFile;
   std::string url;               // kUrl
   std::string sha256;            // kUrl: pin (lowercase hex); empty = pinned by the lock only
   std::string package, version;  // kApt: exact Debian package and version
-  std::string path;              // kFile: relative to the recipe's directory (or absolute)
-  int line = 0;                  // for diagnostics
+  // kFile: relative to the recipe's directory; must resolve (symlinks followed) to a regular,
+  // non-hidden file inside it or inside a --file-root tree (sources.h).
+  std::string path;
+  int line = 0;             // for diagnostics
+  std::string description;  // kInput: what the builder must supply
   // Canonical one-line description; the lock records it to detect stale pins.
   std::string Identity() const;
 };

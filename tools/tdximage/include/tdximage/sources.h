@@ -6,9 +6,16 @@
 //   HttpFetcher downloads URL sources (libcurl; a progress bar on a terminal).
 // With --offline neither is used: every source must already be in the cache (see
 // `tdximage cache seed`). Content that fails its pin never enters the cache.
+//
+// Files on this machine are read only where the builder allows: `file:` sources must resolve
+// (symlinks followed, checked on the file actually opened) to a regular file inside the
+// recipe's directory or a --file-root tree, with no hidden component below that root (.git
+// holds credentials in CI checkouts); `input:` sources are the paths the builder names with
+// --input. Devices, pipes and /proc files are refused, sizes are bounded (by the lock's pin).
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +55,10 @@ struct FetchedSource {
 
 struct SourceOptions {
   bool offline = false;
+  // Directory trees `file:` sources may read besides the recipe's own directory.
+  std::vector<std::string> file_roots;
+  // Files supplied for `input:` sources, by source name.
+  std::map<std::string, std::string> inputs;
   // Called with one progress line per event ("fetching ...", "cached ...").
   std::function<void(const std::string&)> log;
   std::function<void(std::uint64_t, std::uint64_t)> progress;
@@ -65,6 +76,8 @@ class SourceStore {
 
  private:
   tdxrt::Result<tdxrt::Bytes> Download(const SourceSpec& spec, std::string* filename);
+  tdxrt::Result<FetchedSource> ReadLocal(const SourceSpec& spec, const LockEntry* pin,
+                                         const std::string& recipe_dir);
   const Cache& cache_;
   CommandRunner& runner_;
   HttpFetcher& http_;

@@ -27,7 +27,8 @@ VerifyReport CompareManifests(const nlohmann::ordered_json& published,
 
 // Parses a manifest and checks the shape CompareManifests and inspect rely on (objects and arrays
 // where they belong, strings for hashes), naming the first field that is wrong.
-tdxrt::Result<nlohmann::ordered_json> ParseManifest(const std::string& text, const std::string& where);
+tdxrt::Result<nlohmann::ordered_json> ParseManifest(const std::string& text,
+                                                    const std::string& where);
 
 // Loads the manifest of an artifact: an out/<name>/ directory, a *-manifest.json, or a
 // self-extracting *-run-qemu.sh (whose payload is checked first). `launcher` receives the
