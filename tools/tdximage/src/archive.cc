@@ -4,8 +4,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <memory>
+#include <new>
 
+#include "archive_read.h"
 #include "tdxrt/hex.h"
 
 namespace tdximage {
@@ -46,27 +49,48 @@ Result<Reader> Open(ByteSpan data, Kind kind, std::string_view what) {
   return a;
 }
 
-Result<Bytes> ReadData(archive* a, std::uint64_t size, std::uint64_t max_size,
-                       const std::string& what) {
+constexpr std::size_t kChunk = 1 << 20;
+
+std::string OutOfMemory(const std::string& what, std::size_t have) {
+  return what + ": out of memory after " + std::to_string(have) + " bytes";
+}
+
+}  // namespace
+
+std::uint64_t UnpackLimit(std::uint64_t packed) {
+  constexpr std::uint64_t kFloor = 64ull << 20, kCeiling = 4ull << 30;
+  if (packed > kCeiling / 32) return kCeiling;
+  return std::clamp<std::uint64_t>(packed * 32, kFloor, kCeiling);
+}
+
+Result<Bytes> ReadEntryData(archive* a, std::uint64_t size, std::uint64_t max_size,
+                            const std::string& what) {
   if (size > max_size) {
     return Status::Corrupt(what + ": entry of " + std::to_string(size) +
                            " bytes exceeds the limit of " + std::to_string(max_size));
   }
-  Bytes out(static_cast<std::size_t>(size));
-  std::size_t done = 0;
-  while (done < out.size()) {
-    la_ssize_t n = archive_read_data(a, out.data() + done, out.size() - done);
-    if (n < 0) return ArchiveError(a, what);
-    if (n == 0) {
-      return Status::Corrupt(what + ": truncated: " + std::to_string(done) + " of " +
-                             std::to_string(size) + " bytes");
+  Bytes out;
+  try {
+    // Grow with the data, a chunk at a time: the header's size is a claim, not a promise.
+    while (out.size() < size) {
+      const std::size_t done = out.size();
+      out.resize(done + static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size - done)));
+      std::size_t got = done;
+      while (got < out.size()) {
+        const la_ssize_t n = archive_read_data(a, out.data() + got, out.size() - got);
+        if (n < 0) return ArchiveError(a, what);
+        if (n == 0) {
+          return Status::Corrupt(what + ": truncated: " + std::to_string(got) + " of " +
+                                 std::to_string(size) + " bytes");
+        }
+        got += static_cast<std::size_t>(n);
+      }
     }
-    done += static_cast<std::size_t>(n);
+  } catch (const std::bad_alloc&) {
+    return Status::IoError(OutOfMemory(what, out.size()));
   }
   return out;
 }
-
-}  // namespace
 
 Result<std::string> NormaliseArchivePath(std::string_view raw) {
   std::string_view p = raw;
@@ -108,8 +132,8 @@ Result<Bytes> DebDataTar(ByteSpan deb) {
     if (name.rfind("data.tar", 0) == 0) {
       if (!saw_binary)
         return Status::Corrupt(".deb: data.tar before debian-binary: not a Debian package");
-      return ReadData(a.get(), static_cast<std::uint64_t>(archive_entry_size(e)), kMaxEntrySize,
-                      ".deb member " + name);
+      return ReadEntryData(a.get(), static_cast<std::uint64_t>(archive_entry_size(e)),
+                           kMaxEntrySize, ".deb member " + name);
     }
   }
   return Status::Corrupt(".deb: no data.tar member (truncated or not a Debian package)");
@@ -180,13 +204,14 @@ Result<Bytes> ReadTarMember(ByteSpan tar, std::string_view path, std::uint64_t m
     if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != nullptr) {
       return Status::InvalidArgument("tar entry '" + want + "' is not a regular file");
     }
-    return ReadData(a.get(), static_cast<std::uint64_t>(archive_entry_size(e)), max_size,
-                    "tar entry '" + want + "'");
+    return ReadEntryData(a.get(), static_cast<std::uint64_t>(archive_entry_size(e)), max_size,
+                         "tar entry '" + want + "'");
   }
   return Status::NotFound("no entry '" + want + "' in the archive");
 }
 
 Result<Bytes> Decompress(ByteSpan data, std::uint64_t max_size) {
+  if (max_size == 0) max_size = UnpackLimit(data.size());
   Reader a(archive_read_new());
   if (!a) return Status::IoError("libarchive: out of memory");
   archive_read_support_filter_all(a.get());
@@ -198,16 +223,50 @@ Result<Bytes> Decompress(ByteSpan data, std::uint64_t max_size) {
   if (archive_read_next_header(a.get(), &e) != ARCHIVE_OK)
     return ArchiveError(a.get(), "decompress");
   Bytes out;
-  std::uint8_t buf[1 << 16];
-  for (;;) {
-    const la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
-    if (n < 0) return ArchiveError(a.get(), "decompress");
-    if (n == 0) break;
-    if (out.size() + static_cast<std::size_t>(n) > max_size) {
-      return Status::Corrupt("decompress: output exceeds the limit of " + std::to_string(max_size) +
-                             " bytes");
+  try {
+    std::uint8_t buf[1 << 16];
+    for (;;) {
+      const la_ssize_t n = archive_read_data(a.get(), buf, sizeof buf);
+      if (n < 0) return ArchiveError(a.get(), "decompress");
+      if (n == 0) break;
+      if (out.size() + static_cast<std::size_t>(n) > max_size) {
+        return Status::Corrupt("decompress: " + std::to_string(data.size()) +
+                               " bytes unpack to more than " + std::to_string(max_size) +
+                               " (a decompression bomb?)");
+      }
+      out.insert(out.end(), buf, buf + n);
     }
-    out.insert(out.end(), buf, buf + n);
+  } catch (const std::bad_alloc&) {
+    return Status::IoError(OutOfMemory("decompress", out.size()));
+  }
+  return out;
+}
+
+Result<std::vector<TarFile>> ReadTarFiles(ByteSpan tar, std::uint64_t max_total,
+                                          std::uint64_t max_entry) {
+  if (max_total == 0) max_total = UnpackLimit(tar.size());
+  TDX_ASSIGN_OR_RETURN(Reader a, Open(tar, Kind::kTar, "tar"));
+  std::vector<TarFile> out;
+  std::uint64_t total = 0;
+  archive_entry* e = nullptr;
+  for (;;) {
+    const int r = archive_read_next_header(a.get(), &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return ArchiveError(a.get(), "tar");
+    const char* raw = archive_entry_pathname(e);
+    TDX_ASSIGN_OR_RETURN(std::string path, NormaliseArchivePath(raw ? raw : ""));
+    if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != nullptr) continue;
+    const auto size = static_cast<std::uint64_t>(std::max<la_int64_t>(archive_entry_size(e), 0));
+    if (size > max_total - total) {
+      return Status::Corrupt("tar entry '" + path + "' of " + std::to_string(size) +
+                             " bytes: the files would unpack to more than " +
+                             std::to_string(max_total) + " bytes (" + std::to_string(tar.size()) +
+                             " packed; a decompression bomb?)");
+    }
+    TDX_ASSIGN_OR_RETURN(Bytes data,
+                         ReadEntryData(a.get(), size, max_entry, "tar entry '" + path + "'"));
+    total += size;
+    out.push_back({std::move(path), std::move(data)});
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 
 #include <cstring>
 #include <string>
@@ -23,7 +24,7 @@ struct TarFile {
   std::string symlink;  // non-empty: a symlink
 };
 
-enum class Format { kAr, kTar, kTarXz };
+enum class Format { kAr, kTar, kTarXz, kTarZst };
 
 // One libarchive writer for every test archive: ar (the .deb container) or pax tar.
 Bytes Write(const std::vector<TarFile>& files, Format format) {
@@ -33,6 +34,7 @@ Bytes Write(const std::vector<TarFile>& files, Format format) {
   } else {
     archive_write_set_format_pax_restricted(a);
     if (format == Format::kTarXz) archive_write_add_filter_xz(a);
+    if (format == Format::kTarZst) archive_write_add_filter_zstd(a);
   }
   archive_write_set_bytes_in_last_block(a, 1);
   std::vector<std::uint8_t> buf(1 << 22);
@@ -138,4 +140,48 @@ TEST_CASE("path traversal, oversized entries and truncated packages are rejected
     auto m = tdximage::ReadDebMember(b, "f");
     if (m.ok()) CHECK(*m == B("hello"));
   }
+}
+
+namespace {
+// Peak resident memory of this process so far, in bytes.
+std::uint64_t PeakRss() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<std::uint64_t>(u.ru_maxrss) * 1024;
+}
+}  // namespace
+
+TEST_CASE("decompression bombs stop at the unpack limit; memory follows the bytes that arrive") {
+  // Red-team finding 8: a 55 KB .tar.zst drove tdximage to 3.4 GB; an entry whose header claims
+  // gigabytes was allocated in full before a byte of it arrived.
+  CHECK(tdximage::UnpackLimit(1000) == 64ull << 20);
+  CHECK(tdximage::UnpackLimit(34304772) == 32ull * 34304772);
+  CHECK(tdximage::UnpackLimit(1ull << 40) == 4ull << 30);
+  const std::string zeros(80u << 20, '\0');
+  const Bytes bomb = Write({{"zeros", zeros}}, Format::kTarZst);
+  REQUIRE(bomb.size() < 100000);
+  CHECK(tdximage::ReadTarFiles(bomb).status().message() ==
+        "tar entry 'zeros' of 83886080 bytes: the files would unpack to more than 67108864 bytes "
+        "(" +
+            std::to_string(bomb.size()) + " packed; a decompression bomb?)");
+  CHECK(tdximage::Decompress(bomb).status().message() ==
+        "decompress: " + std::to_string(bomb.size()) +
+            " bytes unpack to more than 67108864 (a decompression bomb?)");
+  auto allowed = tdximage::ReadTarFiles(bomb, 100u << 20);  // a caller that knows better
+  REQUIRE(allowed.ok());
+  CHECK((*allowed)[0].data.size() == zeros.size());
+
+  // A header that claims 1.5 GiB followed by nothing: refused as truncated, without allocating.
+  Bytes liar = Tar({{"huge", "x"}}, false);
+  const char kSize[] = "13000000000";  // octal 1.5 GiB in the ustar size field (offset 124)
+  std::memcpy(liar.data() + 124, kSize, 11);
+  unsigned sum = 0;
+  std::memset(liar.data() + 148, ' ', 8);
+  for (std::size_t i = 0; i < 512; ++i) sum += liar[i];
+  std::snprintf(reinterpret_cast<char*>(liar.data() + 148), 8, "%06o", sum);
+  const std::uint64_t before = PeakRss();
+  auto r = tdximage::ReadTarMember(liar, "huge");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "tar entry 'huge': Truncated tar archive");
+  CHECK(PeakRss() - before < (64u << 20));
 }

@@ -75,18 +75,23 @@ class Sources {
     } else if (deb) {
       auto inner = DebDataTar(data);
       if (!inner.ok()) return inner.status().WithContext("source '" + name + "'");
-      auto raw = Decompress(*inner, 8ull << 30);
+      auto raw = Decompress(*inner);
       if (!raw.ok()) return raw.status().WithContext("source '" + name + "': data.tar");
       c.tar = std::make_shared<const Bytes>(std::move(raw).value());
     } else if (LooksLikeTar(data)) {
-      auto raw = Decompress(data, 8ull << 30);
+      auto raw = Decompress(data);
       if (!raw.ok()) return raw.status().WithContext("source '" + name + "'");
       c.tar = std::make_shared<const Bytes>(std::move(raw).value());
     } else {
       c.file = s->second.data;
     }
-    if (c.tar && !derived && derived_) (void)derived_->PutDerived(key, *c.tar);  // best effort
+    if (c.tar && !derived && derived_) pending_.emplace_back(key, c.tar);
     return &cache_.emplace(name, std::move(c)).first->second;
+  }
+
+  // Derived trees made by this build, for the cache once the build succeeded.
+  std::vector<std::pair<std::string, std::shared_ptr<const Bytes>>> TakeDerived() {
+    return std::move(pending_);
   }
 
   // One regular file: `path` may be a glob ('*', '?') that must match exactly one entry.
@@ -126,6 +131,7 @@ class Sources {
   const SourceSet& set_;
   const Cache* derived_;
   std::map<std::string, SourceContent> cache_;
+  std::vector<std::pair<std::string, std::shared_ptr<const Bytes>>> pending_;
 };
 
 // Where `abs` lands in the tree when its parent directories may be symlinks (merged /usr).
@@ -268,7 +274,10 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
     TDX_ASSIGN_OR_RETURN(auto closure, ModuleClosure(mods, version, r.modules));
     std::string names;
     for (const auto& m : closure) {
-      TDX_ASSIGN_OR_RETURN(Bytes ko, Decompress(*mods.Find(m.path)->data, 256ull << 20));
+      const Bytes& packed = *mods.Find(m.path)->data;
+      TDX_ASSIGN_OR_RETURN(
+          Bytes ko,
+          Decompress(packed, std::min<std::uint64_t>(256ull << 20, UnpackLimit(packed.size()))));
       std::string path = m.path;
       for (const char* ext : {".xz", ".zst", ".gz"}) {
         const std::string e(ext);
@@ -336,6 +345,7 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
                                      " is not in the image (" + payload.status().message() + ")");
     }
   }
+  img.derived = src.TakeDerived();
   return img;
 }
 
@@ -601,6 +611,9 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
     return st;
   }
   TDX_TRY(ReplaceDirectory(tmp_dir, final_dir));
+  if (o.derived_cache) {
+    for (const auto& [key, data] : img.derived) (void)o.derived_cache->PutDerived(key, *data);
+  }
   res.seconds["write"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count();
   res.out_dir = final_dir.string();

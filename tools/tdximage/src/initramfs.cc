@@ -243,7 +243,8 @@ tdxrt::Status ParseNewc(tdxrt::ByteSpan raw, FileTree& tree) {
 }  // namespace
 
 Result<FileTree> ReadInitramfs(tdxrt::ByteSpan compressed) {
-  TDX_ASSIGN_OR_RETURN(Bytes cpio, Decompress(compressed, FileTree::kMaxTotalSize));
+  // At most UnpackLimit (<= FileTree::kMaxTotalSize): an initramfs from elsewhere may be a bomb.
+  TDX_ASSIGN_OR_RETURN(Bytes cpio, Decompress(compressed));
   FileTree tree;
   TDX_TRY(ParseNewc(cpio, tree));
   return tree;

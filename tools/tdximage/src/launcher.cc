@@ -173,12 +173,12 @@ Result<std::vector<LauncherFile>> ReadLauncherPayload(tdxrt::ByteSpan l) {
     return Status::Mismatch("launcher payload sha256 " + got + " does not match the expected " +
                             *sha + " (corrupted or modified launcher)");
   }
-  TDX_ASSIGN_OR_RETURN(auto entries, ListTar(payload));
+  // One pass, bounded by what the payload may unpack to (a crafted 11 MB launcher made the
+  // earlier list-then-read-each-member code use 2.5 GB).
+  TDX_ASSIGN_OR_RETURN(auto files, ReadTarFiles(payload));
   std::vector<LauncherFile> out;
-  for (const auto& e : entries) {
-    if (e.type != EntryType::kFile) continue;
-    TDX_ASSIGN_OR_RETURN(Bytes b, ReadTarMember(payload, e.path));
-    out.push_back({e.path, std::make_shared<const Bytes>(std::move(b))});
+  for (auto& f : files) {
+    out.push_back({std::move(f.path), std::make_shared<const Bytes>(std::move(f.data))});
   }
   return out;
 }

@@ -99,7 +99,8 @@ Result<std::vector<KernelModule>> ModuleClosure(const FileTree& tree, const std:
     }
     state[name] = 1;
     const TreeNode* node = tree.Find(it->second);
-    auto raw = Decompress(*node->data, 256ull << 20);
+    auto raw = Decompress(*node->data,
+                          std::min<std::uint64_t>(256ull << 20, UnpackLimit(node->data->size())));
     if (!raw.ok()) return raw.status().WithContext(it->second);
     auto info = ReadModinfo(*raw);
     if (!info.ok()) return info.status().WithContext(it->second);

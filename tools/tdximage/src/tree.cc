@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "archive_read.h"
 #include "tdximage/archive.h"
 
 namespace tdximage {
@@ -178,20 +179,11 @@ Status FileTree::AddTar(tdxrt::ByteSpan tar, std::string_view member_prefix, std
       }
       case AE_IFREG: {
         const auto size = static_cast<std::uint64_t>(archive_entry_size(e));
-        if (size > kMaxEntrySize) {
-          return Status::Corrupt(std::string(origin) + ": entry '" + *name + "' of " +
-                                 std::to_string(size) + " bytes exceeds the limit of " +
-                                 std::to_string(kMaxEntrySize));
-        }
-        Bytes data(static_cast<std::size_t>(size));
-        std::size_t done = 0;
-        while (done < data.size()) {
-          const la_ssize_t n = archive_read_data(a.get(), data.data() + done, data.size() - done);
-          if (n < 0) return err("reading '" + *name + "'");
-          if (n == 0) return err("'" + *name + "' is truncated");
-          done += static_cast<std::size_t>(n);
-        }
-        TDX_TRY(AddFile(path, std::move(data), perm, from).WithContext(std::string(origin)));
+        auto data = ReadEntryData(a.get(), size, kMaxEntrySize,
+                                  std::string(origin) + ": entry '" + *name + "'");
+        if (!data.ok()) return data.status();
+        TDX_TRY(
+            AddFile(path, std::move(data).value(), perm, from).WithContext(std::string(origin)));
         break;
       }
       default:

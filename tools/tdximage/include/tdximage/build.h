@@ -58,6 +58,9 @@ struct AssembledImage {
   tdxrt::Bytes kernel, ovmf;
   std::vector<std::string> modules;  // load order (paths in the tree)
   std::vector<std::string> explicit_modes;
+  // Decompressed package trees for BuildOptions::derived_cache, stored only once the build has
+  // succeeded (a failed build leaves nothing in the cache): cache key -> bytes.
+  std::vector<std::pair<std::string, std::shared_ptr<const tdxrt::Bytes>>> derived;
 };
 tdxrt::Result<AssembledImage> AssembleImage(const Recipe& recipe, const SourceSet& sources,
                                             const BuildOptions& options);
