@@ -33,6 +33,9 @@ void All(zipnet::ByteSpan body) {
   Check(body, zipnet::DecodeRoundOpen);
   Check(body, zipnet::DecodeAdmitted);
   Check(body, zipnet::DecodeRecordVote);
+  Check(body, zipnet::DecodeConfigure);
+  Check(body, zipnet::DecodeConfigureResult);
+  if (zipnet::DecodePing(body).ok() && body.size() != zipnet::EncodePing().size()) std::abort();
 }
 
 }  // namespace
@@ -89,6 +92,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case T::kRecordVote:
       Check(frame->body, zipnet::DecodeRecordVote);
+      break;
+    case T::kConfigure:
+      Check(frame->body, zipnet::DecodeConfigure);
+      break;
+    case T::kConfigureResult:
+      Check(frame->body, zipnet::DecodeConfigureResult);
+      break;
+    case T::kPing:
+      if (zipnet::DecodePing(frame->body).ok() &&
+          frame->body.size() != zipnet::EncodePing().size()) {
+        std::abort();
+      }
       break;
   }
   return 0;

@@ -138,7 +138,7 @@ std::string_view AbortReasonName(AbortReason reason) {
 }
 
 bool IsMessageType(std::uint8_t type) {
-  return (type >= 1 && type <= 7) || (type >= 16 && type <= 22);
+  return (type >= 1 && type <= 7) || (type >= 16 && type <= 25);
 }
 
 // --- encoding -----------------------------------------------------------------------------------
@@ -363,7 +363,7 @@ Result<Frame> DecodeFrame(ByteSpan frame, const WireLimits& limits) {
   TDX_ASSIGN_OR_RETURN(std::uint8_t type, c.U8("frame type"));
   if (!IsMessageType(type)) {
     return Status::Corrupt("frame type " + std::to_string(type) +
-                           " at offset 0x4 is not 1..7 or 16..22");
+                           " at offset 0x4 is not 1..7 or 16..25");
   }
   return Frame{static_cast<MessageType>(type), c.rest()};
 }
@@ -456,6 +456,8 @@ std::string_view NodeRoleName(NodeRole role) {
       return "client";
     case NodeRole::kWatcher:
       return "watcher";
+    case NodeRole::kOperator:
+      return "operator";
   }
   return "unknown";
 }
@@ -527,6 +529,28 @@ Bytes Encode(const RecordVote& m) {
   return out;
 }
 
+Bytes Encode(const Configure& m) {
+  Bytes out = Start();
+  Put(out, m.instance_id);
+  AppendLe<std::uint16_t>(out, static_cast<std::uint16_t>(m.committee.size()));
+  for (const auto& [peer, address] : m.committee) {
+    Put(out, peer);
+    PutText16(out, address);
+  }
+  Put(out, m.aggregator);
+  PutText16(out, m.aggregator_address);
+  return out;
+}
+
+Bytes Encode(const ConfigureResult& m) {
+  Bytes out = Start();
+  out.push_back(m.accepted ? 1 : 0);
+  PutText16(out, m.detail);
+  return out;
+}
+
+Bytes EncodePing() { return Start(); }
+
 namespace {
 
 Result<RoundParams> ReadParams(Reader& r, ByteSpan body) {
@@ -552,8 +576,8 @@ Result<Hello> DecodeHello(ByteSpan body, const WireLimits&) {
   TDX_TRY(r.Version());
   const std::uint64_t at = r.pos();
   TDX_ASSIGN_OR_RETURN(std::uint8_t role, r.U8("role"));
-  if (role < 1 || role > 4) {
-    return r.Bad("role " + std::to_string(role) + " at offset " + HexOffset(at) + " is not 1..4");
+  if (role < 1 || role > 5) {
+    return r.Bad("role " + std::to_string(role) + " at offset " + HexOffset(at) + " is not 1..5");
   }
   m.role = static_cast<NodeRole>(role);
   TDX_TRY(r.Array(m.instance_id, "instance_id"));
@@ -640,6 +664,47 @@ Result<RecordVote> DecodeRecordVote(ByteSpan body, const WireLimits&) {
   TDX_TRY(r.Array(m.signature.signature, "signature"));
   TDX_TRY(r.End());
   return m;
+}
+
+Result<Configure> DecodeConfigure(ByteSpan body, const WireLimits& limits) {
+  Reader r(body, "Configure");
+  Configure m;
+  TDX_TRY(r.Version());
+  TDX_TRY(r.Array(m.instance_id, "instance_id"));
+  // Each entry: a 16-byte peer id and an address of at least one byte after its length.
+  TDX_ASSIGN_OR_RETURN(std::size_t n, r.Count16("committee size", limits.max_signatures, 16 + 3));
+  m.committee.resize(n);
+  for (auto& [peer, address] : m.committee) {
+    TDX_TRY(r.Array(peer, "committee peer"));
+    TDX_ASSIGN_OR_RETURN(address, ReadText16(r, "committee address length", kMaxAddress));
+  }
+  TDX_TRY(r.Array(m.aggregator, "aggregator peer"));
+  TDX_ASSIGN_OR_RETURN(m.aggregator_address,
+                       ReadText16(r, "aggregator address length", kMaxAddress));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Result<ConfigureResult> DecodeConfigureResult(ByteSpan body, const WireLimits& limits) {
+  Reader r(body, "ConfigureResult");
+  ConfigureResult m;
+  TDX_TRY(r.Version());
+  const std::uint64_t at = r.pos();
+  TDX_ASSIGN_OR_RETURN(std::uint8_t accepted, r.U8("accepted"));
+  if (accepted > 1) {
+    return r.Bad("accepted flag " + std::to_string(accepted) + " at offset " + HexOffset(at) +
+                 " is not 0 or 1");
+  }
+  m.accepted = accepted == 1;
+  TDX_ASSIGN_OR_RETURN(m.detail, ReadText16(r, "detail length", limits.max_detail));
+  TDX_TRY(r.End());
+  return m;
+}
+
+Status DecodePing(ByteSpan body) {
+  Reader r(body, "Ping");
+  TDX_TRY(r.Version());
+  return r.End();
 }
 
 Hash RoundOpenDigest(const Hash& instance_id, const Hash& params_hash, const RoundOpen& m) {

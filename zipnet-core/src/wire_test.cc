@@ -148,7 +148,7 @@ TEST_CASE("frames") {
   CHECK(Bytes(d->body.begin(), d->body.end()) == body);
   Bytes bad = f;
   bad[4] = 0;
-  CHECK(DecodeFrame(bad).status().message() == "frame type 0 at offset 0x4 is not 1..7 or 16..22");
+  CHECK(DecodeFrame(bad).status().message() == "frame type 0 at offset 0x4 is not 1..7 or 16..25");
   WireLimits small;
   small.max_frame = 100;
   CHECK(DecodeFrame(f, small).status().message() ==

@@ -16,7 +16,8 @@ enum class NodeRole : std::uint8_t {
   kServer = 1,
   kAggregator = 2,
   kClient = 3,
-  kWatcher = 4,  // read-only subscriber of records
+  kWatcher = 4,   // read-only subscriber of records
+  kOperator = 5,  // configures a server (Configure); accepted only from ZIPNET_OPERATOR
 };
 std::string_view NodeRoleName(NodeRole role);
 
@@ -62,6 +63,23 @@ struct RoundOpen {
   Signature signature{};
 };
 
+// The operator's settings for a server started without a committee list: a server's identity
+// is born inside its TD, so the list naming every member's peer id can only be made after they
+// have all booted; after a member's reboot (a new identity) the others get a new list the same
+// way. Only the operator the server was started with (ZIPNET_OPERATOR) may send it.
+struct Configure {
+  Hash instance_id{};
+  std::vector<std::pair<PeerId, std::string>> committee;  // every server: peer id, host:port
+  PeerId aggregator{};
+  std::string aggregator_address;  // host:port clients dial
+};
+
+// The server's answer to Configure: accepted (it restarts with the settings), or why not.
+struct ConfigureResult {
+  bool accepted = false;
+  std::string detail;
+};
+
 // Clients a server has admitted (server -> aggregator): a full snapshot on connect, then news.
 struct Admitted {
   std::vector<std::pair<ClientId, PublicKey>> clients;  // client id, Ed25519 key
@@ -81,6 +99,8 @@ Bytes Encode(const Rejected& m);
 Bytes Encode(const RoundOpen& m);
 Bytes Encode(const Admitted& m);
 Bytes Encode(const RecordVote& m);
+Bytes Encode(const Configure& m);
+Bytes Encode(const ConfigureResult& m);
 
 Result<Hello> DecodeHello(ByteSpan body, const WireLimits& limits = {});
 Result<Roster> DecodeRoster(ByteSpan body, const WireLimits& limits = {});
@@ -89,6 +109,11 @@ Result<Rejected> DecodeRejected(ByteSpan body, const WireLimits& limits = {});
 Result<RoundOpen> DecodeRoundOpen(ByteSpan body, const WireLimits& limits = {});
 Result<Admitted> DecodeAdmitted(ByteSpan body, const WireLimits& limits = {});
 Result<RecordVote> DecodeRecordVote(ByteSpan body, const WireLimits& limits = {});
+Result<Configure> DecodeConfigure(ByteSpan body, const WireLimits& limits = {});
+Result<ConfigureResult> DecodeConfigureResult(ByteSpan body, const WireLimits& limits = {});
+// A Ping is the version byte alone.
+Bytes EncodePing();
+Status DecodePing(ByteSpan body);
 
 // SHA-256("zipnet/round-open/v1" || instance_id || params hash || LE64(round) || opener ||
 // LE32(fold_ms) || LE32(deadline_ms)).

@@ -31,6 +31,11 @@ enum class MessageType : std::uint8_t {
   kRoundOpen = 20,
   kAdmitted = 21,
   kRecordVote = 22,
+  kConfigure = 23,
+  kConfigureResult = 24,
+  // Transport keep-alive (no body after the version): sent on an idle link, never handed to a
+  // role's handler (zipnet/node/transport.h).
+  kPing = 25,
 };
 // Whether `type` is one of the values above.
 bool IsMessageType(std::uint8_t type);

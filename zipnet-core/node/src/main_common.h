@@ -6,7 +6,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 
+#include "tdxrt/guest_settings.h"
 #include "zipnet/node/common.h"
 #include "zipnet/node/node.h"
 
@@ -18,6 +21,7 @@ struct CommonFlags {
   std::string metrics;
   std::string log_level = "info";
   std::size_t max_frame = 16u << 20;
+  bool print_settings = false;  // handled by PrintSettings before parsing
 };
 
 inline void AddCommonFlags(CLI::App& app, CommonFlags& f) {
@@ -37,6 +41,42 @@ inline void AddCommonFlags(CLI::App& app, CommonFlags& f) {
       ->envname("ZIPNET_MAX_FRAME")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{256} << 20))
       ->capture_default_str();
+  app.add_flag("--settings", f.print_settings,
+               "Print which ZIPNET_* settings the host may set at launch and which must be "
+               "measured (the declaration tdximage reads from this binary), and exit");
+}
+
+// --settings prints the declaration, whatever else the command line says (before it is parsed:
+// required options need not be there).
+inline std::optional<int> PrintSettings(int argc, char** argv, const char* declaration) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--settings") {
+      std::fputs(declaration, stdout);
+      return 0;
+    }
+  }
+  return std::nullopt;
+}
+
+// After the command line: a protected setting that /init took from the host (TDX_HOST_SETTINGS)
+// stops the program. Returns the exit code, or nothing to go on.
+inline std::optional<int> CheckSettings(const std::string& tool, const char* declaration) {
+  auto parsed = tdxrt::ParseGuestSettings(declaration);
+  if (!parsed.ok() || parsed->size() != 1) {
+    std::fprintf(stderr, "%s: error: internal: settings declaration: %s\n", tool.c_str(),
+                 parsed.status().message().c_str());
+    return 1;
+  }
+  const char* host = std::getenv("TDX_HOST_SETTINGS");
+  const auto refused = tdxrt::ProtectedFromHost((*parsed)[0], host ? host : "");
+  for (const auto& name : refused) {
+    std::fprintf(stderr,
+                 "%s: error: %s came from the host (TDX_HOST_SETTINGS), but it decides security "
+                 "(%s): an image must set it in payload.env, where it is measured\n",
+                 tool.c_str(), name.c_str(), (*parsed)[0].Find(name)->note.c_str());
+  }
+  if (!refused.empty()) return 2;
+  return std::nullopt;
 }
 
 // Fills `common`; on failure prints "<tool>: error: ..." and returns false.

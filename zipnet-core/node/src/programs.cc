@@ -2,7 +2,12 @@
 // in one translation unit so that CLI11 is compiled once for the three thin mains.
 #include "programs.h"
 
+#include <linux/close_range.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "main_common.h"
@@ -13,12 +18,48 @@
 #include "tdxrt/hex.h"
 #include "tdxrt/policy.h"
 #include "tdxrt/provider.h"
+#include "tdxrt/text.h"
 
 namespace zipnet::node {
 
+namespace {
+
+// Restarts this server with the committee list its operator sent (Configure): the same program
+// and arguments, minus any --committee/--aggregator, with ZIPNET_COMMITTEE and ZIPNET_AGGREGATOR
+// set. The identity file persists, so the peer id stays; every descriptor is closed on exec, so
+// the listening port is free for the new process. Returns only when exec fails.
+void RestartWithCommittee(char** argv, const std::vector<PeerAddress>& committee,
+                          const PeerAddress& aggregator, spdlog::logger& log) {
+  std::string list;
+  for (const auto& p : committee) list += (list.empty() ? "" : ",") + p.ToString();
+  ::setenv("ZIPNET_COMMITTEE", list.c_str(), 1);
+  ::setenv("ZIPNET_AGGREGATOR", aggregator.ToString().c_str(), 1);
+  std::vector<char*> args;
+  for (char** a = argv; *a != nullptr; ++a) {
+    const std::string_view s(*a);
+    if (s == "--committee" || s == "--aggregator") {
+      if (a[1] != nullptr) ++a;  // and its value
+      continue;
+    }
+    if (s.rfind("--committee=", 0) == 0 || s.rfind("--aggregator=", 0) == 0) continue;
+    args.push_back(*a);
+  }
+  args.push_back(nullptr);
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::execv("/proc/self/exe", args.data());
+  log.error("cannot restart with the operator's committee: exec /proc/self/exe: {}",
+            std::strerror(errno));
+}
+
+}  // namespace
+
+int ConfigureServer(const std::string& tool, const CommonFlags& flags,
+                    const std::string& operator_identity, const std::string& target,
+                    const std::string& committee, const std::string& aggregator);
+
 // zipnet-server: a committee server (zipnet-protocol.md). Configuration from flags or ZIPNET_*.
 
-int ServerMain(int argc, char** argv) {
+int ServerMain(int argc, char** argv, const char* settings) {
   const std::string tool = "zipnet-server";
   CLI::App app{
       "zipnet committee server: registers attested clients, unblinds rounds with the "
@@ -26,7 +67,8 @@ int ServerMain(int argc, char** argv) {
   CommonFlags common_flags;
   AddCommonFlags(app, common_flags);
   std::string listen = "0.0.0.0:7801", committee, aggregator, identity = "zipnet-server.key";
-  std::string policy_file, collateral_file, gating = "on";
+  std::string policy_file, collateral_file, gating = "on", operator_peer, configure_target,
+                                            operator_identity;
   unsigned period = 1000, fold = 300, deadline = 3000, threads = 1;
   std::uint32_t min_participants = 1;
   bool strict = false, show_identity = false;
@@ -45,6 +87,16 @@ int ServerMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--show-identity", show_identity,
                "Print this server's peer id and public keys (creating the identity) and exit");
+  app.add_option("--operator", operator_peer,
+                 "Peer id of the operator who may send this server its committee list; without "
+                 "ZIPNET_COMMITTEE the server waits for it (see --configure)")
+      ->envname("ZIPNET_OPERATOR");
+  app.add_option("--configure", configure_target,
+                 "As the operator: send ZIPNET_COMMITTEE and ZIPNET_AGGREGATOR to the server "
+                 "<peer id>@host:port, print its answer and exit (needs --operator-identity)");
+  app.add_option("--operator-identity", operator_identity,
+                 "With --configure: the operator's identity file (created 0600 if absent; its "
+                 "peer id is what servers take as ZIPNET_OPERATOR)");
   app.add_option("--round-period-ms", period, "From one round's opening to the next")
       ->envname("ZIPNET_ROUND_PERIOD_MS")
       ->check(CLI::Range(10u, 3600000u))
@@ -79,8 +131,14 @@ int ServerMain(int argc, char** argv) {
       ->envname("ZIPNET_THREADS")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
+  if (auto code = PrintSettings(argc, argv, settings)) return *code;
   if (auto code = tdxrt::ParseCommandLine(app, argc, argv, tool, 2)) return *code;
+  if (auto code = CheckSettings(tool, settings)) return *code;
 
+  if (!configure_target.empty()) {
+    return ConfigureServer(tool, common_flags, operator_identity, configure_target, committee,
+                           aggregator);
+  }
   bool created = false;
   auto id = LoadOrCreateIdentity(identity, &created);
   if (!Check(tool, id, "identity")) return 1;
@@ -90,8 +148,13 @@ int ServerMain(int argc, char** argv) {
         tdxrt::ToHex(id->ed25519.public_key).c_str(), tdxrt::ToHex(id->x25519.public_key).c_str());
     return 0;
   }
-  if (committee.empty() || aggregator.empty()) {
-    std::fprintf(stderr, "%s: usage error: ZIPNET_COMMITTEE and ZIPNET_AGGREGATOR are required\n",
+  // Without a committee list, a server with an operator waits for the operator's (which
+  // carries the aggregator too).
+  const bool awaiting = committee.empty() && !operator_peer.empty();
+  if (!awaiting && (committee.empty() || aggregator.empty())) {
+    std::fprintf(stderr,
+                 "%s: usage error: ZIPNET_COMMITTEE and ZIPNET_AGGREGATOR are required (or "
+                 "ZIPNET_OPERATOR, whose operator sends them)\n",
                  tool.c_str());
     return 2;
   }
@@ -105,12 +168,25 @@ int ServerMain(int argc, char** argv) {
   auto ep = ParseEndpoint(listen);
   if (!Check(tool, ep, "ZIPNET_LISTEN")) return 2;
   config.listen = *ep;
-  auto members = ParsePeerList(committee);
-  if (!Check(tool, members, "ZIPNET_COMMITTEE")) return 2;
-  config.committee = *members;
-  auto agg = ParsePeerAddress(aggregator);
-  if (!Check(tool, agg, "ZIPNET_AGGREGATOR")) return 2;
-  config.aggregator = *agg;
+  if (!awaiting) {
+    auto members = ParsePeerList(committee);
+    if (!Check(tool, members, "ZIPNET_COMMITTEE")) return 2;
+    config.committee = *members;
+    auto agg = ParsePeerAddress(aggregator);
+    if (!Check(tool, agg, "ZIPNET_AGGREGATOR")) return 2;
+    config.aggregator = *agg;
+  }
+  if (!operator_peer.empty()) {
+    auto op = tdxrt::FromHex(operator_peer, PeerId{}.size());
+    if (!Check(tool, op, "ZIPNET_OPERATOR")) return 2;
+    config.operator_peer.emplace();
+    std::copy(op->begin(), op->end(), config.operator_peer->begin());
+    config.on_configure = [argv, log](const std::vector<PeerAddress>& list,
+                                      const PeerAddress& agg_address) {
+      RestartWithCommittee(argv, list, agg_address, *log);
+      std::exit(1);
+    };
+  }
   config.period = Millis(period);
   config.fold = Millis(fold);
   config.deadline = Millis(deadline);
@@ -151,9 +227,55 @@ int ServerMain(int argc, char** argv) {
   return RunUntilSignal(loop, **node, *log);
 }
 
+// zipnet-server --configure: the operator sends a server its committee list.
+int ConfigureServer(const std::string& tool, const CommonFlags& flags,
+                    const std::string& operator_identity, const std::string& target,
+                    const std::string& committee, const std::string& aggregator) {
+  if (operator_identity.empty() || committee.empty() || aggregator.empty()) {
+    std::fprintf(stderr,
+                 "%s: usage error: --configure needs --operator-identity, ZIPNET_COMMITTEE and "
+                 "ZIPNET_AGGREGATOR\n",
+                 tool.c_str());
+    return 2;
+  }
+  auto server = ParsePeerAddress(target);
+  if (!Check(tool, server, "--configure")) return 2;
+  auto members = ParsePeerList(committee);
+  if (!Check(tool, members, "ZIPNET_COMMITTEE")) return 2;
+  auto agg = ParsePeerAddress(aggregator);
+  if (!Check(tool, agg, "ZIPNET_AGGREGATOR")) return 2;
+  bool created = false;
+  auto id = LoadOrCreateIdentity(operator_identity, &created);
+  if (!Check(tool, id, "operator identity")) return 1;
+  NodeCommon common;
+  std::unique_ptr<MetricsEndpoint> no_metrics;
+  CommonFlags quiet = flags;
+  quiet.metrics.clear();
+  if (!SetUpCommon(tool, quiet, common, no_metrics)) return 1;
+  Loop loop;
+  int rc = 1;
+  SendConfiguration(
+      loop, common, id->ed25519, *server, *members, *agg, Millis(15000),
+      [&](Result<ConfigureResult> r) {
+        if (!r.ok()) {
+          std::fprintf(stderr, "%s: error: %s\n", tool.c_str(), r.status().message().c_str());
+        } else if (!r->accepted) {
+          std::fprintf(stderr, "%s: error: %s refused the committee list: %s\n", tool.c_str(),
+                       target.c_str(), tdxrt::EscapeText(r->detail).c_str());
+          rc = 3;
+        } else {
+          std::printf("%s: %s\n", target.c_str(), tdxrt::EscapeText(r->detail).c_str());
+          rc = 0;
+        }
+        loop.Stop();
+      });
+  loop.Run();
+  return rc;
+}
+
 // zipnet-aggregator: folds client envelopes for the committee (zipnet-protocol.md, step 2).
 
-int AggregatorMain(int argc, char** argv) {
+int AggregatorMain(int argc, char** argv, const char* settings) {
   const std::string tool = "zipnet-aggregator";
   CLI::App app{
       "zipnet aggregator: relays round openings to clients, folds their envelopes and "
@@ -173,7 +295,9 @@ int AggregatorMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--show-identity", show_identity,
                "Print this aggregator's peer id (creating the identity) and exit");
+  if (auto code = PrintSettings(argc, argv, settings)) return *code;
   if (auto code = tdxrt::ParseCommandLine(app, argc, argv, tool, 2)) return *code;
+  if (auto code = CheckSettings(tool, settings)) return *code;
 
   bool created = false;
   auto id = LoadOrCreateIdentity(identity, &created);
@@ -229,7 +353,7 @@ int ExitCode(const ClientExit& e) {
 
 }  // namespace
 
-int ClientMain(int argc, char** argv) {
+int ClientMain(int argc, char** argv, const char* settings) {
   const std::string tool = "zipnet-client";
   CLI::App app{
       "zipnet client: registers with the committee (with TDX evidence) and seals one "
@@ -284,7 +408,9 @@ int ClientMain(int argc, char** argv) {
                "Read-only: print every record's messages and per-slot tag status, and aborts");
   app.add_option("--max-rounds", max_rounds, "With --watch: exit after this many rounds (0: never)")
       ->capture_default_str();
+  if (auto code = PrintSettings(argc, argv, settings)) return *code;
   if (auto code = tdxrt::ParseCommandLine(app, argc, argv, tool, 2)) return *code;
+  if (auto code = CheckSettings(tool, settings)) return *code;
 
   NodeCommon common;
   std::unique_ptr<MetricsEndpoint> metrics;

@@ -3,8 +3,9 @@
 
 namespace zipnet::node {
 
-int ServerMain(int argc, char** argv);
-int AggregatorMain(int argc, char** argv);
-int ClientMain(int argc, char** argv);
+// `settings` is the program's settings declaration (settings.h), embedded by its main.
+int ServerMain(int argc, char** argv, const char* settings);
+int AggregatorMain(int argc, char** argv, const char* settings);
+int ClientMain(int argc, char** argv, const char* settings);
 
 }  // namespace zipnet::node

@@ -95,18 +95,21 @@ struct ServerNode::State {
     params_hash = config.common.params.ParamsHash();
     self = PeerIdOf(config.identity.public_key);
     log = Logger("zipnet_server");
-    bool found = false;
-    for (const auto& p : config.committee) found = found || p.peer == self;
-    if (!found) {
-      return Status::InvalidArgument("this server's peer id " + tdxrt::ToHex(self) +
-                                     " is not in the committee list");
+    if (config.operator_peer && !config.on_configure) {
+      return Status::InvalidArgument("an operator is configured but nothing applies its settings");
     }
-    std::set<PeerId> seen;
-    for (const auto& p : config.committee) {
-      if (!seen.insert(p.peer).second) {
-        return Status::InvalidArgument("committee list names peer " + tdxrt::ToHex(p.peer) +
-                                       " twice");
+    if (config.committee.empty()) {
+      if (!config.operator_peer) {
+        return Status::InvalidArgument(
+            "no committee list: give one (ZIPNET_COMMITTEE), or the operator who will send it "
+            "(ZIPNET_OPERATOR)");
       }
+    } else if (Status st = CheckCommittee(config.committee); !st.ok()) {
+      // A server with a new identity (a rebooted TD) given the list it had before: its operator
+      // sends the new one.
+      if (!config.operator_peer) return st;
+      log->warn("{}: waiting for the operator's list instead", st.message());
+      config.committee.clear();
     }
     if (config.tdx_gating && !config.evidence_check) {
       return Status::InvalidArgument("TDX gating is on but no policy is configured");
@@ -123,6 +126,10 @@ struct ServerNode::State {
     log->info("zipnet up: network={} instance={} peer={} role=server listen={}",
               config.common.universe, config.common.instance, tdxrt::ToHex(self),
               listener->bound().ToString());
+    if (config.committee.empty()) {
+      log->info("waiting for the committee list from operator {} (this server is peer {})",
+                tdxrt::ToHex(*config.operator_peer), tdxrt::ToHex(self));
+    }
     if (!config.tdx_gating) {
       log->warn("TDX gating is off: mock evidence is admitted (development only)");
     }
@@ -146,6 +153,24 @@ struct ServerNode::State {
                log->debug("dial server {}: {}", ShortHex(peer), why);
              }});
     MaybeFormCommittee();
+    return Status::Ok();
+  }
+
+  // A committee list is usable when it names this server and no peer twice.
+  Status CheckCommittee(const std::vector<PeerAddress>& list) const {
+    bool found = false;
+    for (const auto& p : list) found = found || p.peer == self;
+    if (!found) {
+      return Status::InvalidArgument("this server's peer id " + tdxrt::ToHex(self) +
+                                     " is not in the committee list");
+    }
+    std::set<PeerId> seen;
+    for (const auto& p : list) {
+      if (!seen.insert(p.peer).second) {
+        return Status::InvalidArgument("committee list names peer " + tdxrt::ToHex(p.peer) +
+                                       " twice");
+      }
+    }
     return Status::Ok();
   }
 
@@ -250,6 +275,8 @@ struct ServerNode::State {
         return OnClientFrame(c, type, body);
       case NodeRole::kWatcher:
         return Status::Corrupt("a watcher sends nothing after its Hello");
+      case NodeRole::kOperator:
+        return OnOperatorFrame(c, type, body);
     }
     return Status::Ok();
   }
@@ -300,6 +327,16 @@ struct ServerNode::State {
       case NodeRole::kWatcher:
         roles[c] = h.role;
         break;
+      case NodeRole::kOperator:
+        if (!config.operator_peer || peer != *config.operator_peer) {
+          log->warn("refused operator {} from {}: not this server's operator", ShortHex(peer),
+                    c->remote());
+          return Status::Mismatch("not this server's operator");
+        }
+        roles[c] = NodeRole::kOperator;
+        log->info("operator {} connected ({})", ShortHex(peer), c->remote());
+        c->Send(MessageType::kHello, Encode(MyHello()));
+        return Status::Ok();
     }
     c->Send(MessageType::kHello, Encode(MyHello()));
     if (committee) {
@@ -308,6 +345,49 @@ struct ServerNode::State {
       waiting_roster.push_back(c);
     }
     return Status::Ok();
+  }
+
+  // --- the operator ---
+
+  Status OnOperatorFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    if (type != MessageType::kConfigure) {
+      return Status::Corrupt("unexpected frame type " + std::to_string(int(type)) +
+                             " from the operator");
+    }
+    TDX_ASSIGN_OR_RETURN(Configure m, DecodeConfigure(body, config.common.transport.limits));
+    auto answer = [&](bool accepted, const std::string& detail) {
+      c->Send(MessageType::kConfigureResult, Encode(ConfigureResult{accepted, detail}));
+    };
+    auto checked = CheckConfiguration(m);
+    if (!checked.ok()) {
+      log->warn("refused the operator's committee list: {}", checked.status().message());
+      answer(false, checked.status().message());
+      return Status::Ok();
+    }
+    const auto& [list, aggregator] = *checked;
+    log->info("the operator sent a committee of {} servers and aggregator {}: restarting with it",
+              list.size(), aggregator.ToString());
+    answer(true, "restarting with a committee of " + std::to_string(list.size()) + " servers");
+    c->Flush([this, settings = std::move(checked).value()] {
+      config.on_configure(settings.first, settings.second);
+    });
+    return Status::Ok();
+  }
+
+  Result<std::pair<std::vector<PeerAddress>, PeerAddress>> CheckConfiguration(
+      const Configure& m) const {
+    if (m.instance_id != instance_id) return Status::Mismatch("another instance");
+    if (m.committee.empty()) return Status::InvalidArgument("an empty committee list");
+    std::vector<PeerAddress> list;
+    for (const auto& [peer, address] : m.committee) {
+      auto ep = ParseEndpoint(address);
+      if (!ep.ok()) return ep.status();
+      list.push_back(PeerAddress{peer, *ep});
+    }
+    TDX_TRY(CheckCommittee(list));
+    auto agg = ParseEndpoint(m.aggregator_address);
+    if (!agg.ok()) return agg.status().WithContext("aggregator");
+    return std::make_pair(std::move(list), PeerAddress{m.aggregator, *agg});
   }
 
   void SendRoster(const ConnectionPtr& c) {
@@ -321,7 +401,7 @@ struct ServerNode::State {
   }
 
   void MaybeFormCommittee() {
-    if (committee) return;
+    if (committee || config.committee.empty()) return;
     std::vector<ServerInfo> infos;
     for (const auto& e : config.committee) {
       auto it = server_x25519.find(e.peer);

@@ -261,6 +261,13 @@ class TlsConnection : public Connection {
   }
 
   void Send(MessageType type, ByteSpan body) override { Queue(EncodeFrame(type, body)); }
+  void Flush(std::function<void()> done) override {
+    if (!open_ || out_.empty()) {
+      asio::post(stream_->get_executor(), std::move(done));
+      return;
+    }
+    flushed_.push_back(std::move(done));
+  }
   void SendRaw(ByteSpan bytes) override { Queue(Bytes(bytes.begin(), bytes.end())); }
 
   void Queue(Bytes bytes) {
@@ -286,6 +293,7 @@ class TlsConnection : public Connection {
     if (!open_) return;
     open_ = false;
     reason_ = reason;
+    RunFlushed();
     asio::error_code ec;
     stream_->lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
     stream_->lowest_layer().close(ec);
@@ -298,6 +306,12 @@ class TlsConnection : public Connection {
   }
 
  private:
+  void RunFlushed() {
+    auto callbacks = std::move(flushed_);
+    flushed_.clear();
+    for (auto& cb : callbacks) asio::post(stream_->get_executor(), std::move(cb));
+  }
+
   void NotifyClosed() {
     CloseHandler cb = std::move(on_close_);
     on_close_ = nullptr;
@@ -357,6 +371,7 @@ class TlsConnection : public Connection {
                         self->out_.pop_front();
                         if (self->out_.empty()) {
                           self->writing_ = false;
+                          self->RunFlushed();
                         } else {
                           self->WriteNext();
                         }
@@ -380,6 +395,7 @@ class TlsConnection : public Connection {
   std::array<std::uint8_t, 4> header_{};
   Bytes body_;
   std::deque<std::shared_ptr<Bytes>> out_;
+  std::vector<std::function<void()>> flushed_;  // Flush callbacks waiting for out_ to drain
   std::size_t queued_ = 0;
   bool writing_ = false;
   bool open_ = true;

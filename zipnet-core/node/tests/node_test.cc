@@ -83,7 +83,7 @@ TEST_CASE("session messages round-trip and name what is wrong") {
   CHECK(Encode(*hd) == hb);
   Bytes bad = hb;
   bad[2] = 9;
-  CHECK(DecodeHello(bad).status().message() == "Hello: role 9 at offset 0x2 is not 1..4");
+  CHECK(DecodeHello(bad).status().message() == "Hello: role 9 at offset 0x2 is not 1..5");
   bad = hb;
   bad.pop_back();
   CHECK(!DecodeHello(bad).ok());
@@ -140,6 +140,41 @@ TEST_CASE("session messages round-trip and name what is wrong") {
   auto frame = DecodeFrame(EncodeFrame(MessageType::kRecordVote, Encode(v)));
   REQUIRE(frame.ok());
   CHECK(frame->type == MessageType::kRecordVote);
+
+  Configure cf;
+  cf.instance_id[0] = 3;
+  cf.committee = {{PeerId{}, "10.0.0.1:7801"}, {PeerId{1}, "[::1]:7802"}};
+  cf.aggregator[0] = 2;
+  cf.aggregator_address = "10.0.0.9:7800";
+  const Bytes cb = Encode(cf);
+  auto cd = DecodeConfigure(cb);
+  REQUIRE(cd.ok());
+  CHECK(cd->committee == cf.committee);
+  CHECK(Encode(*cd) == cb);
+  for (std::size_t n = 0; n < cb.size(); ++n) CHECK(!DecodeConfigure(ByteSpan(cb).first(n)).ok());
+  // A committee size claiming more than follows is refused before anything is allocated.
+  bad = cb;
+  bad[2 + 32] = 0xff;
+  bad[2 + 32 + 1] = 0x03;
+  CHECK(DecodeConfigure(bad).status().message().rfind(
+            "Configure: committee size 1023 at offset 0x22 needs 19437 bytes, ", 0) == 0);
+  // An address longer than 255 bytes.
+  Configure long_address = cf;
+  long_address.committee[0].second = std::string(300, 'a');
+  CHECK(DecodeConfigure(Encode(long_address)).status().message() ==
+        "Configure: committee address length 300 at offset 0x34 exceeds the limit (255)");
+  ConfigureResult cr{true, "restarting with 2 servers"};
+  const Bytes crb = Encode(cr);
+  auto crd = DecodeConfigureResult(crb);
+  REQUIRE(crd.ok());
+  CHECK(crd->accepted);
+  CHECK(crd->detail == cr.detail);
+  bad = crb;
+  bad[2] = 2;
+  CHECK(DecodeConfigureResult(bad).status().message() ==
+        "ConfigureResult: accepted flag 2 at offset 0x2 is not 0 or 1");
+  CHECK(DecodePing(EncodePing()).ok());
+  CHECK(DecodePing(Bytes{1, 0, 0}).message() == "Ping: 1 trailing bytes at offset 0x2");
 }
 
 TEST_CASE("TLS: a dialer accepts only the peer id it dialed") {
@@ -257,6 +292,69 @@ TEST_CASE(
   tampered.evidence[200] ^= 1;
   const Status bad = check(tampered, report_data);
   CHECK(!bad.ok());
+}
+
+TEST_CASE("a server without a committee takes one only from its operator, checked") {
+  Loop loop;
+  DeterministicRng rng(11);
+  const Ed25519KeyPair op = Ed25519Generate(rng);
+  const Ed25519KeyPair stranger = Ed25519Generate(rng);
+  ServerNodeConfig c;
+  c.common.instance = "configure-test";
+  c.identity = Ed25519Generate(rng);
+  c.dh = X25519Generate(rng);
+  c.listen = Endpoint{"127.0.0.1", 0};
+  c.tdx_gating = false;
+  c.operator_peer = PeerIdOf(op.public_key);
+  std::vector<std::vector<PeerAddress>> applied;
+  c.on_configure = [&](const std::vector<PeerAddress>& list, const PeerAddress&) {
+    applied.push_back(list);
+  };
+  const PeerId self = PeerIdOf(c.identity.public_key);
+  ServerNodeConfig no_operator = c;
+  no_operator.operator_peer.reset();
+  CHECK(ServerNode::Create(loop, no_operator).status().message() ==
+        "no committee list: give one (ZIPNET_COMMITTEE), or the operator who will send it "
+        "(ZIPNET_OPERATOR)");
+  auto node = ServerNode::Create(loop, c);
+  REQUIRE_MESSAGE(node.ok(), node.status().message());
+  const PeerAddress server{self, (*node)->bound()};
+  PeerAddress agg{PeerId{}, Endpoint{"127.0.0.1", 7800}};
+  agg.peer[0] = 0xaa;
+  PeerAddress other{PeerId{}, Endpoint{"127.0.0.1", 7802}};
+  other.peer[0] = 0xbb;
+  // Each attempt in turn: what came back (answer or failure).
+  std::vector<std::string> answers;
+  std::vector<std::tuple<Ed25519KeyPair, std::vector<PeerAddress>>> attempts = {
+      {stranger, {server}},          // not the operator
+      {op, {other}},                 // this server is not in the list
+      {op, {server, other, other}},  // a peer twice
+      {op, {server, other}},         // accepted
+  };
+  std::function<void(std::size_t)> next = [&](std::size_t i) {
+    if (i == attempts.size()) return loop.Post([&] { loop.Stop(); });
+    const auto& [who, list] = attempts[i];
+    SendConfiguration(loop, c.common, who, server, list, agg, Millis(5000),
+                      [&, i](Result<ConfigureResult> r) {
+                        answers.push_back(!r.ok()       ? "failed"
+                                          : r->accepted ? "accepted: " + r->detail
+                                                        : "refused: " + r->detail);
+                        next(i + 1);
+                      });
+  };
+  next(0);
+  auto guard = loop.After(Millis(20000), [&] { loop.Stop(); });
+  loop.Run();
+  REQUIRE(answers.size() == 4);
+  CHECK(answers[0] == "failed");  // the server closes the link: not its operator
+  CHECK(answers[1] ==
+        "refused: this server's peer id " + tdxrt::ToHex(self) + " is not in the committee list");
+  CHECK(answers[2] == "refused: committee list names peer " + tdxrt::ToHex(other.peer) + " twice");
+  CHECK(answers[3] == "accepted: restarting with a committee of 2 servers");
+  REQUIRE(applied.size() == 1);
+  CHECK(applied[0].size() == 2);
+  CHECK(applied[0][1].ToString() == other.ToString());
+  (*node)->Stop();
 }
 
 }  // namespace

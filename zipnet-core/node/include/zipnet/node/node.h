@@ -66,6 +66,14 @@ struct ServerNodeConfig {
   bool strict_attestation = false;  // answer a refused registration with Rejected
   EvidenceCheck evidence_check;     // required when tdx_gating
   unsigned threads = 1;
+  // The operator (ZIPNET_OPERATOR): the one peer that may send this server a committee list
+  // (Configure). A server's identity is born where it runs (inside its TD), so the list naming
+  // every member can only be made once they have all started: a server without a committee
+  // waits for the operator's. on_configure gets a checked list (this server in it, no peer
+  // twice, parsed addresses); the program restarts with it. Required with operator_peer.
+  std::optional<PeerId> operator_peer;
+  std::function<void(const std::vector<PeerAddress>& committee, const PeerAddress& aggregator)>
+      on_configure;
 };
 
 struct ServerStats {
@@ -155,6 +163,14 @@ class ClientNode {
   explicit ClientNode(std::unique_ptr<State> s);
   std::unique_ptr<State> s_;
 };
+
+// Sends a committee list and aggregator to the server at `server` as its operator (the identity
+// the server was started with, ZIPNET_OPERATOR); done() gets the server's answer, or why there
+// was none (dial, handshake, refusal, timeout).
+void SendConfiguration(Loop& loop, const NodeCommon& common, const Ed25519KeyPair& identity,
+                       const PeerAddress& server, const std::vector<PeerAddress>& committee,
+                       const PeerAddress& aggregator, Millis timeout,
+                       std::function<void(Result<ConfigureResult>)> done);
 
 // Read-only subscriber: prints every record (decoded messages, per-slot tag status) and abort.
 struct WatcherConfig {

@@ -101,6 +101,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Starts reading: frames go to on_frame until the connection closes (once, on_close).
   virtual void Start(FrameHandler on_frame, CloseHandler on_close) = 0;
   virtual void Send(MessageType type, ByteSpan body) = 0;
+  // Calls `done` once everything sent so far has been written (or the connection closed).
+  virtual void Flush(std::function<void()> done) = 0;
   // Sends bytes as they are, framed or not (tests of how peers handle malformed frames).
   virtual void SendRaw(ByteSpan bytes) = 0;
   virtual void Close(const std::string& reason) = 0;

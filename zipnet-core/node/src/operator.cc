@@ -1,0 +1,69 @@
+// The operator's side of Configure (see zipnet/node/node.h, SendConfiguration): dial the server
+// with the operator's identity, say Hello as the operator, send the committee list, wait for the
+// server's ConfigureResult.
+#include <spdlog/spdlog.h>
+
+#include "tdxrt/hex.h"
+#include "zipnet/node/common.h"
+#include "zipnet/node/node.h"
+
+namespace zipnet::node {
+
+void SendConfiguration(Loop& loop, const NodeCommon& common, const Ed25519KeyPair& identity,
+                       const PeerAddress& server, const std::vector<PeerAddress>& committee,
+                       const PeerAddress& aggregator, Millis timeout,
+                       std::function<void(Result<ConfigureResult>)> done) {
+  // Whatever ends the exchange first (answer, close, timeout, dial failure) calls done once.
+  struct Exchange {
+    std::function<void(Result<ConfigureResult>)> done;
+    ConnectionPtr conn;
+    std::unique_ptr<Timer> timer;
+    void Finish(Result<ConfigureResult> r) {
+      if (!done) return;
+      auto cb = std::move(done);
+      done = nullptr;
+      timer.reset();
+      if (conn) conn->Abandon();
+      cb(std::move(r));
+    }
+  };
+  auto ex = std::make_shared<Exchange>();
+  ex->done = std::move(done);
+  auto tls = TlsIdentity::Create(identity);
+  if (!tls.ok()) {
+    ex->Finish(tls.status());
+    return;
+  }
+  Configure m;
+  m.instance_id = common.instance_id();
+  for (const auto& p : committee) m.committee.emplace_back(p.peer, p.endpoint.ToString());
+  m.aggregator = aggregator.peer;
+  m.aggregator_address = aggregator.endpoint.ToString();
+  const std::string where = server.ToString();
+  ex->timer = loop.After(timeout, [ex, where] {
+    ex->Finish(Status::IoError(where + ": no answer to Configure in time"));
+  });
+  Dial(loop, *tls, server, common.transport,
+       [ex, common, m = std::move(m), where](Result<ConnectionPtr> c) {
+         if (!c.ok()) return ex->Finish(c.status());
+         if (!ex->done) return (*c)->Close("no longer waiting");
+         ex->conn = *c;
+         ex->conn->Start(
+             [ex, where](MessageType type, ByteSpan body) -> Status {
+               if (type == MessageType::kHello) return Status::Ok();
+               if (type != MessageType::kConfigureResult) {
+                 return Status::Corrupt("unexpected frame type " + std::to_string(int(type)));
+               }
+               auto r = DecodeConfigureResult(body);
+               ex->Finish(r.ok() ? std::move(r) : r.status().WithContext(where));
+               return Status::Ok();
+             },
+             [ex, where](const std::string& why) {
+               ex->Finish(Status::IoError(where + ": closed before answering: " + why));
+             });
+         ex->conn->Send(MessageType::kHello, Encode(common.MakeHello(NodeRole::kOperator)));
+         ex->conn->Send(MessageType::kConfigure, Encode(m));
+       });
+}
+
+}  // namespace zipnet::node
