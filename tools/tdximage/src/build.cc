@@ -16,6 +16,7 @@
 #include "tdximage/archive.h"
 #include "tdximage/closure.h"
 #include "tdximage/elf.h"
+#include "tdximage/host_settings.h"
 #include "tdximage/init.h"
 #include "tdximage/initramfs.h"
 #include "tdximage/launcher.h"
@@ -327,6 +328,20 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
           " libraries present)");
     }
   }
+  // Settings the host may pass (payload.host_env) against what the image's programs declare.
+  {
+    auto declared = DeclaredSettingsIn(t);
+    if (!declared.ok()) return declared.status().WithContext("settings declaration");
+    TDX_TRY(CheckHostSettings(r, *declared));
+    for (const auto& d : *declared) {
+      std::string protected_names;
+      for (const auto& s : d.settings.settings) {
+        if (s.protected_) protected_names += (protected_names.empty() ? "" : " ") + s.name;
+      }
+      log("settings " + d.path + " (" + d.settings.program + ") protects " + protected_names);
+    }
+    img.declared_settings = std::move(declared).value();
+  }
   // /init and its helpers.
   if (!t.Find("bin/busybox")) {
     return Status::InvalidArgument(
@@ -551,7 +566,20 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
                     {"level", r.compression_level},
                     {"files", files}};
   m["modules"] = img.modules;
-  m["payload"] = {{"command", r.payload_command}, {"args", r.payload_args}};
+  ordered_json env = ordered_json::object();
+  for (const auto& [k, v] : r.payload_env) env[k] = v;
+  ordered_json declared = ordered_json::array();
+  for (const auto& d : img.declared_settings) {
+    ordered_json p = ordered_json::array(), h = ordered_json::array();
+    for (const auto& s : d.settings.settings) (s.protected_ ? p : h).push_back(s.name);
+    declared.push_back(
+        {{"path", d.path}, {"program", d.settings.program}, {"protected", p}, {"host", h}});
+  }
+  m["payload"] = {{"command", r.payload_command},
+                  {"args", r.payload_args},
+                  {"env", env},
+                  {"host_env", r.payload_host_env},
+                  {"declared_settings", declared}};
   m["launch"] = {{"memory", r.memory}, {"cpus", r.cpus}, {"cmdline", r.cmdline}};
   m["measurements"] = meas;
   m["outputs"] = outputs;

@@ -539,47 +539,61 @@ TEST_CASE("/init: modules in order, quoted environment and arguments, status and
   CHECK(ShellQuote("") == "''");
 }
 
-TEST_CASE("/init: settings from the host are exported only when the recipe's host_env names them") {
+TEST_CASE("/init: the host's settings are taken by exact name, once, before the measured ones") {
   Recipe r;
   r.name = "demo";
   r.payload_command = "/usr/bin/app";
-  r.payload_env = {{"ZIPNET_MESSAGE", "from the recipe"}};
-  r.payload_host_env = {"ZIPNET_*", "OTHER"};
+  r.payload_env = {{"ZIPNET_INSTANCE", "measured"}};
+  r.payload_host_env = {"ZIPNET_MESSAGE", "OTHER", "ZIPNET_EMPTY", "ZIPNET_LAST"};
   const std::string init = GenerateInit(r, {}, "tdximage test");
-  // The part that reads fw_cfg, run by /bin/sh over a fake of the sysfs file.
+  // From the host's settings to the payload.env exports, run by /bin/sh over a fake sysfs file.
   const std::string path = "/sys/firmware/qemu_fw_cfg/by_name/opt/tdximage/env/raw";
-  const auto start = init.find("f=" + path);
+  const auto start = init.find("TDX_HOST_SETTINGS=\n");
   REQUIRE(start != std::string::npos);
-  const auto end = init.find("\nfi\n", start);
+  const auto end = init.find("cd /\n", start);
   REQUIRE(end != std::string::npos);
-  REQUIRE(init.find("export ZIPNET_MESSAGE='from the recipe'") < start);  // the host's win
+  CHECK(init.find("export ZIPNET_INSTANCE='measured'", start) < end);  // measured after the host's
   TempDir d;
-  std::string part = init.substr(start, end + 4 - start);
-  part.replace(2, path.size(), (d.path / "raw").string());
-  {
-    std::ofstream(d.path / "raw") << "ZIPNET_MESSAGE=hello world=x\nLD_PRELOAD=/tmp/evil.so\n"
-                                     "OTHER=1\nOTHERX=2\n9BAD=1\nno-equals-sign\nZIPNET_EMPTY=\n"
-                                     "ZIPNET_LAST=no newline";
+  std::string part = init.substr(start, end - start);
+  part.replace(part.find(path), path.size(), (d.path / "raw").string());
+  auto run = [&](const std::string& raw) {
+    std::ofstream(d.path / "raw") << raw;
     std::ofstream(d.path / "part.sh")
-        << "ZIPNET_MESSAGE='from the recipe'\n"
-        << part << "env | grep -E '^(ZIPNET_|OTHER|LD_PRELOAD)' | LC_ALL=C sort\n";
-  }
-  const std::string cmd =
-      "env -i /bin/sh " + (d.path / "part.sh").string() + " > " + (d.path / "out").string();
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  auto out = tdxrt::ReadFile(d.path / "out");
-  REQUIRE(out.ok());
-  CHECK(std::string(out->begin(), out->end()) ==
+        << part << "env | grep -E '^(ZIPNET_|OTHER|LD_PRELOAD|TDX_)' | LC_ALL=C sort\n";
+    const std::string cmd =
+        "env -i /bin/sh " + (d.path / "part.sh").string() + " > " + (d.path / "out").string();
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    auto out = tdxrt::ReadFile(d.path / "out");
+    REQUIRE(out.ok());
+    return std::string(out->begin(), out->end());
+  };
+  // Red-team findings 2 and 3: the host's line for a measured setting replaced it, and a glob
+  // let the host set whatever a program reads under a prefix.
+  CHECK(run("ZIPNET_MESSAGE=hello world=x\nLD_PRELOAD=/tmp/evil.so\nOTHER=1\nOTHERX=2\n9BAD=1\n"
+            "no-equals-sign\nZIPNET_EMPTY=\nZIPNET_INSTANCE=from the host\nZIPNET_MESSAGE=again\n"
+            "TDX_HOST_SETTINGS=ZIPNET_MESSAGE\nZIPNET_TDX_GATING=off\nZIPNET_LAST=no newline") ==
         "tdx-init: ignoring host setting LD_PRELOAD (not in the recipe's host_env)\n"
         "tdx-init: ignoring host setting OTHERX (not in the recipe's host_env)\n"
         "tdx-init: ignoring a malformed host setting\n"
         "tdx-init: ignoring a malformed host setting\n"
+        "tdx-init: ignoring host setting ZIPNET_INSTANCE (not in the recipe's host_env)\n"
+        "tdx-init: ignoring a second ZIPNET_MESSAGE from the host\n"
+        "tdx-init: ignoring host setting TDX_HOST_SETTINGS (not in the recipe's host_env)\n"
+        "tdx-init: ignoring host setting ZIPNET_TDX_GATING (not in the recipe's host_env)\n"
         "tdx-init: settings from the host (not measured): ZIPNET_MESSAGE OTHER ZIPNET_EMPTY "
         "ZIPNET_LAST\n"
         "OTHER=1\n"
+        "TDX_HOST_SETTINGS=ZIPNET_MESSAGE OTHER ZIPNET_EMPTY ZIPNET_LAST\n"
         "ZIPNET_EMPTY=\n"
+        "ZIPNET_INSTANCE=measured\n"
         "ZIPNET_LAST=no newline\n"
         "ZIPNET_MESSAGE=hello world=x\n");
+  // A file over 64 KiB is ignored whole.
+  CHECK(run("ZIPNET_MESSAGE=" + std::string(70000, 'a') + "\n") ==
+        "tdx-init: settings from the host exceed 64 KiB: all ignored\n"
+        "tdx-init: settings from the host (not measured): none\n"
+        "TDX_HOST_SETTINGS=\n"
+        "ZIPNET_INSTANCE=measured\n");
   // Without host_env, /init does not look at fw_cfg at all.
   r.payload_host_env.clear();
   CHECK(GenerateInit(r, {}, "t").find("qemu_fw_cfg") == std::string::npos);

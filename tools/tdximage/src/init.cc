@@ -55,33 +55,46 @@ std::string GenerateInit(const Recipe& r, const std::vector<std::string>& module
       "present'; else echo 'tdx-init: no configfs-tsm report interface (tsm not loaded)'; fi\n";
   s += "if [ -c /dev/tdx_guest ]; then echo 'tdx-init: /dev/tdx_guest present'; else echo "
        "'tdx-init: no /dev/tdx_guest'; fi\n";
-  for (const auto& [k, v] : r.payload_env) s += "export " + k + "=" + ShellQuote(v) + "\n";
   if (!r.payload_host_env.empty()) {
     // Settings from the launcher's environment (payload.host_env), through QEMU's fw_cfg: not
-    // measured, so only the variables the recipe names are taken, after the recipe's own.
+    // measured, so only the exact names the recipe lists are taken, each once, from a file of
+    // at most 64 KiB. TDX_HOST_SETTINGS tells the payload which names came from the host (a
+    // program refuses to start when one of them is a setting it protects). The recipe's own
+    // payload.env follows: a measured value is never replaced (tdximage also refuses a name in
+    // both lists).
     std::string allowed;
     for (const auto& p : r.payload_host_env) allowed += (allowed.empty() ? "" : "|") + p;
+    s += "TDX_HOST_SETTINGS=\n";
     s += "f=/sys/firmware/qemu_fw_cfg/by_name/opt/tdximage/env/raw\n";
     s += "if [ -r $f ]; then\n";
-    s += "  names=\n";
-    s += "  while IFS= read -r line || [ -n \"$line\" ]; do\n";
-    s += "    name=${line%%=*}\n";
-    s += "    [ \"$name\" != \"$line\" ] || name=-\n";
-    s += "    case \"$name\" in\n";
-    s += "      ''|[0-9]*|*[!A-Za-z0-9_]*) echo \"tdx-init: ignoring a malformed host setting\"; "
+    s += "  if [ \"$(wc -c < $f)\" -gt 65536 ]; then\n";
+    s += "    echo 'tdx-init: settings from the host exceed 64 KiB: all ignored'\n";
+    s += "  else\n";
+    s += "    while IFS= read -r line || [ -n \"$line\" ]; do\n";
+    s += "      name=${line%%=*}\n";
+    s += "      [ \"$name\" != \"$line\" ] || name=-\n";
+    s += "      case \"$name\" in\n";
+    s += "        ''|[0-9]*|*[!A-Za-z0-9_]*) echo \"tdx-init: ignoring a malformed host setting\"; "
          "continue ;;\n";
-    s += "      " + allowed + ") export \"$name=${line#*=}\"; names=\"$names $name\" ;;\n";
-    s += "      *) echo \"tdx-init: ignoring host setting $name (not in the recipe's host_env)\" "
+    s += "        " + allowed + ")\n";
+    s += "          case \" $TDX_HOST_SETTINGS \" in *\" $name \"*) echo \"tdx-init: ignoring a "
+         "second $name from the host\"; continue ;; esac\n";
+    s += "          export \"$name=${line#*=}\"\n";
+    s += "          TDX_HOST_SETTINGS=\"$TDX_HOST_SETTINGS${TDX_HOST_SETTINGS:+ }$name\" ;;\n";
+    s += "        *) echo \"tdx-init: ignoring host setting $name (not in the recipe's host_env)\" "
          ";;\n";
-    s += "    esac\n";
-    s += "  done < $f\n";
-    s += "  echo \"tdx-init: settings from the host (not measured):${names:- none}\"\n";
+    s += "      esac\n";
+    s += "    done < $f\n";
+    s += "  fi\n";
+    s += "  echo \"tdx-init: settings from the host (not measured): ${TDX_HOST_SETTINGS:-none}\"\n";
     s += "elif [ -d /sys/firmware/qemu_fw_cfg ]; then\n";
     s += "  echo 'tdx-init: no settings from the host'\n";
     s += "else\n";
     s += "  echo 'tdx-init: no fw_cfg interface (load qemu_fw_cfg): no settings from the host'\n";
     s += "fi\n";
+    s += "export TDX_HOST_SETTINGS\n";
   }
+  for (const auto& [k, v] : r.payload_env) s += "export " + k + "=" + ShellQuote(v) + "\n";
   s += "cd /\n";
   std::string cmd = ShellQuote(r.payload_command);
   for (const auto& a : r.payload_args) cmd += " " + ShellQuote(a);

@@ -10,6 +10,7 @@
 
 #include "mrtd/kernel.h"
 #include "mrtd/rtmr.h"
+#include "tdximage/host_settings.h"
 #include "tdxrt/file.h"
 #include "tdxrt/yaml_diagnostics.h"
 
@@ -311,18 +312,38 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
         }
       }
       if (const YAML::Node h = pl["host_env"]) {
-        static const std::regex kPattern(R"([A-Za-z_][A-Za-z0-9_]*\*?)");
+        static const std::regex kName("[A-Z_][A-Z0-9_]*");
         if (!h.IsSequence()) {
-          P.Error(h, "payload host_env must be a list of variable names or NAME_* prefixes",
-                  "host_env: [ZIPNET_*]");
+          P.Error(h, "payload host_env must be a list of variable names",
+                  "host_env: [ZIPNET_BOOTSTRAP, ZIPNET_MESSAGE]");
         } else {
           for (const auto& x : h) {
             const std::string v = x.Scalar();
-            if (!std::regex_match(v, kPattern)) {
-              P.Error(
-                  x, "host_env entry '" + v + "' is not a variable name or a prefix ending in '*'");
+            if (v.find('*') != std::string::npos) {
+              P.Error(x, "host_env entry '" + v + "' is a pattern: name each setting exactly",
+                      "a pattern would let the host set whatever a program reads under that "
+                      "prefix, security-relevant or not");
+            } else if (!std::regex_match(v, kName)) {
+              P.Error(x, "host_env entry '" + v + "' is not a variable name ([A-Z_][A-Z0-9_]*)");
+            } else if (auto why = ReservedHostSetting(v)) {
+              P.Error(x, "host_env entry '" + v + "' is never taken from the host: " + *why);
+            } else if (std::find(r.payload_host_env.begin(), r.payload_host_env.end(), v) !=
+                       r.payload_host_env.end()) {
+              P.Error(x, "host_env names '" + v + "' twice");
             } else {
               r.payload_host_env.push_back(v);
+              r.payload_host_env_marks.emplace_back(x.Mark().line, x.Mark().column);
+            }
+          }
+          for (std::size_t i = 0; i < r.payload_host_env.size(); ++i) {
+            for (const auto& [k, value] : r.payload_env) {
+              if (k != r.payload_host_env[i]) continue;
+              const auto [line, column] = r.payload_host_env_marks[i];
+              P.Error(line, column,
+                      "host_env entry '" + k +
+                          "' is set in payload.env: a host value must not "
+                          "stand beside the measured one",
+                      "keep it in one of the two");
             }
           }
         }

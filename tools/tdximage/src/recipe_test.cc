@@ -117,18 +117,22 @@ ovmf: {source: ovmf}
 )";
   auto ok = ParseRecipe(head + R"(binaries:
   - {host: "${ZIPNET_BIN}/zipnet-client", to: /usr/bin/zipnet-client}
-payload: {command: /usr/bin/zipnet-client, host_env: [ZIPNET_*, HTTP_PROXY]}
+payload: {command: /usr/bin/zipnet-client, host_env: [ZIPNET_BOOTSTRAP, HTTP_PROXY]}
 )",
                         "ok.yaml");
   REQUIRE_MESSAGE(ok.ok(), ok.status().message());
   CHECK(ok->binaries[0].path == "${ZIPNET_BIN}/zipnet-client");
-  CHECK(ok->payload_host_env == std::vector<std::string>{"ZIPNET_*", "HTTP_PROXY"});
+  CHECK(ok->payload_host_env == std::vector<std::string>{"ZIPNET_BOOTSTRAP", "HTTP_PROXY"});
 
   auto bad = ParseRecipe(head + R"(binaries:
   - {host: "${ZIPNET_BIN}/zipnet-client"}
   - {host: "$HOME/x", to: /x}
   - {image: "${ZIPNET_BIN}/y"}
-payload: {command: /x, host_env: [ZIPNET_*, "*", "A B", LD_*X]}
+payload:
+  command: /x
+  env: {ZIPNET_INSTANCE: measured}
+  host_env: [ZIPNET_*, "A B", lower, LD_PRELOAD, PATH, OPENSSL_CONF, TDX_HOST_SETTINGS, A, A,
+             ZIPNET_INSTANCE]
 )",
                          "bad.yaml");
   REQUIRE_FALSE(bad.ok());
@@ -137,17 +141,27 @@ payload: {command: /x, host_env: [ZIPNET_*, "*", "A B", LD_*X]}
         "bad.yaml:10:5: error: binary path '$HOME/x' must be absolute (hint: or start with "
         "${NAME}/ (from the environment))\n"
         "bad.yaml:11:5: error: binary path '${ZIPNET_BIN}/y' must be absolute\n"
-        "bad.yaml:12:45: error: host_env entry '*' is not a variable name or a prefix ending in "
-        "'*'\n"
-        "bad.yaml:12:50: error: host_env entry 'A B' is not a variable name or a prefix ending in "
-        "'*'\n"
-        "bad.yaml:12:57: error: host_env entry 'LD_*X' is not a variable name or a prefix ending "
-        "in '*'");
-  CHECK(ParseRecipe(head + "payload: {command: /x, host_env: ZIPNET_*}\n", "s.yaml")
+        "bad.yaml:15:14: error: host_env entry 'ZIPNET_*' is a pattern: name each setting exactly "
+        "(hint: a pattern would let the host set whatever a program reads under that prefix, "
+        "security-relevant or not)\n"
+        "bad.yaml:15:24: error: host_env entry 'A B' is not a variable name ([A-Z_][A-Z0-9_]*)\n"
+        "bad.yaml:15:31: error: host_env entry 'lower' is not a variable name ([A-Z_][A-Z0-9_]*)\n"
+        "bad.yaml:15:38: error: host_env entry 'LD_PRELOAD' is never taken from the host: the "
+        "dynamic loader reads it (libraries to preload, where to find them)\n"
+        "bad.yaml:15:50: error: host_env entry 'PATH' is never taken from the host: it decides "
+        "which programs /init and the payload run\n"
+        "bad.yaml:15:56: error: host_env entry 'OPENSSL_CONF' is never taken from the host: "
+        "OpenSSL loads configuration, engines and providers from it\n"
+        "bad.yaml:15:70: error: host_env entry 'TDX_HOST_SETTINGS' is never taken from the host: "
+        "/init sets it (TDX_HOST_SETTINGS says which names came from the host)\n"
+        "bad.yaml:15:92: error: host_env names 'A' twice\n"
+        "bad.yaml:16:14: error: host_env entry 'ZIPNET_INSTANCE' is set in payload.env: a host "
+        "value must not stand beside the measured one (hint: keep it in one of the two)");
+  CHECK(ParseRecipe(head + "payload: {command: /x, host_env: ZIPNET_BOOTSTRAP}\n", "s.yaml")
             .status()
             .message() ==
-        "s.yaml:8:34: error: payload host_env must be a list of variable names or NAME_* "
-        "prefixes (hint: host_env: [ZIPNET_*])");
+        "s.yaml:8:34: error: payload host_env must be a list of variable names (hint: host_env: "
+        "[ZIPNET_BOOTSTRAP, ZIPNET_MESSAGE])");
 }
 
 TEST_CASE("every recipe in recipes/ parses (ubuntu's too, which cannot be built here)") {

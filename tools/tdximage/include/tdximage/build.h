@@ -19,6 +19,7 @@
 #include <string>
 
 #include "tdximage/cache.h"
+#include "tdximage/host_settings.h"
 #include "tdximage/lock.h"
 #include "tdximage/recipe.h"
 #include "tdximage/sources.h"
@@ -58,6 +59,8 @@ struct AssembledImage {
   tdxrt::Bytes kernel, ovmf;
   std::vector<std::string> modules;  // load order (paths in the tree)
   std::vector<std::string> explicit_modes;
+  // The settings declarations of the image's programs (host_settings.h).
+  std::vector<DeclaredSettings> declared_settings;
   // Decompressed package trees for BuildOptions::derived_cache, stored only once the build has
   // succeeded (a failed build leaves nothing in the cache): cache key -> bytes.
   std::vector<std::pair<std::string, std::shared_ptr<const tdxrt::Bytes>>> derived;

@@ -80,10 +80,11 @@ struct Recipe {
   std::string payload_command;
   std::vector<std::string> payload_args;
   std::vector<std::pair<std::string, std::string>> payload_env;
-  // Variables the launcher may pass from its environment to the payload (names, or prefixes
-  // ending in '*'); /init exports only these. Not measured: they reach the guest through QEMU's
-  // fw_cfg, not the kernel command line.
+  // Variables the launcher may pass from its environment to the payload (exact names, see
+  // host_settings.h); /init exports only these. Not measured: they reach the guest through
+  // QEMU's fw_cfg, not the kernel command line. Marks: zero-based line and column of each.
   std::vector<std::string> payload_host_env;
+  std::vector<std::pair<int, int>> payload_host_env_marks;
   std::string cmdline;
   std::string memory = "512M";
   int cpus = 1;
