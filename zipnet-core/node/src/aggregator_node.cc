@@ -278,6 +278,10 @@ struct AggregatorNode::State {
         return Status::Mismatch("only clients and watchers connect to the aggregator");
       }
       greeted.insert(c);
+      // A client sends envelopes (a vector and a little); a watcher nothing.
+      c->Authenticated(h.role == NodeRole::kClient
+                           ? EnvelopeFrameLimit(config.common.params)
+                           : config.common.transport.unauthenticated_max_frame);
       c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kAggregator)));
       return Status::Ok();
     }

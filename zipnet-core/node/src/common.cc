@@ -199,6 +199,12 @@ Result<Hello> ExpectHello(ByteSpan body, const WireLimits& limits, NodeRole role
   return h;
 }
 
+std::size_t BundleFrameLimit(const WireLimits& limits) {
+  return std::min(limits.max_frame, limits.max_evidence + 4096);
+}
+
+std::size_t EnvelopeFrameLimit(const RoundParams& params) { return params.vector_len() + 4096; }
+
 std::string ShortHex(ByteSpan id, std::size_t n) { return tdxrt::ToHex(id).substr(0, n); }
 
 }  // namespace zipnet::node

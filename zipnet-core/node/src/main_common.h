@@ -3,6 +3,7 @@
 
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -21,6 +22,8 @@ struct CommonFlags {
   std::string metrics;
   std::string log_level = "info";
   std::size_t max_frame = 16u << 20;
+  unsigned idle_timeout_ms = 60000, hello_timeout_ms = 10000;
+  std::size_t max_connections = 0, max_connections_per_address = 256;
   bool print_settings = false;  // handled by PrintSettings before parsing
 };
 
@@ -41,9 +44,44 @@ inline void AddCommonFlags(CLI::App& app, CommonFlags& f) {
       ->envname("ZIPNET_MAX_FRAME")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{256} << 20))
       ->capture_default_str();
+  app.add_option("--idle-timeout-ms", f.idle_timeout_ms,
+                 "Close a link that carried nothing for this long; a quarter of it without "
+                 "sending anything sends a keep-alive (use one value across a deployment)")
+      ->envname("ZIPNET_IDLE_TIMEOUT_MS")
+      ->check(CLI::Range(400u, 3600000u))
+      ->capture_default_str();
+  app.add_option("--hello-timeout-ms", f.hello_timeout_ms,
+                 "Close an accepted connection whose peer has not said who it is by then")
+      ->envname("ZIPNET_HELLO_TIMEOUT_MS")
+      ->check(CLI::Range(100u, 600000u))
+      ->capture_default_str();
   app.add_flag("--settings", f.print_settings,
                "Print which ZIPNET_* settings the host may set at launch and which must be "
                "measured (the declaration tdximage reads from this binary), and exit");
+}
+
+// The programs that accept connections (server, aggregator) cap them.
+inline void AddConnectionFlags(CLI::App& app, CommonFlags& f) {
+  app.add_option("--max-connections", f.max_connections,
+                 "Accepted connections open at once (0: the descriptor limit, less a reserve)")
+      ->envname("ZIPNET_MAX_CONNECTIONS")
+      ->capture_default_str();
+  app.add_option(
+         "--max-connections-per-address", f.max_connections_per_address,
+         "Accepted connections open at once from one address (an eighth of them, at least 32, "
+         "before their peer has said who it is)")
+      ->envname("ZIPNET_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+}
+
+// The soft limit on open descriptors raised to the hard one: connection caps are derived from it.
+inline void RaiseDescriptorLimit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &r);
+  }
 }
 
 // --settings prints the declaration, whatever else the command line says (before it is parsed:
@@ -93,6 +131,15 @@ inline bool SetUpCommon(const std::string& tool, const CommonFlags& f, NodeCommo
   common.instance = f.instance;
   common.universe = f.universe;
   common.transport.limits.max_frame = f.max_frame;
+  common.transport.idle_timeout = Millis(f.idle_timeout_ms);
+  common.transport.keepalive = Millis(f.idle_timeout_ms / 4);
+  common.transport.hello_timeout = Millis(f.hello_timeout_ms);
+  common.transport.max_connections = f.max_connections;
+  common.transport.max_connections_per_address = f.max_connections_per_address;
+  // Of which not yet identified: an eighth, at least 32 (load tests from one address raise both).
+  common.transport.max_unauthenticated_per_address =
+      std::max<std::size_t>(32, f.max_connections_per_address / 8);
+  RaiseDescriptorLimit();
   if (!f.metrics.empty()) {
     common.metrics = std::make_shared<prometheus::Registry>();
     auto m = MetricsEndpoint::Start(f.metrics, common.metrics);

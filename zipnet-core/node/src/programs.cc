@@ -66,6 +66,7 @@ int ServerMain(int argc, char** argv, const char* settings) {
       "other servers, signs and publishes records"};
   CommonFlags common_flags;
   AddCommonFlags(app, common_flags);
+  AddConnectionFlags(app, common_flags);
   std::string listen = "0.0.0.0:7801", committee, aggregator, identity = "zipnet-server.key";
   std::string policy_file, collateral_file, gating = "on", operator_peer, configure_target,
                                             operator_identity;
@@ -282,6 +283,7 @@ int AggregatorMain(int argc, char** argv, const char* settings) {
       "sends the aggregate to every committee server"};
   CommonFlags common_flags;
   AddCommonFlags(app, common_flags);
+  AddConnectionFlags(app, common_flags);
   std::string listen = "0.0.0.0:7800", bootstrap, identity = "zipnet-aggregator.key";
   bool show_identity = false;
   app.add_option("--listen", listen, "Address clients connect to")

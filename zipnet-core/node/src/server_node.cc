@@ -306,6 +306,7 @@ struct ServerNode::State {
         }
         server_x25519[peer] = h.x25519;
         roles[c] = NodeRole::kServer;
+        c->Authenticated(config.common.transport.limits.max_frame);
         if (inbound.count(c)) c->Send(MessageType::kHello, Encode(MyHello()));
         if (h.last_round != kNoRound && (!peer_round || h.last_round > *peer_round)) {
           peer_round = h.last_round;
@@ -321,11 +322,16 @@ struct ServerNode::State {
           return Status::Mismatch("not the configured aggregator");
         }
         roles[c] = NodeRole::kAggregator;
+        c->Authenticated(config.common.transport.limits.max_frame);
         log->info("aggregator {} connected ({})", ShortHex(peer), c->remote());
         break;
       case NodeRole::kClient:
       case NodeRole::kWatcher:
         roles[c] = h.role;
+        // A client sends its bundle (evidence and keys); a watcher nothing.
+        c->Authenticated(h.role == NodeRole::kClient
+                             ? BundleFrameLimit(config.common.transport.limits)
+                             : config.common.transport.unauthenticated_max_frame);
         break;
       case NodeRole::kOperator:
         if (!config.operator_peer || peer != *config.operator_peer) {
@@ -334,6 +340,7 @@ struct ServerNode::State {
           return Status::Mismatch("not this server's operator");
         }
         roles[c] = NodeRole::kOperator;
+        c->Authenticated(kConfigureFrameLimit);
         log->info("operator {} connected ({})", ShortHex(peer), c->remote());
         c->Send(MessageType::kHello, Encode(MyHello()));
         return Status::Ok();

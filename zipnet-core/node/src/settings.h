@@ -6,15 +6,21 @@
 // programs' options and the shipped recipes in agreement (tests/cli/cases/zipnet_settings.sh).
 #pragma once
 
-#define ZIPNET_COMMON_SETTINGS                                                   \
-  "host ZIPNET_INSTANCE the instance name (a wrong one only fails to connect)\n" \
-  "host ZIPNET_UNIVERSE the universe of the instance name\n"                     \
-  "host ZIPNET_METRICS where to serve Prometheus metrics\n"                      \
-  "host ZIPNET_LOG the log level\n"                                              \
-  "protected ZIPNET_MAX_FRAME the largest frame a peer may send (memory a peer can make us use)\n"
+#define ZIPNET_COMMON_SETTINGS                                                                     \
+  "host ZIPNET_INSTANCE the instance name (a wrong one only fails to connect)\n"                   \
+  "host ZIPNET_UNIVERSE the universe of the instance name\n"                                       \
+  "host ZIPNET_METRICS where to serve Prometheus metrics\n"                                        \
+  "host ZIPNET_LOG the log level\n"                                                                \
+  "protected ZIPNET_MAX_FRAME the largest frame a peer may send (memory a peer can make us use)\n" \
+  "host ZIPNET_IDLE_TIMEOUT_MS how long a silent link stays open\n"                                \
+  "host ZIPNET_HELLO_TIMEOUT_MS how long an unidentified connection stays open\n"
+
+#define ZIPNET_LISTENER_SETTINGS                                    \
+  "host ZIPNET_MAX_CONNECTIONS accepted connections open at once\n" \
+  "host ZIPNET_MAX_CONNECTIONS_PER_ADDRESS accepted connections open at once from one address\n"
 
 #define ZIPNET_SERVER_SETTINGS                                                                   \
-  "tdx-guest-settings v1 zipnet-server\n" ZIPNET_COMMON_SETTINGS                                 \
+  "tdx-guest-settings v1 zipnet-server\n" ZIPNET_COMMON_SETTINGS ZIPNET_LISTENER_SETTINGS        \
   "host ZIPNET_LISTEN the address to listen on\n"                                                \
   "host ZIPNET_COMMITTEE the committee list (also sent by the operator, Configure)\n"            \
   "host ZIPNET_AGGREGATOR the aggregator's peer id and address\n"                                \
@@ -30,10 +36,10 @@
   "protected ZIPNET_TDX_COLLATERAL the DCAP collateral quotes are verified with\n"               \
   "protected ZIPNET_STRICT_ATTESTATION whether refused clients are told why\n"
 
-#define ZIPNET_AGGREGATOR_SETTINGS                                   \
-  "tdx-guest-settings v1 zipnet-aggregator\n" ZIPNET_COMMON_SETTINGS \
-  "host ZIPNET_LISTEN the address clients connect to\n"              \
-  "host ZIPNET_BOOTSTRAP the committee servers\n"                    \
+#define ZIPNET_AGGREGATOR_SETTINGS                                                            \
+  "tdx-guest-settings v1 zipnet-aggregator\n" ZIPNET_COMMON_SETTINGS ZIPNET_LISTENER_SETTINGS \
+  "host ZIPNET_LISTEN the address clients connect to\n"                                       \
+  "host ZIPNET_BOOTSTRAP the committee servers\n"                                             \
   "protected ZIPNET_IDENTITY the aggregator's secret key (born where it runs)\n"
 
 #define ZIPNET_CLIENT_SETTINGS                                                             \

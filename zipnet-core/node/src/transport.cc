@@ -1,10 +1,14 @@
 // zipnet transport over standalone Asio and OpenSSL (see zipnet/node/transport.h).
 #include "zipnet/node/transport.h"
 
+#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <asio.hpp>
 #include <asio/ssl.hpp>
@@ -13,6 +17,7 @@
 #include <random>
 
 #include "tdxrt/hex.h"
+#include "zipnet/node_wire.h"
 
 namespace zipnet::node {
 
@@ -234,15 +239,67 @@ Result<std::shared_ptr<TlsIdentity>> TlsIdentity::Create(const Ed25519KeyPair& i
 
 namespace {
 
+// The counts a listener admits connections by: in total, and per address all of them and those
+// whose peer is not authenticated yet.
+struct Admission {
+  std::size_t total = 0;
+  std::map<std::string, std::pair<std::size_t, std::size_t>> by_address;  // all, unauthenticated
+  std::uint64_t refused = 0;
+};
+
+// An accepted connection's place in its listener's counts, from accept to close.
+class Slot {
+ public:
+  Slot(std::shared_ptr<Admission> a, std::string address)
+      : admission_(std::move(a)), address_(std::move(address)) {
+    ++admission_->total;
+    auto& [all, unauthenticated] = admission_->by_address[address_];
+    ++all;
+    ++unauthenticated;
+  }
+  ~Slot() {
+    --admission_->total;
+    auto it = admission_->by_address.find(address_);
+    --it->second.first;
+    if (!authenticated_) --it->second.second;
+    if (it->second.first == 0) admission_->by_address.erase(it);
+  }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  void Authenticated() {
+    if (authenticated_) return;
+    authenticated_ = true;
+    --admission_->by_address[address_].second;
+  }
+
+ private:
+  std::shared_ptr<Admission> admission_;
+  std::string address_;
+  bool authenticated_ = false;
+};
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+
 class TlsConnection : public Connection {
  public:
+  // `slot` is the listener's count of an accepted connection (none when dialed); a dialed
+  // connection's peer is the one dialed, so it starts authenticated.
   TlsConnection(std::shared_ptr<SslStream> stream, PublicKey key, std::string remote,
-                TransportOptions options)
+                TransportOptions options, std::shared_ptr<Slot> slot)
       : stream_(std::move(stream)),
         key_(key),
         peer_(PeerIdOf(key)),
         remote_(std::move(remote)),
-        options_(options) {}
+        options_(options),
+        slot_(std::move(slot)),
+        authenticated_(slot_ == nullptr),
+        max_frame_(authenticated_
+                       ? options_.limits.max_frame
+                       : std::min(options_.unauthenticated_max_frame, options_.limits.max_frame)),
+        timer_(stream_->get_executor()),
+        last_rx_(std::chrono::steady_clock::now()),
+        last_tx_(last_rx_),
+        hello_deadline_(last_rx_ + options_.hello_timeout) {}
 
   const PeerId& peer() const override { return peer_; }
   const PublicKey& peer_key() const override { return key_; }
@@ -258,6 +315,13 @@ class TlsConnection : public Connection {
       return;
     }
     ReadHeader();
+    Arm();
+  }
+
+  void Authenticated(std::size_t max_frame) override {
+    authenticated_ = true;
+    max_frame_ = std::min(max_frame, options_.limits.max_frame);
+    if (slot_) slot_->Authenticated();
   }
 
   void Send(MessageType type, ByteSpan body) override { Queue(EncodeFrame(type, body)); }
@@ -274,6 +338,7 @@ class TlsConnection : public Connection {
     if (!open_) return;
     auto frame = std::make_shared<Bytes>(std::move(bytes));
     queued_ += frame->size();
+    last_tx_ = std::chrono::steady_clock::now();
     if (queued_ > options_.max_queued_bytes) {
       Close("peer reads too slowly (more than " + std::to_string(options_.max_queued_bytes) +
             " bytes queued)");
@@ -294,6 +359,8 @@ class TlsConnection : public Connection {
     open_ = false;
     reason_ = reason;
     RunFlushed();
+    timer_.cancel();
+    slot_.reset();
     asio::error_code ec;
     stream_->lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
     stream_->lowest_layer().close(ec);
@@ -306,6 +373,39 @@ class TlsConnection : public Connection {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  // One timer per connection, set for the earliest of: the Hello deadline (until
+  // authenticated), the idle deadline, the next keep-alive.
+  void Arm() {
+    if (!open_) return;
+    Clock::time_point next =
+        std::min(last_rx_ + options_.idle_timeout, last_tx_ + options_.keepalive);
+    if (!authenticated_) next = std::min(next, hello_deadline_);
+    timer_.expires_at(next);
+    auto self = std::static_pointer_cast<TlsConnection>(shared_from_this());
+    timer_.async_wait([self](const asio::error_code& ec) {
+      if (!ec && self->open_) self->Tick();
+    });
+  }
+
+  void Tick() {
+    const auto now = Clock::now();
+    const auto ms = [](auto d) {
+      return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+    };
+    if (!authenticated_ && now >= hello_deadline_) {
+      return Close("no Hello accepted within " + ms(options_.hello_timeout) + " ms");
+    }
+    if (now - last_rx_ >= options_.idle_timeout) {
+      return Close("nothing received for " + ms(options_.idle_timeout) + " ms");
+    }
+    if (now - last_tx_ >= options_.keepalive && out_.empty()) {
+      Send(MessageType::kPing, EncodePing());
+    }
+    Arm();
+  }
+
   void RunFlushed() {
     auto callbacks = std::move(flushed_);
     flushed_.clear();
@@ -326,28 +426,42 @@ class TlsConnection : public Connection {
           if (!self->open_) return;
           if (ec) return self->Close(Describe(ec));
           self->traffic_.bytes_in += n;
+          self->last_rx_ = Clock::now();
           const std::uint32_t len =
               std::uint32_t{self->header_[0]} | std::uint32_t{self->header_[1]} << 8 |
               std::uint32_t{self->header_[2]} << 16 | std::uint32_t{self->header_[3]} << 24;
-          if (len == 0 || len > self->options_.limits.max_frame) {
+          if (len == 0 || len > self->max_frame_) {
             return self->Close("frame length " + std::to_string(len) + " is not 1.." +
-                               std::to_string(self->options_.limits.max_frame));
+                               std::to_string(self->max_frame_) +
+                               (self->authenticated_ ? "" : " (before the peer's Hello)"));
           }
-          self->body_.resize(len);
-          self->ReadBody();
+          self->body_.clear();
+          self->ReadBody(len);
         });
   }
 
-  void ReadBody() {
+  // Reads a frame body of `len` bytes a chunk at a time: the buffer grows with what arrives.
+  void ReadBody(std::size_t len) {
     auto self = std::static_pointer_cast<TlsConnection>(shared_from_this());
+    const std::size_t have = body_.size();
+    const std::size_t chunk = std::min(kReadChunk, len - have);
+    body_.resize(have + chunk);
     asio::async_read(
-        *stream_, asio::buffer(body_), [self](const asio::error_code& ec, std::size_t n) {
+        *stream_, asio::buffer(body_.data() + have, chunk),
+        [self, len](const asio::error_code& ec, std::size_t n) {
           if (!self->open_) return;
           if (ec) return self->Close(Describe(ec));
           self->traffic_.bytes_in += n;
+          self->last_rx_ = Clock::now();
+          if (self->body_.size() < len) return self->ReadBody(len);
           const std::uint8_t type = self->body_[0];
           if (!IsMessageType(type)) {
             return self->Close("frame type " + std::to_string(type) + " is not a zipnet message");
+          }
+          if (type == static_cast<std::uint8_t>(MessageType::kPing)) {
+            Status st = DecodePing(ByteSpan(self->body_).subspan(1));
+            if (!st.ok()) return self->Close(st.message());
+            return self->ReadHeader();
           }
           Status st = self->on_frame_ ? self->on_frame_(static_cast<MessageType>(type),
                                                         ByteSpan(self->body_).subspan(1))
@@ -390,6 +504,11 @@ class TlsConnection : public Connection {
   PeerId peer_;
   std::string remote_;
   TransportOptions options_;
+  std::shared_ptr<Slot> slot_;
+  bool authenticated_;
+  std::size_t max_frame_;
+  asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point last_rx_, last_tx_, hello_deadline_;
   FrameHandler on_frame_;
   CloseHandler on_close_;
   std::array<std::uint8_t, 4> header_{};
@@ -445,8 +564,22 @@ class AsioListener : public Listener {
         options_(options),
         on_accept_(std::move(on_accept)),
         acceptor_(io),
-        alive_(std::make_shared<bool>(true)) {}
-  ~AsioListener() override { Close(); }
+        alive_(std::make_shared<bool>(true)),
+        admission_(std::make_shared<Admission>()),
+        retry_(io) {
+    if (options_.max_connections == 0) {
+      // What this process may open, less a reserve for its own links, files and metrics (half
+      // of a small limit), so that the cap refuses before the process runs out.
+      rlimit r{};
+      const rlim_t soft = ::getrlimit(RLIMIT_NOFILE, &r) == 0 ? r.rlim_cur : 1024;
+      options_.max_connections = static_cast<std::size_t>(soft > 128 ? soft - 64 : soft / 2);
+    }
+    reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  ~AsioListener() override {
+    Close();
+    if (reserve_fd_ >= 0) ::close(reserve_fd_);
+  }
 
   Status Bind(const Endpoint& bind) {
     asio::error_code ec;
@@ -474,24 +607,66 @@ class AsioListener : public Listener {
     *alive_ = false;
     asio::error_code ec;
     acceptor_.close(ec);
+    retry_.cancel();
   }
+  std::size_t open_connections() const override { return admission_->total; }
+  std::uint64_t refused_connections() const override { return admission_->refused; }
 
  private:
   void Accept() {
     acceptor_.async_accept([this, alive = alive_](const asio::error_code& ec, tcp::socket socket) {
       if (!*alive) return;
-      if (!ec) {
-        asio::error_code ignored;
+      if (ec) return AcceptFailed(ec);
+      asio::error_code ignored;
+      const auto ep = socket.remote_endpoint(ignored);
+      const std::string address = ignored ? "?" : ep.address().to_string();
+      if (!Admit(address)) {
+        ++admission_->refused;
+        socket.close(ignored);
+      } else {
         socket.set_option(tcp::no_delay(true), ignored);
         const std::string remote = RemoteOf(socket);
+        auto slot = std::make_shared<Slot>(admission_, address);
         auto stream = std::make_shared<SslStream>(std::move(socket), tls_->impl().ctx);
-        Handshake(io_, stream, asio::ssl::stream_base::server, options_.handshake_timeout,
-                  [this, alive, stream, remote](Result<PublicKey> key) {
-                    if (!*alive || !key.ok()) return;  // a failed handshake is the peer's problem
-                    on_accept_(std::make_shared<TlsConnection>(stream, *key, remote, options_));
-                  });
+        Handshake(
+            io_, stream, asio::ssl::stream_base::server, options_.handshake_timeout,
+            [this, alive, stream, remote, slot](Result<PublicKey> key) {
+              if (!*alive || !key.ok()) return;  // a failed handshake is the peer's problem
+              on_accept_(std::make_shared<TlsConnection>(stream, *key, remote, options_, slot));
+            });
       }
       if (acceptor_.is_open()) Accept();
+    });
+  }
+
+  // Whether one more connection from `address` fits the caps.
+  bool Admit(const std::string& address) const {
+    if (admission_->total >= options_.max_connections) return false;
+    auto it = admission_->by_address.find(address);
+    if (it == admission_->by_address.end()) return true;
+    return it->second.first < options_.max_connections_per_address &&
+           it->second.second < options_.max_unauthenticated_per_address;
+  }
+
+  // An accept that failed. Out of descriptors, the pending connection would make every accept
+  // fail at once, forever (a busy loop): take it with the reserved descriptor, close it, and
+  // pause before accepting again. Other errors pause briefly too.
+  void AcceptFailed(const asio::error_code& ec) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    auto pause = std::chrono::milliseconds(10);
+    if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+      ++admission_->refused;
+      if (reserve_fd_ >= 0) {
+        ::close(reserve_fd_);
+        const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) ::close(fd);
+        reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      }
+      pause = std::chrono::milliseconds(100);
+    }
+    retry_.expires_after(pause);
+    retry_.async_wait([this, alive = alive_](const asio::error_code& e) {
+      if (!e && *alive && acceptor_.is_open()) Accept();
     });
   }
 
@@ -502,6 +677,9 @@ class AsioListener : public Listener {
   tcp::acceptor acceptor_;
   Endpoint bound_;
   std::shared_ptr<bool> alive_;
+  std::shared_ptr<Admission> admission_;
+  asio::steady_timer retry_;
+  int reserve_fd_ = -1;  // given up to take a connection when the process is out of descriptors
 };
 
 }  // namespace
@@ -555,7 +733,7 @@ void Dial(Loop& loop, std::shared_ptr<TlsIdentity> tls, const PeerAddress& addre
                       return;
                     }
                     (*shared_done)(ConnectionPtr(
-                        std::make_shared<TlsConnection>(stream, *key, remote, options)));
+                        std::make_shared<TlsConnection>(stream, *key, remote, options, nullptr)));
                   });
             });
       });

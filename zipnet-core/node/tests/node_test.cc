@@ -218,6 +218,100 @@ TEST_CASE("TLS: a dialer accepts only the peer id it dialed") {
   for (auto& c : accepted) c->Abandon();
 }
 
+TEST_CASE(
+    "transport: a quiet link stays up on keep-alives; a silent or unidentified one is closed") {
+  Loop loop;
+  DeterministicRng rng(9);
+  auto server_tls = TlsIdentity::Create(Ed25519Generate(rng));
+  auto client_id = Ed25519Generate(rng);
+  REQUIRE(server_tls.ok());
+  TransportOptions server_opts;
+  server_opts.idle_timeout = Millis(600);
+  server_opts.keepalive = Millis(150);
+  server_opts.hello_timeout = Millis(400);
+  std::vector<ConnectionPtr> accepted;
+  std::vector<std::string> closed;  // why the server closed, in order
+  auto listener = Listener::Start(loop, *server_tls, Endpoint{"127.0.0.1", 0}, server_opts,
+                                  [&](ConnectionPtr c) {
+                                    accepted.push_back(c);
+                                    c->Start(
+                                        [c](MessageType, ByteSpan) {
+                                          c->Authenticated(1024);  // any frame identifies it
+                                          return Status::Ok();
+                                        },
+                                        [&](const std::string& why) { closed.push_back(why); });
+                                  });
+  REQUIRE(listener.ok());
+  const PeerAddress addr{(*server_tls)->peer(), (*listener)->bound()};
+  auto client_tls = TlsIdentity::Create(client_id);
+  REQUIRE(client_tls.ok());
+  // One link whose dialer keeps it alive with pings (after identifying itself), one that says
+  // nothing at all, one that identifies itself and then is silent (no pings).
+  TransportOptions live = server_opts, mute = server_opts;
+  mute.keepalive = std::chrono::hours(1);
+  mute.idle_timeout = std::chrono::hours(2);
+  std::vector<ConnectionPtr> dialed;
+  auto dial = [&](const TransportOptions& o, bool hello) {
+    Dial(loop, *client_tls, addr, o, [&, hello](Result<ConnectionPtr> c) {
+      REQUIRE(c.ok());
+      dialed.push_back(*c);
+      (*c)->Start([](MessageType, ByteSpan) { return Status::Ok(); }, [](const std::string&) {});
+      if (hello) (*c)->Send(MessageType::kRegistered, Encode(Registered{}));
+    });
+  };
+  dial(live, true);
+  dial(mute, false);
+  dial(mute, true);
+  auto stop = loop.After(Millis(2000), [&] { loop.Stop(); });
+  loop.Run();
+  REQUIRE(accepted.size() == 3);
+  std::sort(closed.begin(), closed.end());
+  CHECK(closed ==
+        std::vector<std::string>{"no Hello accepted within 400 ms", "nothing received for 600 ms"});
+  std::size_t open = 0;
+  for (auto& c : accepted) open += c->open() ? 1u : 0u;
+  CHECK(open == 1);  // the one with keep-alives, 2 s later
+  CHECK((*listener)->open_connections() == 1);
+  for (auto& c : accepted) c->Abandon();
+  for (auto& c : dialed) c->Abandon();
+}
+
+TEST_CASE("transport: before its Hello a peer may send only small frames") {
+  Loop loop;
+  DeterministicRng rng(10);
+  auto server_tls = TlsIdentity::Create(Ed25519Generate(rng));
+  auto client_tls = TlsIdentity::Create(Ed25519Generate(rng));
+  REQUIRE(server_tls.ok());
+  REQUIRE(client_tls.ok());
+  TransportOptions opts;
+  opts.unauthenticated_max_frame = 1000;
+  std::string why;
+  std::vector<ConnectionPtr> accepted;
+  auto listener =
+      Listener::Start(loop, *server_tls, Endpoint{"127.0.0.1", 0}, opts, [&](ConnectionPtr c) {
+        accepted.push_back(c);
+        c->Start([](MessageType, ByteSpan) { return Status::Ok(); },
+                 [&](const std::string& w) {
+                   why = w;
+                   loop.Stop();
+                 });
+      });
+  REQUIRE(listener.ok());
+  ConnectionPtr conn;
+  Dial(loop, *client_tls, PeerAddress{(*server_tls)->peer(), (*listener)->bound()}, opts,
+       [&](Result<ConnectionPtr> c) {
+         REQUIRE(c.ok());
+         conn = *c;
+         conn->Start([](MessageType, ByteSpan) { return Status::Ok(); }, [](const std::string&) {});
+         conn->Send(MessageType::kRegistered, Bytes(1001, 1));  // a 1002-byte frame
+       });
+  auto guard = loop.After(Millis(5000), [&] { loop.Stop(); });
+  loop.Run();
+  CHECK(why == "frame length 1002 is not 1..1000 (before the peer's Hello)");
+  for (auto& c : accepted) c->Abandon();
+  if (conn) conn->Abandon();
+}
+
 TEST_CASE("watcher lines: valid, garbled and empty slots") {
   RoundParams p;
   p.num_slots = 4;

@@ -64,6 +64,13 @@ EvidenceCheck MakeEvidenceCheck(std::shared_ptr<const tdxrt::Policy> policy,
 Result<Hello> ExpectHello(ByteSpan body, const WireLimits& limits, NodeRole role,
                           const Hash& instance_id, const RoundParams& params);
 
+// The largest frame a peer of each role may send once its Hello is accepted (every other
+// accepted peer stays at TransportOptions::unauthenticated_max_frame): a client's bundle (its
+// evidence and keys), a client's envelope (a vector of these params), an operator's Configure.
+std::size_t BundleFrameLimit(const WireLimits& limits);
+std::size_t EnvelopeFrameLimit(const RoundParams& params);
+inline constexpr std::size_t kConfigureFrameLimit = 512 * 1024;
+
 // First `n` hex digits of an id, for logs.
 std::string ShortHex(ByteSpan id, std::size_t n = 10);
 

@@ -5,6 +5,16 @@
 // of what follows, u8 type, body (zipnet/wire.h). A frame that is oversized, of an unknown type
 // or that its handler refuses closes that connection, never the node.
 //
+// Anyone can complete a TLS handshake (any self-signed key will do), so until the owner of an
+// accepted connection says who the peer is (Authenticated, after its Hello), the connection is
+// held to little: frames of at most unauthenticated_max_frame, a Hello deadline, a small number
+// of such connections per address. Memory for a frame grows with the bytes that arrive, a chunk
+// at a time, never with what its header announces. Every link, authenticated or not, is closed
+// when nothing arrives for idle_timeout; each side sends a Ping when it has sent nothing for
+// keepalive, so a quiet but live link stays up. The listener caps connections in total and per
+// address, and when the process runs out of descriptors it sheds the pending connection with a
+// reserved descriptor and pauses instead of spinning.
+//
 // Everything runs on one event loop thread; no type here is thread-safe except Loop::Post and
 // Loop::Stop. Asio stays inside transport.cc.
 #pragma once
@@ -101,6 +111,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Starts reading: frames go to on_frame until the connection closes (once, on_close).
   virtual void Start(FrameHandler on_frame, CloseHandler on_close) = 0;
   virtual void Send(MessageType type, ByteSpan body) = 0;
+  // The owner knows who the peer is (its Hello was accepted): frames up to max_frame are now
+  // taken from it, and the Hello deadline no longer applies. Dialed connections start so.
+  virtual void Authenticated(std::size_t max_frame) = 0;
   // Calls `done` once everything sent so far has been written (or the connection closed).
   virtual void Flush(std::function<void()> done) = 0;
   // Sends bytes as they are, framed or not (tests of how peers handle malformed frames).
@@ -114,9 +127,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
 using ConnectionPtr = std::shared_ptr<Connection>;
 
 struct TransportOptions {
-  WireLimits limits;
+  WireLimits limits;  // limits.max_frame: the most any authenticated peer may send at once
+  std::size_t unauthenticated_max_frame = 64 * 1024;  // a Hello is about 100 bytes
   std::chrono::milliseconds handshake_timeout{5000};
-  std::size_t max_queued_bytes = 256u << 20;  // a peer that reads slower than this is dropped
+  std::chrono::milliseconds hello_timeout{10000};  // after TLS, until Authenticated
+  std::chrono::milliseconds idle_timeout{60000};   // nothing received: closed
+  std::chrono::milliseconds keepalive{15000};      // nothing sent: a Ping
+  std::size_t max_queued_bytes = 256u << 20;       // a peer that reads slower is dropped
+  std::size_t max_connections = 0;  // accepted ones open at once; 0: RLIMIT_NOFILE less a reserve
+                                    // (64, or half of a limit of 128 or less)
+  std::size_t max_connections_per_address = 256;
+  std::size_t max_unauthenticated_per_address = 32;
 };
 
 // Accepts TCP connections and completes TLS handshakes; established connections (any peer id)
@@ -129,6 +150,10 @@ class Listener {
   virtual ~Listener() = default;
   virtual Endpoint bound() const = 0;  // with the port the OS chose for port 0
   virtual void Close() = 0;
+  // Connections accepted and not closed yet (handshakes included), and those refused at once
+  // because of the caps or the descriptor limit since the start.
+  virtual std::size_t open_connections() const = 0;
+  virtual std::uint64_t refused_connections() const = 0;
 };
 
 // Dials `address` once: TCP connect, TLS handshake, peer id check. done() gets the connection
