@@ -5,6 +5,7 @@
 R="$RECIPES/debian/tdx-hello.yaml"
 mkdir -p r/.git && echo 'token' > r/.git/config && echo 'secret' > outside.txt
 printf '#!/bin/sh\necho hello from a file\n' > r/hello.sh
+cp "${R%.yaml}.lock" r/img.lock  # its package pins are kept: locking fetches nothing
 with_source() {  # with_source 'SPEC': the recipe with a source 'extra' and /etc/extra from it
   sed "s|^sources:|sources:\n  extra: $1|; s|^files:|files:\n  - {source: extra, to: /etc/extra}|" "$R" > r/img.yaml
 }

@@ -11,7 +11,8 @@ echo "exit $rc"
 # A published build made from a changed payload (the recipe's /usr/bin/tdx-hello).
 mkdir -p other/r
 sed 's/TDX_HELLO_MARKER/TDX_HELLO_MARKER_CHANGED/' "$R" > other/r/img.yaml
-"$TDXIMAGE" -q lock other/r/img.yaml
+cp "${R%.yaml}.lock" other/r/img.lock
+"$TDXIMAGE" -q --offline lock other/r/img.yaml
 "$TDXIMAGE" -q build other/r/img.yaml --out other/out >/dev/null
 rc=0
 "$TDXIMAGE" -q verify "$R" --against other/out/tdx-hello-debian > report.txt || rc=$?

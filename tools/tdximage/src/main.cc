@@ -125,6 +125,11 @@ int RunLock(const std::string& recipe_file, const Common& c) {
   auto runner = MakePosixCommandRunner();
   auto http = MakeCurlFetcher();
   SourceStore store(cache, *runner, *http, MakeSourceOptions(c));
+  // A Debian package version's bytes never change: its pin in the existing lock is kept (and the
+  // package checked against it), so re-locking after adding a source fetches nothing else.
+  // Files and URLs are resolved anew.
+  std::optional<Lock> previous;
+  if (auto old = LoadLock(LockPathFor(recipe_file)); old.ok()) previous = std::move(old).value();
   Lock lock;
   lock.recipe = recipe->name;
   std::size_t inputs = 0;
@@ -133,7 +138,12 @@ int RunLock(const std::string& recipe_file, const Common& c) {
       ++inputs;  // given at build time (--input), not pinned
       continue;
     }
-    auto got = store.Get(s, nullptr, recipe->dir);
+    const LockEntry* pin = nullptr;
+    if (previous && s.kind == SourceSpec::Kind::kApt) {
+      auto it = previous->sources.find(s.name);
+      if (it != previous->sources.end() && it->second.identity == s.Identity()) pin = &it->second;
+    }
+    auto got = store.Get(s, pin, recipe->dir);
     if (!got.ok()) return Fail(got.status().message());
     lock.sources[s.name] = LockEntry{s.Identity(), got->sha256, got->size, got->filename};
   }
