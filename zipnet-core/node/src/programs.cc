@@ -2,10 +2,12 @@
 // in one translation unit so that CLI11 is compiled once for the three thin mains.
 #include "programs.h"
 
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -45,7 +47,16 @@ void RestartWithCommittee(char** argv, const std::vector<PeerAddress>& committee
     args.push_back(*a);
   }
   args.push_back(nullptr);
-  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    // Kernels before 5.11: mark each open descriptor by hand.
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+      int fd = -1;
+      const std::string name = e.path().filename().string();
+      std::from_chars(name.data(), name.data() + name.size(), fd);
+      if (fd > 2) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+  }
   ::execv("/proc/self/exe", args.data());
   log.error("cannot restart with the operator's committee: exec /proc/self/exe: {}",
             std::strerror(errno));

@@ -656,9 +656,11 @@ class AsioListener : public Listener {
     auto pause = std::chrono::milliseconds(10);
     if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
       ++admission_->refused;
-      if (reserve_fd_ >= 0) {
+      // (Only on a non-blocking socket, as Asio keeps it: accept must not wait here.)
+      const int listening = acceptor_.native_handle();
+      if (reserve_fd_ >= 0 && (::fcntl(listening, F_GETFL) & O_NONBLOCK) != 0) {
         ::close(reserve_fd_);
-        const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+        const int fd = ::accept4(listening, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd >= 0) ::close(fd);
         reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       }
