@@ -275,10 +275,7 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
     TDX_ASSIGN_OR_RETURN(auto closure, ModuleClosure(mods, version, r.modules));
     std::string names;
     for (const auto& m : closure) {
-      const Bytes& packed = *mods.Find(m.path)->data;
-      TDX_ASSIGN_OR_RETURN(
-          Bytes ko,
-          Decompress(packed, std::min<std::uint64_t>(256ull << 20, UnpackLimit(packed.size()))));
+      TDX_ASSIGN_OR_RETURN(Bytes ko, DecompressModule(*mods.Find(m.path)->data));
       std::string path = m.path;
       for (const char* ext : {".xz", ".zst", ".gz"}) {
         const std::string e(ext);

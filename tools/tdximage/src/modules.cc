@@ -20,6 +20,10 @@ std::string NormaliseModuleName(std::string_view name) {
   return n;
 }
 
+Result<tdxrt::Bytes> DecompressModule(tdxrt::ByteSpan packed) {
+  return Decompress(packed, std::min<std::uint64_t>(256ull << 20, UnpackLimit(packed.size())));
+}
+
 Result<std::string> KernelModulesVersion(const FileTree& tree) {
   std::set<std::string> versions;
   const std::string prefix = "lib/modules/";
@@ -99,8 +103,7 @@ Result<std::vector<KernelModule>> ModuleClosure(const FileTree& tree, const std:
     }
     state[name] = 1;
     const TreeNode* node = tree.Find(it->second);
-    auto raw = Decompress(*node->data,
-                          std::min<std::uint64_t>(256ull << 20, UnpackLimit(node->data->size())));
+    auto raw = DecompressModule(*node->data);
     if (!raw.ok()) return raw.status().WithContext(it->second);
     auto info = ReadModinfo(*raw);
     if (!info.ok()) return info.status().WithContext(it->second);

@@ -21,6 +21,10 @@ struct KernelModule {
 
 std::string NormaliseModuleName(std::string_view name);
 
+// A module file decompressed (.ko.xz, .ko.zst, .ko.gz; a plain .ko as it is): at most 256 MiB
+// and within UnpackLimit of its size.
+tdxrt::Result<tdxrt::Bytes> DecompressModule(tdxrt::ByteSpan packed);
+
 // The single <version> under lib/modules/ of `tree`.
 tdxrt::Result<std::string> KernelModulesVersion(const FileTree& tree);
 
