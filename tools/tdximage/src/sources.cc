@@ -10,9 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 #include "tdximage/archive.h"
 #include "tdxrt/file.h"
@@ -120,8 +123,252 @@ std::unique_ptr<CommandRunner> MakePosixCommandRunner() {
 }
 std::unique_ptr<HttpFetcher> MakeCurlFetcher() { return std::make_unique<CurlFetcher>(); }
 
-Result<Bytes> SourceStore::Download(const SourceSpec& s, std::string* filename) {
+namespace {
+
+std::string PercentDecode(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::string JoinArgs(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : " ") + x;
+  return out;
+}
+
+// apt-get options that make apt resolve as for an empty system without touching this machine's
+// dpkg state or package cache: an empty status file and a private archives directory.
+struct PrivateAptState {
+  fs::path dir;
+  std::vector<std::string> options;
+  ~PrivateAptState() {
+    std::error_code ec;
+    if (!dir.empty()) fs::remove_all(dir, ec);
+  }
+};
+
+Result<std::unique_ptr<PrivateAptState>> MakePrivateAptState() {
+  auto st = std::make_unique<PrivateAptState>();
+  TDX_ASSIGN_OR_RETURN(st->dir, tdxrt::MakeTempDir("tdximage-apt-state-"));
+  std::error_code ec;
+  fs::create_directories(st->dir / "archives" / "partial", ec);
+  if (ec) return Status::IoError(st->dir.string() + ": " + ec.message());
+  TDX_TRY(tdxrt::WriteFileAtomic(st->dir / "status", Bytes{}, 0644));
+  st->options = {"-o", "Debug::NoLocking=1",
+                 "-o", "Dir::State::status=" + (st->dir / "status").string(),
+                 "-o", "Dir::Cache::archives=" + (st->dir / "archives").string()};
+  return st;
+}
+
+}  // namespace
+
+Result<AptPackage> ParseAptUriLine(const std::string& line) {
+  // 'http://.../pool/main/g/glibc/libc6_2.36-9%2bdeb12u14_amd64.deb'
+  // libc6_2.36-9+deb12u14_amd64.deb 2759320 MD5Sum:...
+  std::istringstream in(line);
+  std::string uri, filename, size;
+  in >> uri >> filename >> size;
+  if (uri.size() < 3 || uri.front() != '\'' || uri.back() != '\'' || filename.empty() ||
+      size.empty() || size.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::Corrupt("apt-get --print-uris: unexpected line '" + line + "'");
+  }
+  AptPackage p;
+  const std::string url = PercentDecode(uri.substr(1, uri.size() - 2));
+  const auto pool = url.find("/pool/");
+  if (pool == std::string::npos)
+    return Status::Corrupt("apt-get --print-uris: '" + url + "' has no /pool/ path");
+  p.pool = url.substr(pool + 1);
+  p.filename = filename;
+  p.size = std::stoull(size);
+  // NAME_VERSION_ARCH.deb, the version's ':' written as %3a.
+  const std::string base = PercentDecode(filename);
+  const auto a = base.find('_');
+  const auto b = base.rfind('_');
+  if (a == std::string::npos || b == a || base.size() < b + 5 ||
+      base.compare(base.size() - 4, 4, ".deb") != 0)
+    return Status::Corrupt("apt-get --print-uris: '" + filename + "' is not NAME_VERSION_ARCH.deb");
+  p.name = base.substr(0, a);
+  p.version = base.substr(a + 1, b - a - 1);
+  p.arch = base.substr(b + 1, base.size() - 4 - b - 1);
+  return p;
+}
+
+Result<std::vector<AptPackage>> ResolveAptClosure(CommandRunner& runner,
+                                                  const std::vector<std::string>& packages) {
+  TDX_ASSIGN_OR_RETURN(auto state, MakePrivateAptState());
+  std::vector<std::string> argv = {"apt-get", "install", "--print-uris", "-qq",
+                                   "--no-install-recommends"};
+  argv.insert(argv.end(), state->options.begin(), state->options.end());
+  argv.insert(argv.end(), packages.begin(), packages.end());
+  std::string out;
+  TDX_ASSIGN_OR_RETURN(int rc, runner.Run(argv, state->dir.string(), &out));
+  if (rc != 0) {
+    return Status::IoError("resolving the build toolchain [" + JoinArgs(packages) +
+                           "] with apt-get failed (exit " + std::to_string(rc) + "): " + out +
+                           "(hint: run apt-get update; check each name with apt-cache policy)");
+  }
+  std::vector<AptPackage> closure;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] != '\'') continue;
+    TDX_ASSIGN_OR_RETURN(AptPackage p, ParseAptUriLine(line));
+    closure.push_back(std::move(p));
+  }
+  if (closure.empty())
+    return Status::IoError("apt-get resolved no packages for [" + JoinArgs(packages) + "]");
+  std::sort(closure.begin(), closure.end(),
+            [](const AptPackage& x, const AptPackage& y) { return x.name < y.name; });
+  for (std::size_t i = 1; i < closure.size(); ++i) {
+    if (closure[i].name == closure[i - 1].name)
+      return Status::Unsupported("the toolchain closure holds " + closure[i].name +
+                                 " twice (several architectures?)");
+  }
+  return closure;
+}
+
+Result<AptPackage> ResolveAptPackage(CommandRunner& runner, const std::string& name,
+                                     const std::string& version) {
+  TDX_ASSIGN_OR_RETURN(auto state, MakePrivateAptState());
+  std::vector<std::string> argv = {"apt-get", "download", "--print-uris", "-qq"};
+  argv.insert(argv.end(), state->options.begin(), state->options.end());
+  argv.push_back(name + "=" + version);
+  std::string out;
+  TDX_ASSIGN_OR_RETURN(int rc, runner.Run(argv, state->dir.string(), &out));
+  if (rc != 0)
+    return Status::IoError("apt-get download --print-uris " + name + "=" + version + ": " + out);
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] == '\'') return ParseAptUriLine(line);
+  }
+  return Status::NotFound("apt does not know " + name + "=" + version);
+}
+
+Result<Bytes> SourceStore::FromArchives(const SourceSpec& s, const LockEntry& pin) {
   const std::string what = "source '" + s.name + "'";
+  if (pin.pool.empty()) {
+    return Status::NotFound(what + " (" + s.Identity() +
+                            "): the lock records no archive path for it, so --archive cannot "
+                            "find it (hint: re-lock with this tdximage to record pool paths)");
+  }
+  std::string errors;
+  for (std::string base : options_.archives) {
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    const std::string url = base + "/" + pin.pool;
+    if (options_.log) options_.log("fetching " + s.name + " from " + url);
+    auto r = http_.Fetch(url, options_.progress);
+    if (!r.ok()) {
+      errors += "\n  " + r.status().message();
+      continue;
+    }
+    const std::string sha = tdxrt::ToHex(tdxrt::Sha256(*r));
+    if (sha != pin.sha256) {
+      return Status::Mismatch(what + ": " + url + " served " + std::to_string(r->size()) +
+                              " bytes with sha256 " + sha + " but the lock pins " + pin.sha256 +
+                              " (" + std::to_string(pin.size) + " bytes); nothing was cached");
+    }
+    return r;
+  }
+  return Status::NotFound(what + " (" + s.Identity() + ", " + pin.pool +
+                          ") is in none of the --archive URLs:" + errors);
+}
+
+Result<std::map<std::string, std::string>> SourceStore::FetchAptBatch(
+    const std::vector<AptWant>& wanted) {
+  std::map<std::string, std::string> shas;  // identity -> sha256
+  std::vector<const AptWant*> missing;
+  for (const auto& w : wanted) {
+    std::optional<std::string> expected;
+    if (w.pin) expected = w.pin->sha256;
+    if (!expected) {
+      if (auto known = cache_.LookupIdentity(w.spec.Identity())) expected = known->sha256;
+    }
+    if (expected && cache_.Has(*expected)) {
+      shas[w.spec.Identity()] = *expected;
+    } else {
+      missing.push_back(&w);
+    }
+  }
+  if (missing.empty()) return shas;
+  if (options_.offline) {
+    const AptWant& w = *missing.front();
+    return Status::NotFound(std::to_string(missing.size()) +
+                            " pinned packages are not in the cache " + cache_.dir().string() +
+                            ", first " + w.spec.Identity() +
+                            (w.pin ? " sha256 " + w.pin->sha256 : std::string()) +
+                            ", and --offline forbids fetching (hint: tdximage cache seed DIR)");
+  }
+  auto insert = [&](const AptWant& w, const Bytes& data, const std::string& filename) -> Status {
+    std::optional<std::string> expected;
+    if (w.pin) expected = w.pin->sha256;
+    auto sha = cache_.Insert(data, expected, "source '" + w.spec.name + "'");
+    if (!sha.ok()) return sha.status();
+    TDX_TRY(cache_.RememberIdentity(w.spec.Identity(), {*sha, filename}));
+    shas[w.spec.Identity()] = *sha;
+    return Status::Ok();
+  };
+  if (!options_.archives.empty()) {
+    for (const AptWant* w : missing) {
+      if (!w->pin) return Status::InvalidArgument("--archive fetches only pinned packages");
+      TDX_ASSIGN_OR_RETURN(Bytes data, FromArchives(w->spec, *w->pin));
+      TDX_TRY(insert(*w, data, w->pin->filename));
+    }
+    return shas;
+  }
+  // One apt-get download for all of them (apt checks each against the archive's signed
+  // indices); then each .deb is matched to its request by the name apt gives it.
+  if (options_.log)
+    options_.log("fetching " + std::to_string(missing.size()) + " packages with apt-get download");
+  TDX_ASSIGN_OR_RETURN(const fs::path tmp, tdxrt::MakeTempDir("tdximage-apt-"));
+  struct Remover {
+    fs::path p;
+    ~Remover() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } remover{tmp};
+  std::vector<std::string> argv = {"apt-get", "download", "-q"};
+  for (const AptWant* w : missing) argv.push_back(w->spec.package + "=" + w->spec.version);
+  std::string out;
+  TDX_ASSIGN_OR_RETURN(int rc, runner_.Run(argv, tmp.string(), &out));
+  if (rc != 0) {
+    return Status::IoError("apt-get download of " + std::to_string(missing.size()) +
+                           " packages failed (exit " + std::to_string(rc) + "): " + out +
+                           "(hint: run apt-get update; a version gone from the archive is in "
+                           "its snapshots: --archive URL)");
+  }
+  std::map<std::string, fs::path> files;  // decoded NAME_VERSION_ARCH.deb -> path
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(tmp, ec))
+    files[PercentDecode(e.path().filename().string())] = e.path();
+  for (const AptWant* w : missing) {
+    const std::string prefix = w->spec.package + "_" + w->spec.version + "_";
+    auto it = files.lower_bound(prefix);
+    if (it == files.end() || it->first.rfind(prefix, 0) != 0) {
+      return Status::IoError("apt-get download did not produce " + w->spec.package + "=" +
+                             w->spec.version);
+    }
+    TDX_ASSIGN_OR_RETURN(Bytes data, tdxrt::ReadFile(it->second));
+    TDX_TRY(insert(*w, data, it->second.filename().string()));
+  }
+  return shas;
+}
+
+Result<Bytes> SourceStore::Download(const SourceSpec& s, const LockEntry* pin,
+                                    std::string* filename) {
+  const std::string what = "source '" + s.name + "'";
+  if (s.kind == SourceSpec::Kind::kApt && !options_.archives.empty() && pin) {
+    *filename = pin->filename;
+    return FromArchives(s, *pin);
+  }
   if (s.kind == SourceSpec::Kind::kUrl) {
     if (options_.log) options_.log("fetching " + s.name + " from " + s.url);
     *filename = UrlFilename(s.url);
@@ -314,7 +561,7 @@ Result<FetchedSource> SourceStore::Get(const SourceSpec& s, const LockEntry* pin
         ", and --offline forbids fetching (hint: tdximage cache seed DIR)");
   }
   std::string filename;
-  TDX_ASSIGN_OR_RETURN(Bytes data, Download(s, &filename));
+  TDX_ASSIGN_OR_RETURN(Bytes data, Download(s, pin, &filename));
   auto sha = cache_.Insert(data, expected, what);
   if (!sha.ok()) return sha.status();  // the bad download is dropped, never cached
   TDX_TRY(cache_.RememberIdentity(s.Identity(), {*sha, filename}));

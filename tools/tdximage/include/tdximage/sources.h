@@ -55,6 +55,9 @@ struct FetchedSource {
 
 struct SourceOptions {
   bool offline = false;
+  // Base URLs of Debian archives (or snapshots of them) to fetch pinned packages from by their
+  // locked pool path, in order, instead of apt-get download; the bytes must match the lock.
+  std::vector<std::string> archives;
   // Directory trees `file:` sources may read besides the recipe's own directory.
   std::vector<std::string> file_roots;
   // Files supplied for `input:` sources, by source name.
@@ -63,6 +66,27 @@ struct SourceOptions {
   std::function<void(const std::string&)> log;
   std::function<void(std::uint64_t, std::uint64_t)> progress;
 };
+
+// A Debian package as apt resolves it: what `apt-get --print-uris` says about it.
+struct AptPackage {
+  std::string name, version, arch;
+  std::string pool;      // path in the archive, "pool/main/g/glibc/libc6_2.36-9_amd64.deb"
+  std::string filename;  // as apt names the downloaded file
+  std::uint64_t size = 0;
+};
+
+// Parses one line of `apt-get --print-uris` output ('URI' FILENAME SIZE HASH).
+tdxrt::Result<AptPackage> ParseAptUriLine(const std::string& line);
+
+// The full dependency closure of `packages` ("name" or "name=version") as apt would install it
+// on an empty system (no dpkg status, no recommends), from this machine's apt indices. Sorted by
+// name. Nothing is installed or downloaded.
+tdxrt::Result<std::vector<AptPackage>> ResolveAptClosure(CommandRunner& runner,
+                                                         const std::vector<std::string>& packages);
+
+// Where one exact package version lives in the archive (apt-get download --print-uris).
+tdxrt::Result<AptPackage> ResolveAptPackage(CommandRunner& runner, const std::string& name,
+                                            const std::string& version);
 
 class SourceStore {
  public:
@@ -74,8 +98,25 @@ class SourceStore {
   tdxrt::Result<FetchedSource> Get(const SourceSpec& spec, const LockEntry* pin,
                                    const std::string& recipe_dir);
 
+  // Puts every listed apt package (spec + optional pin) into the cache with one apt-get download
+  // (or from the --archive URLs), each verified against its pin; packages already cached are not
+  // fetched. Returns each package's sha256 by identity. Get() then reads them from the cache.
+  // The cached bytes of a pinned package (after FetchAptBatch), re-verified; quiet.
+  tdxrt::Result<tdxrt::Bytes> ReadPinned(const SourceSpec& spec, const LockEntry& pin) const {
+    return cache_.Read(pin.sha256, "source '" + spec.name + "' (" + spec.Identity() + ")");
+  }
+
+  struct AptWant {
+    SourceSpec spec;
+    std::optional<LockEntry> pin;
+  };
+  tdxrt::Result<std::map<std::string, std::string>> FetchAptBatch(
+      const std::vector<AptWant>& wanted);
+
  private:
-  tdxrt::Result<tdxrt::Bytes> Download(const SourceSpec& spec, std::string* filename);
+  tdxrt::Result<tdxrt::Bytes> Download(const SourceSpec& spec, const LockEntry* pin,
+                                       std::string* filename);
+  tdxrt::Result<tdxrt::Bytes> FromArchives(const SourceSpec& spec, const LockEntry& pin);
   tdxrt::Result<FetchedSource> ReadLocal(const SourceSpec& spec, const LockEntry* pin,
                                          const std::string& recipe_dir);
   const Cache& cache_;
