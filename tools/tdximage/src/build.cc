@@ -316,7 +316,7 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
         if (!existing) TDX_TRY(t.AddFile(dest, l.data, 0755, "host:" + l.found_at));
       }
       log("binary   " + b.path + " -> " + b.to + " (+" + std::to_string(libs.size()) +
-          " libraries from the host)");
+          " libraries from the host; development only: the image is marked not reproducible)");
     } else {
       auto view = MakeTreeRootView(t);
       auto libs = ElfClosure(*view, b.path);
@@ -324,6 +324,25 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
       log("binary   " + b.path + " (in the image; " + std::to_string(libs->size()) +
           " libraries present)");
     }
+  }
+  // Programs the recipe's build section made, with their libraries from the build root.
+  if (r.build) {
+    if (o.built == nullptr)
+      return Status::InvalidArgument(r.file + ": the build section has not been run");
+    for (const auto& f : o.built->files) {
+      const std::string dest = PlaceInTree(t, f.to);
+      const TreeNode* existing = t.Find(dest);
+      if (existing && existing->type == TreeNode::Type::kFile && *existing->data != *f.data) {
+        return Status::InvalidArgument(
+            r.file + ": build: " + f.to + " (" + f.origin + ") differs from the image's own " +
+            dest + " (" + existing->origin +
+            "); mixing C libraries is unsafe: build with the image's base or ship a static binary");
+      }
+      if (!existing) TDX_TRY(t.AddFile(dest, f.data, f.mode, f.origin));
+    }
+    log("build    " + std::to_string(o.built->files.size()) +
+        " files from the build root (programs and their libraries)" +
+        (o.built->from_cache ? ", cached" : ""));
   }
   // Settings the host may pass (payload.host_env) against what the image's programs declare.
   {
@@ -534,6 +553,19 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
                            {"size", f.size},
                            {"filename", f.filename}});
   }
+  // Reproducible by others only when every program was built from source in the build root.
+  std::string host_binaries;
+  for (const auto& bin : r.binaries) {
+    if (bin.from == BinarySpec::From::kHost)
+      host_binaries += (host_binaries.empty() ? "" : ", ") + bin.path;
+  }
+  m["reproducible"] = host_binaries.empty();
+  if (!host_binaries.empty()) {
+    m["reproducible_reason"] = "binaries taken from the build host (" + host_binaries +
+                               ") depend on how and where they were compiled; a build section "
+                               "makes them from source in a locked build root";
+  }
+  if (o.built) m["build"] = o.built->buildinfo;
   ordered_json files = ordered_json::array();
   const std::set<std::string> explicit_modes(img.explicit_modes.begin(), img.explicit_modes.end());
   for (const auto& [path, node] : img.tree.nodes()) {

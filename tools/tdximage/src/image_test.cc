@@ -296,11 +296,11 @@ TEST_CASE("sources: apt and url through the seams, pins enforced, offline refuse
   CHECK(runner.last_cwd.find("tdximage-apt-" + std::to_string(::getpid())) == std::string::npos);
   CHECK_FALSE(fs::exists(runner.last_cwd));
   // Pinned and cached: no second download.
-  LockEntry pin{apt.Identity(), got->sha256, got->size, got->filename};
+  LockEntry pin{apt.Identity(), got->sha256, got->size, got->filename, ""};
   REQUIRE(store.Get(apt, &pin, d.path.string()).ok());
   CHECK(runner.calls == 1);
   // A download that does not match its pin is refused and never cached.
-  LockEntry wrong{apt.Identity(), std::string(64, 'e'), 1, ""};
+  LockEntry wrong{apt.Identity(), std::string(64, 'e'), 1, "", ""};
   auto bad = store.Get(apt, &wrong, d.path.string());
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message() == "source 'pkgsrc': content has sha256 " + Sha(runner.deb) + " (" +
@@ -345,7 +345,7 @@ TEST_CASE("sources: apt and url through the seams, pins enforced, offline refuse
   // File sources are compared with their pin.
   REQUIRE(tdxrt::WriteFileAtomic(d.path / "f.sh", std::string_view("#!/bin/sh\n")).ok());
   SourceSpec file{"f", SourceSpec::Kind::kFile, "", "", "", "", "f.sh", 1, ""};
-  LockEntry old{file.Identity(), std::string(64, 'c'), 10, "f.sh"};
+  LockEntry old{file.Identity(), std::string(64, 'c'), 10, "f.sh", ""};
   CHECK(store.Get(file, &old, d.path.string()).status().message() ==
         "source 'f': " + (d.path / "f.sh").string() + " has sha256 " + Sha(B("#!/bin/sh\n")) +
             " but the lock pins " + std::string(64, 'c') +
@@ -355,6 +355,59 @@ TEST_CASE("sources: apt and url through the seams, pins enforced, offline refuse
         "source 'f': " + (d.path / "f.sh").string() +
             " is 10 bytes but the lock pins 3 (hint: run 'tdximage lock' if the change is "
             "intended)");
+}
+
+TEST_CASE("--archive: pinned packages by pool path, checked against the lock, batch or single") {
+  TempDir d;
+  Cache cache(d.path / "cache");
+  FakeRunner runner;
+  FakeHttp http;
+  http.body = B("a package from a snapshot");
+  SourceOptions o;
+  o.archives = {"https://archive.invalid/debian/", "https://archive.invalid/debian-security"};
+  std::vector<std::string> urls;
+  class Recording final : public HttpFetcher {
+   public:
+    Recording(FakeHttp& inner, std::vector<std::string>& urls) : inner_(inner), urls_(urls) {}
+    tdxrt::Result<Bytes> Fetch(
+        const std::string& url,
+        const std::function<void(std::uint64_t, std::uint64_t)>& progress) override {
+      urls_.push_back(url);
+      if (url.find("-security") == std::string::npos)
+        return tdxrt::Status::IoError(url + ": HTTP 404");
+      return inner_.Fetch(url, progress);
+    }
+
+   private:
+    FakeHttp& inner_;
+    std::vector<std::string>& urls_;
+  } recording(http, urls);
+  SourceStore store(cache, runner, recording, o);
+  SourceSpec apt{"k", SourceSpec::Kind::kApt, "", "", "linux", "6.12", "", 1, ""};
+  LockEntry pin{apt.Identity(), Sha(http.body), http.body.size(), "linux_6.12_amd64.deb",
+                "pool/updates/main/l/linux/linux_6.12_amd64.deb"};
+  auto got = store.Get(apt, &pin, d.path.string());
+  REQUIRE_MESSAGE(got.ok(), got.status().message());
+  CHECK(urls == std::vector<std::string>{
+                    "https://archive.invalid/debian/pool/updates/main/l/linux/linux_6.12_amd64.deb",
+                    "https://archive.invalid/debian-security/pool/updates/main/l/linux/"
+                    "linux_6.12_amd64.deb"});
+  CHECK(runner.calls == 0);  // never apt-get download
+  CHECK(cache.Has(pin.sha256));
+  // Other bytes than the lock's: refused, nothing cached.
+  SourceSpec apt2{"k2", SourceSpec::Kind::kApt, "", "", "linux", "6.13", "", 1, ""};
+  LockEntry pin2{apt2.Identity(), std::string(64, 'f'), 9, "", "pool/main/l/linux/l_6.13_all.deb"};
+  CHECK(store.FetchAptBatch({{apt2, pin2}}).status().message() ==
+        "source 'k2': https://archive.invalid/debian-security/pool/main/l/linux/l_6.13_all.deb "
+        "served 25 bytes with sha256 " +
+            Sha(http.body) + " but the lock pins " + std::string(64, 'f') +
+            " (9 bytes); nothing was cached");
+  CHECK_FALSE(cache.Has(std::string(64, 'f')));
+  // A lock without pool paths cannot use --archive, and says how to fix it.
+  LockEntry old_lock{apt2.Identity(), std::string(64, 'f'), 9, "", ""};
+  CHECK(store.Get(apt2, &old_lock, d.path.string()).status().message() ==
+        "source 'k2' (apt linux 6.13): the lock records no archive path for it, so --archive "
+        "cannot find it (hint: re-lock with this tdximage to record pool paths)");
 }
 
 TEST_CASE(

@@ -85,6 +85,7 @@ struct Common {
   bool json = false;
   std::vector<std::string> file_roots;
   std::map<std::string, std::string> inputs;  // --input NAME=PATH
+  std::vector<std::string> archives;          // --archive URL
 };
 
 std::function<void(const std::string&)> Logger(const Common& c) {
@@ -97,6 +98,7 @@ SourceOptions MakeSourceOptions(const Common& c) {
   o.offline = c.offline;
   o.file_roots = c.file_roots;
   o.inputs = c.inputs;
+  o.archives = c.archives;
   o.log = Logger(c);
   if (!c.quiet && ::isatty(2)) {
     o.progress = [](std::uint64_t done, std::uint64_t total) {
@@ -145,7 +147,26 @@ int RunLock(const std::string& recipe_file, const Common& c) {
     }
     auto got = store.Get(s, pin, recipe->dir);
     if (!got.ok()) return Fail(got.status().message());
-    lock.sources[s.name] = LockEntry{s.Identity(), got->sha256, got->size, got->filename};
+    LockEntry entry{s.Identity(), got->sha256, got->size, got->filename, pin ? pin->pool : ""};
+    if (s.kind == SourceSpec::Kind::kApt && entry.pool.empty() && !c.offline) {
+      // Where the archive keeps it, for rebuilds after it left the live archive (--archive).
+      auto where = ResolveAptPackage(*runner, s.package, s.version);
+      if (!where.ok()) return Fail("source '" + s.name + "': " + where.status().message());
+      entry.pool = where->pool;
+    }
+    lock.sources[s.name] = std::move(entry);
+  }
+  if (recipe->build) {
+    auto toolchain =
+        LockBuildToolchain(*recipe, previous ? &*previous : nullptr, *runner, store, c.offline);
+    if (!toolchain.ok()) return Fail(toolchain.status().message());
+    lock.toolchain = std::move(toolchain).value();
+    if (!c.quiet) {
+      std::string request;
+      for (const auto& r : lock.toolchain->request) request += (request.empty() ? "" : " ") + r;
+      std::fprintf(stderr, "tdximage: build toolchain [%s]: %zu packages in its closure\n",
+                   request.c_str(), lock.toolchain->packages.size());
+    }
   }
   const std::string path = LockPathFor(recipe_file);
   if (auto st = tdxrt::WriteFileAtomic(path, SerializeLock(lock)); !st.ok())
@@ -206,6 +227,27 @@ tdxrt::Result<BuildResult> BuildRecipe(const Recipe& recipe, const std::string& 
                                             "' is not a non-negative integer");
     }
     o.source_date_epoch = v;
+  }
+  std::optional<HermeticResult> built;
+  if (recipe.build) {
+    if (!lock) {
+      return tdxrt::Status::InvalidArgument(
+          recipe_file +
+          ": a build section needs the lock (its toolchain is pinned there); "
+          "--no-lock cannot build it");
+    }
+    HermeticOptions h;
+    h.source_date_epoch = o.source_date_epoch;
+    if (use_derived) h.output_cache = &cache;
+    h.file_roots = c.file_roots;
+    h.log = log;
+    if (!c.quiet) {
+      h.build_output = [](const std::string& line) {
+        std::fprintf(stderr, "tdximage: build | %s\n", tdxrt::EscapeText(line).c_str());
+      };
+    }
+    TDX_ASSIGN_OR_RETURN(built, RunBuildSection(recipe, *lock, sources, store, *runner, h));
+    o.built = &*built;
   }
   return BuildImage(recipe, lock ? &*lock : nullptr, lock_text, sources, o);
 }
@@ -441,6 +483,21 @@ int RunInspect(const std::string& artifact, const Common& c) {
       E(meas["mr_td"].value("two-pass", "")).c_str(), E(meas.value("rtmr1", "")).c_str(),
       E(meas.value("rtmr2", "")).c_str());
   std::printf("  assuming %s\n", E(tdxrt::DumpJson(meas["assumes"], -1)).c_str());
+  if (j.contains("reproducible") && j["reproducible"] == false) {
+    std::printf("NOT reproducible elsewhere: %s\n", E(j.value("reproducible_reason", "")).c_str());
+  }
+  if (j.contains("build")) {
+    const auto& b = j["build"];
+    std::printf("programs built from source %s (%zu files), in a build root of %zu packages:\n",
+                E(b["source"].value("digest", "")).c_str(),
+                static_cast<std::size_t>(b["source"].value("files", 0)), b["toolchain"].size());
+    for (const auto& o : b["outputs"]) {
+      std::printf("  %s %s%s\n", E(o.value("sha256", "")).c_str(), E(o.value("path", "")).c_str(),
+                  o.contains("to") && o["to"].is_string()
+                      ? (" -> " + E(o["to"].get<std::string>())).c_str()
+                      : " (not installed)");
+    }
+  }
   if (!embedded.empty()) {
     // The payload matched the sha256 in the launcher's own header. Whoever replaced the payload
     // could replace that sum too, and the manifest and measurements above come from the same
@@ -544,6 +601,10 @@ int Main(int argc, char** argv) {
   app.add_option("--file-root", common.file_roots,
                  "A directory tree whose files a recipe's file: sources may read, besides the "
                  "recipe's own directory (repeatable)");
+  app.add_option("--archive", common.archives,
+                 "URL of a Debian archive or of a snapshot of one: fetch locked packages from "
+                 "URL/<pool path in the lock> instead of apt-get download, checked against the "
+                 "lock (repeatable, tried in order)");
   std::vector<std::string> input_args;
   app.add_option("--input", input_args,
                  "NAME=PATH: the file for the recipe's input source NAME (repeatable)");

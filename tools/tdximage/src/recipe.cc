@@ -77,6 +77,94 @@ bool AbsolutePath(const std::string& p) {
   return !p.empty() && p[0] == '/' && p.find("/../") == std::string::npos;
 }
 
+std::vector<std::string> StringList(Parser& P, const YAML::Node& parent, const char* key,
+                                    const std::string& what, const std::string& hint) {
+  std::vector<std::string> out;
+  const YAML::Node n = parent[key];
+  if (!n || !n.IsSequence() || n.size() == 0) {
+    P.Error(n ? n : parent, what + " must be a non-empty list of strings", hint);
+    return out;
+  }
+  for (const auto& x : n) {
+    if (!x.IsScalar() || x.Scalar().empty()) {
+      P.Error(x, what + ": each entry must be a non-empty string", hint);
+      continue;
+    }
+    out.push_back(x.Scalar());
+  }
+  return out;
+}
+
+void ParseBuild(Parser& P, const YAML::Node& b, const std::set<std::string>& names, Recipe* r) {
+  BuildSpec spec;
+  spec.line = b.Mark().line + 1;
+  if (!b.IsMap()) {
+    P.Error(b, "'build' must be a map with toolchain, source, commands and outputs");
+    return;
+  }
+  P.CheckKeys(b, {"toolchain", "source", "commands", "outputs"}, "build");
+  spec.toolchain = StringList(P, b, "toolchain", "build toolchain",
+                              "Debian package names, e.g. [dash, g++, cmake, ninja-build]");
+  static const std::regex kPackage(R"([a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?)");
+  for (std::size_t i = 0; i < spec.toolchain.size(); ++i) {
+    if (!std::regex_match(spec.toolchain[i], kPackage))
+      P.Error(b["toolchain"], "build toolchain entry '" + spec.toolchain[i] +
+                                  "' is not a Debian package name (optionally =version)");
+  }
+  const YAML::Node s = b["source"];
+  if (!s || !s.IsMap()) {
+    P.Error(s ? s : b, "build needs 'source', a map",
+            "{git: ../.., paths: [src]} (the files git tracks) or {source: NAME, path: DIR}");
+  } else if (s["git"]) {
+    P.CheckKeys(s, {"git", "paths"}, "build source");
+    spec.git_dir = P.Str(s, "git", true, "build source").value_or("");
+    if (const YAML::Node ps = s["paths"]) {
+      spec.paths = StringList(P, s, "paths", "build source paths", "e.g. [CMakeLists.txt, src]");
+      for (std::size_t i = 0; i < spec.paths.size(); ++i) {
+        const std::string& p = spec.paths[i];
+        if (p[0] == '/' || p == ".." || p.rfind("../", 0) == 0 ||
+            p.find("/../") != std::string::npos)
+          P.Error(ps, "build source path '" + p + "' must be relative, inside the git tree");
+      }
+    }
+  } else {
+    P.CheckKeys(s, {"source", "path"}, "build source");
+    spec.from = P.Ref(s, "build source", true, names);
+  }
+  spec.commands = StringList(P, b, "commands", "build commands",
+                             "shell commands run in /build/src, e.g. [make]");
+  const YAML::Node outs = b["outputs"];
+  if (!outs || !outs.IsSequence() || outs.size() == 0) {
+    P.Error(outs ? outs : b, "build needs 'outputs', a list of {path, to}",
+            "e.g. outputs: [{path: /build/out/app, to: /usr/bin/app}]");
+  } else {
+    for (const auto& n : outs) {
+      BuildSpec::Output o;
+      o.line = n.Mark().line + 1;
+      if (!n.IsMap()) {
+        P.Error(n, "a build output must be a map {path, to, mode}");
+        continue;
+      }
+      P.CheckKeys(n, {"path", "to", "mode"}, "a build output");
+      o.path = P.Str(n, "path", true, "a build output", "absolute, in the build root").value_or("");
+      o.to = P.Str(n, "to", false, "a build output").value_or("");
+      if (!o.path.empty() && !AbsolutePath(o.path))
+        P.Error(n["path"], "build output path '" + o.path + "' must be absolute in the build root");
+      if (!o.to.empty() && (!AbsolutePath(o.to) || o.to.size() < 2))
+        P.Error(n["to"], "build output 'to' '" + o.to + "' must be an absolute path in the image");
+      if (const YAML::Node md = n["mode"]) {
+        static const std::regex kOctal("0?[0-7]{3,4}");
+        if (!std::regex_match(md.Scalar(), kOctal))
+          P.Error(md, "mode '" + md.Scalar() + "' is not an octal permission", "e.g. \"0755\"");
+        else
+          o.mode = static_cast<std::uint32_t>(std::stoul(md.Scalar(), nullptr, 8));
+      }
+      spec.outputs.push_back(std::move(o));
+    }
+  }
+  r->build = std::move(spec);
+}
+
 }  // namespace
 
 Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
@@ -92,10 +180,11 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
   r.dir = std::filesystem::path(file).parent_path().string();
   if (r.dir.empty()) r.dir = ".";
   try {
-    P.CheckKeys(root,
-                {"name", "description", "base", "sources", "kernel", "ovmf", "rootfs", "modules",
-                 "files", "binaries", "payload", "cmdline", "launch", "compression", "measure"},
-                "the recipe");
+    P.CheckKeys(
+        root,
+        {"name", "description", "base", "sources", "kernel", "ovmf", "rootfs", "modules", "files",
+         "binaries", "build", "payload", "cmdline", "launch", "compression", "measure"},
+        "the recipe");
     if (auto n = P.Str(root, "name", true, "the recipe", "e.g. name: zipnet-client")) {
       static const std::regex kName("[a-z0-9][a-z0-9._-]{0,63}");
       if (!std::regex_match(*n, kName)) {
@@ -281,6 +370,7 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
         }
       }
     }
+    if (const YAML::Node b = root["build"]) ParseBuild(P, b, names, &r);
     const YAML::Node pl = root["payload"];
     if (!pl || !pl.IsMap()) {
       P.Error(pl ? pl : root, "the recipe needs 'payload' with 'command'",

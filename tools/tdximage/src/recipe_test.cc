@@ -199,14 +199,14 @@ TEST_CASE("lock round trip and staleness naming the source") {
   tdximage::Lock l;
   l.recipe = "demo";
   for (const auto& s : r->sources)
-    l.sources[s.name] = {s.Identity(), std::string(64, 'a'), 10, "f"};
+    l.sources[s.name] = {s.Identity(), std::string(64, 'a'), 10, "f", ""};
   auto back = tdximage::ParseLock(tdximage::SerializeLock(l), "demo.lock");
   REQUIRE(back.ok());
   CHECK(back->sources.at("kernel").identity == "apt linux-image-x 1.0");
   CHECK(tdximage::CheckLockFresh(*r, *back).ok());
   back->sources["kernel"].identity = "apt linux-image-x 0.9";
   back->sources.erase("hello");
-  back->sources["gone"] = {"file gone", std::string(64, 'b'), 1, ""};
+  back->sources["gone"] = {"file gone", std::string(64, 'b'), 1, "", ""};
   CHECK(tdximage::CheckLockFresh(*r, *back).message() ==
         "source 'kernel' changed: the lock pins 'apt linux-image-x 0.9', the recipe says 'apt "
         "linux-image-x 1.0'\n"

@@ -2,6 +2,7 @@
 #include "tdximage/verify.h"
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -42,6 +43,62 @@ std::string Describe(const ordered_json& f) {
          Short(Str(f, "sha256"));
 }
 
+// The build sections first: a different source or toolchain explains every file that follows.
+void CompareBuild(const ordered_json& pub, const ordered_json& reb,
+                  const std::function<void(const std::string&, const std::string&)>& add,
+                  std::vector<std::string>& notes) {
+  const ordered_json none;
+  const ordered_json& pb = pub.contains("build") ? pub["build"] : none;
+  const ordered_json& rb = reb.contains("build") ? reb["build"] : none;
+  if (pub.contains("reproducible") && pub["reproducible"] == false) {
+    notes.push_back("note: the published build took binaries from its build host (" +
+                    Str(pub, "reproducible_reason") + ")");
+  }
+  if (!pb.is_object() && !rb.is_object()) return;
+  if (!pb.is_object() || !rb.is_object()) {
+    add("build", pb.is_object() ? "the published image compiled its programs in a build root; the "
+                                  "rebuild did not (a build section was removed)"
+                                : "the rebuild compiled its programs in a build root; the "
+                                  "published image did not (it took them from its build host)");
+    return;
+  }
+  const ordered_json& ps = pb.contains("source") ? pb["source"] : none;
+  const ordered_json& rs = rb.contains("source") ? rb["source"] : none;
+  if (Str(ps, "digest") != Str(rs, "digest")) {
+    add("source", "build source digest differs: published " + Str(ps, "digest") + " (" +
+                      std::to_string(ps.value("files", 0)) + " files), rebuilt " +
+                      Str(rs, "digest") + " (" + std::to_string(rs.value("files", 0)) + " files, " +
+                      Str(rs, "what") + "): the programs were compiled from different source");
+  }
+  const auto pt = ByKey(pb.value("toolchain", ordered_json::array()), "name");
+  const auto rt = ByKey(rb.value("toolchain", ordered_json::array()), "name");
+  for (const auto& [name, p] : pt) {
+    auto it = rt.find(name);
+    if (it == rt.end()) {
+      add("toolchain", "toolchain package " + name + " " + Str(p, "version") +
+                           " is in the published build root but not in the rebuild's");
+    } else if (Str(p, "sha256") != Str(it->second, "sha256") ||
+               Str(p, "version") != Str(it->second, "version")) {
+      add("toolchain", "toolchain package " + name + " differs: published " + Str(p, "version") +
+                           " sha256 " + Short(Str(p, "sha256")) + ", rebuilt " +
+                           Str(it->second, "version") + " sha256 " +
+                           Short(Str(it->second, "sha256")));
+    }
+  }
+  for (const auto& [name, e] : rt) {
+    if (!pt.count(name))
+      add("toolchain", "toolchain package " + name + " " + Str(e, "version") +
+                           " is new in the rebuild's build root");
+  }
+  for (const char* key : {"commands", "environment", "isolation", "outputs_wanted"}) {
+    if (pb.value(key, none) != rb.value(key, none)) {
+      add("build", std::string("build ") + key + " differ: published " +
+                       tdxrt::DumpJson(pb.value(key, none), -1) + ", rebuilt " +
+                       tdxrt::DumpJson(rb.value(key, none), -1));
+    }
+  }
+}
+
 }  // namespace
 
 VerifyReport CompareManifests(const ordered_json& pub, const ordered_json& reb) {
@@ -52,6 +109,7 @@ VerifyReport CompareManifests(const ordered_json& pub, const ordered_json& reb) 
     r.lines.push_back(text);
     diffs.push_back({{"kind", kind}, {"text", text}});
   };
+  CompareBuild(pub, reb, add, r.lines);
   // Inputs.
   const auto pin = ByKey(pub.value("inputs", ordered_json::array()), "name");
   const auto rin = ByKey(reb.value("inputs", ordered_json::array()), "name");
@@ -293,6 +351,26 @@ Result<ordered_json> ParseManifest(const std::string& text, const std::string& w
         strings(f, "initramfs.files[].", {"path", "type", "mode", "sha256", "target", "origin"}));
     if (f.contains("size") && !f["size"].is_number_unsigned())
       return bad("initramfs.files[].size", "a number");
+  }
+  if (j.contains("reproducible") && !j["reproducible"].is_boolean())
+    return bad("reproducible", "true or false");
+  TDX_TRY(strings(j, "", {"reproducible_reason"}));
+  if (j.contains("build")) {
+    const auto& b = j["build"];
+    if (!b.is_object()) return bad("build", "an object");
+    if (!b.contains("source") || !b["source"].is_object()) return bad("build.source", "an object");
+    TDX_TRY(strings(b["source"], "build.source.", {"what", "digest"}));
+    if (b["source"].contains("files") && !b["source"]["files"].is_number_unsigned())
+      return bad("build.source.files", "a number");
+    for (const char* arr : {"toolchain", "outputs", "libraries"}) {
+      if (!b.contains(arr) || !b[arr].is_array())
+        return bad(std::string("build.") + arr, "an array");
+      for (const auto& e : b[arr]) {
+        if (!e.is_object()) return bad(std::string("build.") + arr + "[]", "an object");
+        TDX_TRY(strings(e, std::string("build.") + arr + "[].",
+                        {"name", "version", "arch", "sha256", "pool", "path", "from"}));
+      }
+    }
   }
   return j;
 }

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "tdximage/cache.h"
+#include "tdximage/hermetic.h"
 #include "tdximage/host_settings.h"
 #include "tdximage/lock.h"
 #include "tdximage/recipe.h"
@@ -36,6 +37,9 @@ struct BuildOptions {
   // Where decompressed package trees are kept between builds (keyed by the package's sha256);
   // none: decompress every time.
   const Cache* derived_cache = nullptr;
+  // The recipe's build section, already run (hermetic.h): its files go into the image and its
+  // buildinfo into the manifest. Required when the recipe has a build section.
+  const HermeticResult* built = nullptr;
 };
 
 struct BuildResult {

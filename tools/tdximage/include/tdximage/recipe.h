@@ -64,6 +64,35 @@ struct BinarySpec {
   int line = 0;
 };
 
+// How the image's own programs are made from source (docs/recipe.md, "build"): in a build root
+// assembled from exact Debian packages (the toolchain; the lock pins their whole dependency
+// closure), isolated from the host, with a fixed environment. Built files and their shared
+// libraries (from the build root, never the host) go into the image.
+struct BuildSpec {
+  // apt package names ("name" or "name=version"); the build root holds exactly the closure of
+  // these, nothing Essential is implied (list dash for /bin/sh).
+  std::vector<std::string> toolchain;
+  // The source, copied to /build/src: the files git tracks in the work tree at `git_dir`
+  // (relative to the recipe's directory; the tree that holds the recipe), limited to `paths`
+  // (files or directories; all when empty); or the members of a recipe source (a tarball pinned
+  // by sha256) under `from->path`.
+  std::string git_dir;
+  std::vector<std::string> paths;
+  std::optional<SourceRef> from;
+  std::vector<std::string> commands;  // each run as /bin/sh -euc COMMAND in /build/src
+  struct Output {
+    std::string path;  // absolute, in the build root (e.g. /build/out/zipnet-core/zipnet-client)
+    // Absolute, in the image; empty: built and cached but not installed (recipes that share one
+    // build section, like the zipnet client and server, list the same outputs and so share one
+    // compile; each installs its own).
+    std::string to;
+    std::uint32_t mode = 0755;
+    int line = 0;
+  };
+  std::vector<Output> outputs;
+  int line = 0;
+};
+
 struct Recipe {
   std::string file;  // path of the recipe, as given
   std::string dir;   // its directory
@@ -77,6 +106,7 @@ struct Recipe {
   std::vector<std::string> modules;
   std::vector<FileSpec> files;
   std::vector<BinarySpec> binaries;
+  std::optional<BuildSpec> build;
   std::string payload_command;
   std::vector<std::string> payload_args;
   std::vector<std::pair<std::string, std::string>> payload_env;
