@@ -438,8 +438,9 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
   res.initramfs_uncompressed_files = img.tree.total_file_bytes();
   log("initramfs " + std::to_string(img.tree.nodes().size()) + " entries, " +
       std::to_string(img.tree.total_file_bytes()) + " bytes of files -> " +
-      std::to_string(initramfs.size()) + " bytes (" + std::string(CompressionName(comp)) + " " +
-      std::to_string(r.compression_level) + ")");
+      std::to_string(initramfs.size()) + " bytes (" + std::string(CompressionName(comp)) +
+      (r.compression_level > 0 ? " " + std::to_string(r.compression_level) : std::string()) +
+      ", " + CompressorVersion(comp) + ")");
 
   // Measurements.
   ordered_json meas;
@@ -593,6 +594,7 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
   m["initramfs"] = {{"file", initrd_name},
                     {"compression", CompressionName(comp)},
                     {"level", r.compression_level},
+                    {"compressor", CompressorVersion(comp)},
                     {"files", files}};
   m["modules"] = img.modules;
   ordered_json env = ordered_json::object();

@@ -3,6 +3,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <set>
 
 #include "tdximage/archive.h"
+#include "tdximage/deflate.h"
 #include "tdxrt/hex.h"
 
 namespace tdximage {
@@ -24,6 +26,8 @@ std::string_view CompressionName(Compression c) {
       return "zstd";
     case Compression::kGzip:
       return "gzip";
+    case Compression::kStableGzip:
+      return "stable-gzip";
     case Compression::kNone:
       return "none";
   }
@@ -33,6 +37,7 @@ std::string_view CompressionName(Compression c) {
 std::optional<Compression> ParseCompression(std::string_view name) {
   if (name == "zstd") return Compression::kZstd;
   if (name == "gzip") return Compression::kGzip;
+  if (name == "stable-gzip") return Compression::kStableGzip;
   if (name == "none") return Compression::kNone;
   return std::nullopt;
 }
@@ -42,11 +47,26 @@ std::string_view CompressionSuffix(Compression c) {
     case Compression::kZstd:
       return ".zst";
     case Compression::kGzip:
+    case Compression::kStableGzip:
       return ".gz";
     case Compression::kNone:
       return "";
   }
   return "";
+}
+
+std::string CompressorVersion(Compression c) {
+  switch (c) {
+    case Compression::kZstd:
+      return std::string("libzstd ") + ZSTD_versionString();
+    case Compression::kGzip:
+      return std::string("zlib ") + archive_zlib_version();
+    case Compression::kStableGzip:
+      return "tdximage stable-gzip 1";
+    case Compression::kNone:
+      return "none";
+  }
+  return "none";
 }
 
 std::uint32_t NormalisedMode(const TreeNode& n) {
@@ -110,6 +130,7 @@ Result<Bytes> WriteInitramfs(const FileTree& tree, const InitramfsOptions& opt) 
         return fail("gzip without timestamp");
       }
       break;
+    case Compression::kStableGzip:  // compressed below, by our own encoder
     case Compression::kNone:
       break;
   }
@@ -158,6 +179,7 @@ Result<Bytes> WriteInitramfs(const FileTree& tree, const InitramfsOptions& opt) 
     }
   }
   if (archive_write_close(a.get()) != ARCHIVE_OK) return fail("close");
+  if (opt.compression == Compression::kStableGzip) return StableGzip(sink.out);
   return std::move(sink.out);
 }
 

@@ -457,12 +457,15 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
     if (const YAML::Node c = root["compression"]) {
       P.CheckKeys(c, {"algorithm", "level"}, "compression");
       if (auto a = P.Str(c, "algorithm", false, "compression")) {
-        if (*a != "zstd" && *a != "gzip")
-          P.Error(c["algorithm"], "unknown compression '" + *a + "'", "zstd or gzip");
+        if (*a != "zstd" && *a != "gzip" && *a != "stable-gzip" && *a != "none")
+          P.Error(c["algorithm"], "unknown compression '" + *a + "'",
+                  "stable-gzip (the same bytes on every machine), zstd, gzip or none");
         r.compression = *a;
-        r.compression_level = *a == "gzip" ? 9 : 19;
+        r.compression_level = *a == "gzip" ? 9 : *a == "zstd" ? 19 : 0;
       }
-      if (const YAML::Node lv = c["level"]) {
+      if (c["level"] && (r.compression == "stable-gzip" || r.compression == "none")) {
+        P.Error(c["level"], r.compression + " has no levels");
+      } else if (const YAML::Node lv = c["level"]) {
         int v = 0;
         const int max = r.compression == "gzip" ? 9 : 19;
         if (!YAML::convert<int>::decode(lv, v) || v < 1 || v > max) {
