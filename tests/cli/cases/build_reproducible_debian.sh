@@ -6,7 +6,7 @@ mkdir a b
 (cd b && umask 077 && TZ=Asia/Tokyo LANG=de_DE.UTF-8 SOURCE_DATE_EPOCH=0 "$TDXIMAGE" -q build "$R" --out "$PWD/out" >/dev/null)
 diff -r a/out b/out && echo "outputs identical: $(ls a/out/tdx-hello-debian | wc -l) files"
 d=a/out/tdx-hello-debian/tdx-hello-debian
-m=$("$MRTD_CALC" --json measure --ovmf "$d-ovmf.fd" --kernel "$d-vmlinuz" --initrd "$d-initramfs.cpio.zst" \
+m=$("$MRTD_CALC" --json measure --ovmf "$d-ovmf.fd" --kernel "$d-vmlinuz" --initrd "$d-initramfs.cpio.gz" \
       --memory 512M --cmdline console=ttyS0 --ovmf-layout pre-stable202411)
 field() { echo "$m" | sed -n "s/^  \"$1\": \"\([0-9a-f]*\)\".*/\1/p"; }
 [ "$(cat "$d-mrtd.hex")" = "$(field mr_td)" ] && echo "mrtd.hex equals mrtd-calc"

@@ -6,7 +6,7 @@ d=out/tdx-hello-debian
 "$TDXIMAGE" inspect "$d" | sed -n '1p;3p' | sed 's|sha256 [0-9a-f]*|sha256 <sha>|g'
 "$TDXIMAGE" inspect "$d/tdx-hello-debian-run-qemu.sh" | sed -n '/launcher payload/,/inputs:/p' |
   awk 'NR == 1 || /measurements above/ { print; next } { print $NF }'
-"$TDXIMAGE" inspect "$d/tdx-hello-debian-initramfs.cpio.zst" | grep -E ' /init$| /bin/busybox$| /lib/modules/.*/virtio_net.ko$' | awk '{print $1, $NF}'
+"$TDXIMAGE" inspect "$d/tdx-hello-debian-initramfs.cpio.gz" | grep -E ' /init$| /bin/busybox$| /lib/modules/.*/virtio_net.ko$' | awk '{print $1, $NF}'
 "$TDXIMAGE" --json inspect "$d" | grep -c '"path": "/usr/bin/tdx-hello"'
 "$TDXIMAGE" inspect "$d/tdx-hello-debian-mrtd.hex" 2>&1 || echo "exit $?"
 # A forged launcher: its manifest and measurements claim another RTMR2, and the payload sha256

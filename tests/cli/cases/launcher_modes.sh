@@ -23,7 +23,7 @@ pgrep -f "$PWD/tmp/tdx-hello-debian" >/dev/null && echo "qemu still running" || 
 [ -z "$(ls -A tmp)" ] && echo "no temporary files left"
 # MEMORY changes RTMR1: the launcher recomputes it with mrtd-calc, which must agree.
 got=$(PATH="$(dirname "$MRTD_CALC"):$PATH" TDX=0 MEMORY=1G "$l" --print-cmd 2>&1 >/dev/null | sed -n 's/.*RTMR1 at MEMORY=1G: \([0-9a-f]*\).*/\1/p')
-want=$("$MRTD_CALC" measure --kernel $d/tdx-hello-debian-vmlinuz --initrd $d/tdx-hello-debian-initramfs.cpio.zst \
+want=$("$MRTD_CALC" measure --kernel $d/tdx-hello-debian-vmlinuz --initrd $d/tdx-hello-debian-initramfs.cpio.gz \
         --memory 1G --cmdline console=ttyS0 --ovmf-layout pre-stable202411 | sed -n 's/^RTMR1: *//p')
 [ -n "$got" ] && [ "$got" = "$want" ] && echo "recomputed RTMR1 equals mrtd-calc"
 MEMORY=8G TDX=0 "$l" --print-cmd 2>&1 >/dev/null | grep -c "RTMR1 changes" || true
