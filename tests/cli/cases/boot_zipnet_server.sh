@@ -7,10 +7,13 @@ mkdir r
 sed -e 's/^name: zipnet-server-debian$/name: zipnet-server-dev/' \
   -e 's/ZIPNET_TDX_GATING: "on"/ZIPNET_TDX_GATING: "off"/' \
   -e 's/ZIPNET_MIN_PARTICIPANTS: "8"/ZIPNET_MIN_PARTICIPANTS: "1"/' \
+  -e "s|git: \.\./\.\.|git: $SRC|" \
   "$RECIPES/debian/zipnet-server.yaml" > r/zipnet-server-dev.yaml
 cp "$RECIPES/debian/zipnet-server.lock" r/zipnet-server-dev.lock
 printf 'version: 1\nsets:\n  - name: any\n    mr_td: "%s"\n' "$(printf 'ab%.0s' {1..48})" > policy.yaml
-"$TDXIMAGE" -q --input client-policy=policy.yaml build r/zipnet-server-dev.yaml --out out >/dev/null
+# The copy compiles the node from this checkout, which --file-root allows it to read.
+"$TDXIMAGE" -q --file-root "$SRC" --input client-policy=policy.yaml build r/zipnet-server-dev.yaml \
+  --out out >/dev/null
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/zipnet_server_boot.sh" "$PWD/out/zipnet-server-dev" zipnet-server-dev
 timeout 120 "$B/zipnet-client" --watch >"$W/watch.out" 2>"$W/watch.log" &
 PIDS+=("$!")

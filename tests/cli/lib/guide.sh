@@ -1,20 +1,21 @@
 # guide.sh GUIDE...: sourced by the guide cases. Runs the shell blocks of docs/GUIDE.md, one guide
-# after the other in one shell and one directory laid out like a checkout (recipes/ copied,
-# scripts/ linked, build/release/bin holding this build's programs, as scripts/build-release
-# leaves them), so the guides' commands are tested as written. Every ```sh block runs; an HTML
+# after the other in one shell and one directory laid out like a checkout (this repository's
+# tracked files as they are in the work tree, committed in a git repository of its own, since the
+# zipnet recipes compile the node from them; build/release/bin holding this build's programs, as
+# scripts/build-release leaves them), so the guides' commands are tested as written. Every ```sh block runs; an HTML
 # comment on the line before a block changes that:
 #   <!-- test: skip: REASON -->   not run (REASON is printed)
 #   <!-- test: exit N -->          runs in a subshell and must exit with N
 # Output blocks are ```text. Processes a guide leaves in the background are stopped at the end.
 # Prints one line per guide (blocks run, skipped with reasons); on failure, the failing block and
 # the output.
+git -C "$SRC" ls-files -z | (cd "$SRC" && xargs -0 tar -cf -) | tar -xf -
+git init -q . && git add -A && git -c user.name=guide -c user.email=guide@invalid commit -q -m checkout
 mkdir -p build/release/bin
 for p in "$TDXIMAGE" "$MRTD_CALC" "$TDX_ATTEST" "$ZIPNET_BIN"/zipnet-server \
   "$ZIPNET_BIN"/zipnet-aggregator "$ZIPNET_BIN"/zipnet-client; do
   ln -s "$p" build/release/bin/
 done
-cp -r "$RECIPES" recipes
-ln -s "$SRC/scripts" scripts
 script=$PWD/.guides.sh
 {
   echo 'set -euo pipefail'
