@@ -11,8 +11,8 @@
 #include "tdximage/archive.h"
 #include "tdxrt/file.h"
 
-using tdxrt::Bytes;
 using tdximage::StableGzip;
+using tdxrt::Bytes;
 
 namespace {
 
@@ -27,8 +27,9 @@ Bytes RoundTrip(const Bytes& in) {
 
 TEST_CASE("stable-gzip: zlib reads back every shape of input") {
   // Empty input: one block holding only its end code (libarchive cannot read an empty stream).
-  CHECK(StableGzip({}) == Bytes{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0x05, 0xc1, 0x81, 0, 0, 0,
-                                0, 0, 0x10, 0xff, 0xd5, 0x08, 0, 0, 0, 0, 0, 0, 0, 0});
+  CHECK(StableGzip({}) == Bytes{0x1f, 0x8b, 8,    0, 0, 0, 0, 0, 0,    0xff,
+                                0x05, 0xc1, 0x81, 0, 0, 0, 0, 0, 0x10, 0xff,
+                                0xd5, 0x08, 0,    0, 0, 0, 0, 0, 0,    0});
   CHECK(RoundTrip({'x'}) == Bytes{'x'});
   Bytes run(100000, 'a');  // one long run: matches at distance 1, many 258-byte matches
   CHECK(RoundTrip(run) == run);
