@@ -11,8 +11,10 @@
 #include "tdximage/lock.h"
 #include "tdximage/recipe.h"
 #include "tdximage/sources.h"
+#include "tdximage/verify.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/json.h"
 #include "tdxrt/sha.h"
 
 namespace fs = std::filesystem;
@@ -176,4 +178,55 @@ TEST_CASE("source digest: content, mode, symlinks and paths count; nothing else"
   CHECK(TreeDigest(a) != TreeDigest(b));
   REQUIRE(b.AddFile("src/main.cc", tdxrt::Bytes{'y'}, 0644, "x").ok());
   CHECK(TreeDigest(a) != TreeDigest(b));
+}
+
+TEST_CASE("verify names a differing toolchain package or source digest before any file") {
+  const std::string base = R"({"manifest_version": 1, "recipe": {"name": "x"},
+    "measurements": {"mr_td": {}}, "inputs": [], "outputs": [],
+    "initramfs": {"files": [{"path": "/usr/bin/app", "type": "file", "sha256": "SHA"}]},
+    "reproducible": true,
+    "build": {"toolchain": [{"name": "gcc-12", "version": "V", "sha256": "TOOL"},
+                            {"name": "libc6", "version": "2.36-9", "sha256": "LIBC"}],
+              "source": {"what": "git .", "digest": "tdximage-tree-v1:DIGEST", "files": 3},
+              "commands": ["make"], "outputs": [], "libraries": []}})";
+  auto make = [&](const std::string& sha, const std::string& version, const std::string& tool,
+                  const std::string& digest) {
+    std::string t = base;
+    auto put = [&](const std::string& from, const std::string& to) {
+      t.replace(t.find(from), from.size(), to);
+    };
+    put("\"SHA\"", "\"" + sha + "\"");
+    put("\"V\"", "\"" + version + "\"");
+    put("\"TOOL\"", "\"" + tool + "\"");
+    put("DIGEST", digest);
+    auto m = ParseManifest(t, "m.json");
+    REQUIRE_MESSAGE(m.ok(), m.status().message());
+    return std::move(m).value();
+  };
+  const auto published = make(std::string(64, 'a'), "12.2.0-14", std::string(64, 'c'), "d1");
+  CHECK(CompareManifests(published, published).match);
+  const auto rebuilt = make(std::string(64, 'b'), "12.2.0-15", std::string(64, 'e'), "d2");
+  const auto report = CompareManifests(published, rebuilt);
+  CHECK_FALSE(report.match);
+  REQUIRE(report.lines.size() == 3);
+  CHECK(report.lines[0] ==
+        "build source digest differs: published tdximage-tree-v1:d1 (3 files), rebuilt "
+        "tdximage-tree-v1:d2 (3 files, git .): the programs were compiled from different source");
+  CHECK(report.lines[1] ==
+        "toolchain package gcc-12 differs: published 12.2.0-14 sha256 cccccccccccccccc…, rebuilt "
+        "12.2.0-15 sha256 eeeeeeeeeeeeeeee…");
+  CHECK(report.lines[2].rfind("initramfs: changed /usr/bin/app", 0) == 0);
+  // A published build that took its programs from its build host says so.
+  std::string host = tdxrt::DumpJson(published, -1);
+  host.replace(host.find("\"reproducible\":true"), 19,
+               "\"reproducible\":false,\"reproducible_reason\":\"binaries from the host\"");
+  auto h = ParseManifest(host, "h.json");
+  REQUIRE_MESSAGE(h.ok(), h.status().message());
+  CHECK(CompareManifests(*h, published).lines.at(0) ==
+        "note: the published build took binaries from its build host (binaries from the host)");
+  // Hostile shapes are refused before anything reads them.
+  std::string bad = tdxrt::DumpJson(published, -1);
+  bad.replace(bad.find("\"files\":3"), 9, "\"files\":\"3\"");
+  CHECK(ParseManifest(bad, "b.json").status().message() ==
+        "b.json: manifest field 'build.source.files' is not a number");
 }
