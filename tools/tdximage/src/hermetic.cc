@@ -71,7 +71,9 @@ Result<BuildSourceTree> ReadGitSource(const Recipe& r, const BuildSpec& b,
     return Status::InvalidArgument(where + ": git " + dir.string() +
                                    " neither holds the recipe nor lies under a --file-root");
   }
-  std::vector<std::string> argv = {"git", "-C", dir.string(), "ls-files", "-z", "--cached", "--"};
+  // Only the index is read: no fsmonitor command a repository's configuration might name runs.
+  std::vector<std::string> argv = {
+      "git", "-c", "core.fsmonitor=false", "-C", dir.string(), "ls-files", "-z", "--cached", "--"};
   argv.insert(argv.end(), b.paths.begin(), b.paths.end());
   std::string out;
   TDX_ASSIGN_OR_RETURN(int rc, runner.Run(argv, dir.string(), &out));
