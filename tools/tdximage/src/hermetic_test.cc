@@ -81,7 +81,7 @@ TEST_CASE("build section: the model, and every error with its position") {
         "root\n"
         "bad.yaml:14:33: error: build output 'to' 'usr/bin/app' must be an absolute path in the "
         "image\n"
-        "bad.yaml:14:52: error: mode '9' is not an octal permission (hint: e.g. \"0755\")\n"
+        "bad.yaml:14:52: error: mode '9' is not an octal permission (hint: e.g. mode: \"0755\")\n"
         "bad.yaml:15:3: error: unknown key 'extra' in build (hint: known keys: toolchain, source, "
         "commands, outputs)");
   auto missing = ParseRecipe(With("build: {toolchain: [dash]}\n"), "m.yaml");

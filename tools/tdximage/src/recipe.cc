@@ -77,6 +77,17 @@ bool AbsolutePath(const std::string& p) {
   return !p.empty() && p[0] == '/' && p.find("/../") == std::string::npos;
 }
 
+// An octal permission ("0755" or "755") for files entries and build outputs; reported otherwise.
+std::optional<std::uint32_t> Mode(Parser& P, const YAML::Node& md) {
+  static const std::regex kOctal("0?[0-7]{3,4}");
+  const std::string t = md.Scalar();
+  if (!std::regex_match(t, kOctal)) {
+    P.Error(md, "mode '" + t + "' is not an octal permission", "e.g. mode: \"0755\"");
+    return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(std::stoul(t, nullptr, 8));
+}
+
 std::vector<std::string> StringList(Parser& P, const YAML::Node& parent, const char* key,
                                     const std::string& what, const std::string& hint) {
   std::vector<std::string> out;
@@ -152,13 +163,7 @@ void ParseBuild(Parser& P, const YAML::Node& b, const std::set<std::string>& nam
         P.Error(n["path"], "build output path '" + o.path + "' must be absolute in the build root");
       if (!o.to.empty() && (!AbsolutePath(o.to) || o.to.size() < 2))
         P.Error(n["to"], "build output 'to' '" + o.to + "' must be an absolute path in the image");
-      if (const YAML::Node md = n["mode"]) {
-        static const std::regex kOctal("0?[0-7]{3,4}");
-        if (!std::regex_match(md.Scalar(), kOctal))
-          P.Error(md, "mode '" + md.Scalar() + "' is not an octal permission", "e.g. \"0755\"");
-        else
-          o.mode = static_cast<std::uint32_t>(std::stoul(md.Scalar(), nullptr, 8));
-      }
+      if (const YAML::Node md = n["mode"]) o.mode = Mode(P, md).value_or(o.mode);
       spec.outputs.push_back(std::move(o));
     }
   }
@@ -321,13 +326,7 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
             f.to = *to;
           }
           if (const YAML::Node md = n["mode"]) {
-            const std::string t = md.Scalar();
-            static const std::regex kOctal("0?[0-7]{3,4}");
-            if (!std::regex_match(t, kOctal)) {
-              P.Error(md, "mode '" + t + "' is not an octal permission", "e.g. mode: \"0755\"");
-            } else {
-              f.mode = static_cast<std::uint32_t>(std::stoul(t, nullptr, 8));
-            }
+            if (auto m = Mode(P, md)) f.mode = *m;
           }
           r.files.push_back(std::move(f));
         }
