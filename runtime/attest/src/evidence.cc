@@ -2,6 +2,9 @@
 #include "tdxrt/evidence.h"
 
 #include <algorithm>
+#include <cctype>
+
+#include "tdxrt/hex.h"
 
 namespace tdxrt {
 
@@ -37,6 +40,73 @@ Bytes MakeMockEvidence(const TdReport& report) {
   const Bytes body = SerializeTdReport(r);
   out.insert(out.end(), body.begin(), body.end());
   return out;
+}
+
+std::string_view EvidenceEncodingName(EvidenceEncoding encoding) {
+  switch (encoding) {
+    case EvidenceEncoding::kBinary:
+      return "binary";
+    case EvidenceEncoding::kHex:
+      return "hex";
+    case EvidenceEncoding::kBase64:
+      return "base64";
+  }
+  return "?";
+}
+
+namespace {
+
+bool LooksBinary(ByteSpan data) {
+  const std::string_view head(reinterpret_cast<const char*>(data.data()),
+                              std::min(data.size(), kMockEvidenceMagic.size()));
+  if (head == kMockEvidenceMagic) return true;
+  const auto version = LoadLe<std::uint16_t>(data, 0);
+  const auto key_type = LoadLe<std::uint16_t>(data, 2);
+  return version && key_type && (*version == kQuoteVersion4 || *version == kQuoteVersion5) &&
+         *key_type == kAttestationKeyEcdsaP256;
+}
+
+bool IsSpace(std::uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+}  // namespace
+
+Result<DecodedEvidence> DecodeEvidenceFile(ByteSpan file) {
+  if (LooksBinary(file)) return DecodedEvidence{Bytes(file.begin(), file.end()), EvidenceEncoding::kBinary};
+  // Text: one token, possibly wrapped over lines (base64 tools wrap at 64 or 76 columns).
+  std::string text;
+  for (std::size_t i = 0; i < file.size(); ++i) {
+    if (!IsSpace(file[i])) text.push_back(static_cast<char>(file[i]));
+  }
+  const std::string what_binary =
+      file.size() < 4 ? "too short for a quote (" + std::to_string(file.size()) + " bytes)"
+                      : "as binary it would be quote version " +
+                            std::to_string(*LoadLe<std::uint16_t>(file, 0)) +
+                            ", attestation key type " +
+                            std::to_string(*LoadLe<std::uint16_t>(file, 2));
+  if (text.empty()) {
+    return Status::Corrupt(file.empty() ? "empty file: no quote"
+                                        : "no quote: the file holds only whitespace");
+  }
+  auto hex = FromHex(text);
+  if (hex.ok()) return DecodedEvidence{std::move(hex).value(), EvidenceEncoding::kHex};
+  const bool hex_digits_only =
+      text.find_first_not_of("0123456789abcdefABCDEF", text.rfind("0x", 0) == 0 ? 2 : 0) ==
+      std::string::npos;
+  if (hex_digits_only) return hex.status().WithContext("hex text");
+  auto b64 = FromBase64(text);
+  if (b64.ok()) return DecodedEvidence{std::move(b64).value(), EvidenceEncoding::kBase64};
+  // Neither: name the first byte of the file that no text form allows.
+  for (std::size_t i = 0; i < file.size(); ++i) {
+    const char c = static_cast<char>(file[i]);
+    const bool b64_char = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' ||
+                          c == '-' || c == '_' || c == '=';
+    if (!IsSpace(file[i]) && !b64_char) {
+      return Status::Corrupt("not a quote: byte " + HexOffset(file[i]) + " at offset " +
+                             HexOffset(i) + " is neither hex nor base64 text, and " +
+                             what_binary);
+    }
+  }
+  return b64.status().WithContext("base64 text");
 }
 
 }  // namespace tdxrt

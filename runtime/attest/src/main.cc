@@ -55,20 +55,35 @@ int Usage(const std::string& msg) {
   return Code(ExitCode::kUsage);
 }
 
-constexpr std::uint64_t kMaxQuoteFile = 1 << 20;
+constexpr std::uint64_t kMaxQuoteFile = 4 << 20;  // a quote as hex or base64 text included
 constexpr std::uint64_t kMaxCollateralFile = 16 << 20;
 
 struct Loaded {
-  tdxrt::Bytes bytes;
+  tdxrt::Bytes bytes;  // binary, whatever form the file had
+  tdxrt::EvidenceEncoding encoding = tdxrt::EvidenceEncoding::kBinary;
   tdxrt::Evidence evidence;
 };
 
+// A quote or mock evidence, binary or as hex/base64 text; errors say which form was read.
 tdxrt::Result<Loaded> LoadEvidence(const std::string& path) {
-  auto bytes = tdxrt::ReadFile(path, kMaxQuoteFile);
-  if (!bytes.ok()) return bytes.status();
-  auto e = tdxrt::ParseEvidence(*bytes);
-  if (!e.ok()) return e.status().WithContext(path);
-  return Loaded{std::move(bytes).value(), std::move(e).value()};
+  auto file = tdxrt::ReadFile(path, kMaxQuoteFile);
+  if (!file.ok()) return file.status();
+  auto decoded = tdxrt::DecodeEvidenceFile(*file);
+  if (!decoded.ok()) return decoded.status().WithContext(path);
+  auto e = tdxrt::ParseEvidence(decoded->bytes);
+  if (!e.ok()) {
+    if (decoded->encoding == tdxrt::EvidenceEncoding::kBinary) return e.status().WithContext(path);
+    return e.status().WithContext(
+        path + " (read as " + std::string(tdxrt::EvidenceEncodingName(decoded->encoding)) +
+        " text)");
+  }
+  return Loaded{std::move(decoded->bytes), decoded->encoding, std::move(e).value()};
+}
+
+// " (read as hex text)" when the evidence was not binary; what show, verify and check print.
+std::string ReadAs(const Loaded& l) {
+  if (l.encoding == tdxrt::EvidenceEncoding::kBinary) return "";
+  return " (read as " + std::string(tdxrt::EvidenceEncodingName(l.encoding)) + " text)";
 }
 
 tdxrt::Result<tdxrt::Verifier> LoadVerifier(const std::string& collateral_path,
@@ -124,6 +139,7 @@ int RunShow(const std::string& path, bool json) {
     ordered_json j;
     j["file"] = path;
     j["kind"] = e.kind == tdxrt::EvidenceKind::kMock ? "mock" : "tdx-quote";
+    j["encoding"] = tdxrt::EvidenceEncodingName(l->encoding);
     if (e.quote) {
       const tdxrt::Quote& q = *e.quote;
       j["version"] = q.header.version;
@@ -175,9 +191,14 @@ int RunShow(const std::string& path, bool json) {
     std::printf("%s: MOCK EVIDENCE (not from TDX hardware; no signature)\n", path.c_str());
   } else {
     const tdxrt::Quote& q = *e.quote;
-    std::printf("%s: TDX quote v%u, TD report %s, %zu bytes (+%zu zero padding)\n", path.c_str(),
-                q.header.version, r.is_td15 ? "1.5" : "1.0", l->bytes.size() - q.padding_size,
-                q.padding_size);
+    std::printf("%s: TDX quote v%u, TD report %s, %zu bytes (+%zu zero padding)%s\n",
+                path.c_str(), q.header.version, r.is_td15 ? "1.5" : "1.0",
+                l->bytes.size() - q.padding_size, q.padding_size,
+                l->encoding == tdxrt::EvidenceEncoding::kBinary
+                    ? ""
+                    : (", read as " + std::string(tdxrt::EvidenceEncodingName(l->encoding)) +
+                       " text")
+                          .c_str());
     std::printf("  qe_svn %u  pce_svn %u  qe_vendor_id %s\n", q.header.qe_svn, q.header.pce_svn,
                 ToHex(q.header.qe_vendor_id).c_str());
   }
@@ -314,12 +335,14 @@ int RunVerify(const VerifyArgs& a, bool json) {
   if (json) {
     ordered_json j;
     j["file"] = a.quote;
+    j["encoding"] = tdxrt::EvidenceEncodingName(l->encoding);
     j["verified"] = true;
     j["accepted"] = accepted;
     j["verdict"] = VerdictJson(verdict);
     std::cout << tdxrt::DumpJson(j) << "\n";
   } else {
-    std::printf("%s: genuine TDX quote (every DCAP check passed)\n", a.quote.c_str());
+    std::printf("%s: genuine TDX quote (every DCAP check passed)%s\n", a.quote.c_str(),
+                ReadAs(*l).c_str());
     PrintVerdict(verdict);
   }
   if (!accepted) {
@@ -422,6 +445,7 @@ int RunCheck(const CheckArgs& a, bool json) {
     j["file"] = a.quote;
     j["policy"] = a.policy;
     j["kind"] = l->evidence.kind == tdxrt::EvidenceKind::kMock ? "mock" : "tdx-quote";
+    j["encoding"] = tdxrt::EvidenceEncodingName(l->encoding);
     j["verified"] = verdict.has_value();
     if (verdict) j["verdict"] = VerdictJson(*verdict);
     j["admitted"] = d.admitted;
@@ -431,12 +455,14 @@ int RunCheck(const CheckArgs& a, bool json) {
     std::cout << tdxrt::DumpJson(j) << "\n";
   } else if (d.admitted) {
     std::printf(
-        "%s: admitted by set '%s' of %s%s\n", a.quote.c_str(), d.matched_set.c_str(),
+        "%s%s: admitted by set '%s' of %s%s\n", a.quote.c_str(), ReadAs(*l).c_str(),
+        d.matched_set.c_str(),
         a.policy.c_str(),
         d.mock ? " (MOCK evidence: not from TDX hardware, allowed by allow_mock)"
                : (" (TCB " + std::string(tdxrt::TcbStatusName(verdict->status)) + ")").c_str());
   } else {
-    std::printf("%s: NOT admitted by %s\n", a.quote.c_str(), a.policy.c_str());
+    std::printf("%s%s: NOT admitted by %s\n", a.quote.c_str(), ReadAs(*l).c_str(),
+                a.policy.c_str());
     for (const auto& r : d.reasons) std::printf("  %s\n", r.c_str());
     if (!d.measurement_matches.empty()) {
       std::string sets;

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "quote_builder.h"
+#include "tdxrt/evidence.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 
@@ -147,6 +148,44 @@ TEST_CASE("one-field corruptions get exact diagnoses") {
     REQUIRE(!r.ok());
     CHECK(r.status().message().find("quote v5 body type") == 0);
   }
+}
+
+TEST_CASE("quotes as hex or base64 text decode to the same bytes, and say so") {
+  testing::QuoteBuilder b;
+  const Bytes quote = b.Build().quote;
+  auto text = [](const std::string& t) { return Bytes(t.begin(), t.end()); };
+  auto binary = DecodeEvidenceFile(quote);
+  REQUIRE(binary.ok());
+  CHECK(binary->encoding == EvidenceEncoding::kBinary);
+  CHECK(binary->bytes == quote);
+
+  auto hex = DecodeEvidenceFile(text(ToHex(quote) + "\n"));
+  REQUIRE(hex.ok());
+  CHECK(hex->encoding == EvidenceEncoding::kHex);
+  CHECK(hex->bytes == quote);
+  CHECK(DecodeEvidenceFile(text("0x" + ToHex(quote)))->bytes == quote);
+
+  // base64 wrapped at 76 columns, as base64(1) writes it.
+  std::string b64 = ToBase64(quote), wrapped;
+  for (std::size_t i = 0; i < b64.size(); i += 76) wrapped += b64.substr(i, 76) + "\r\n";
+  auto base64 = DecodeEvidenceFile(text(wrapped));
+  REQUIRE(base64.ok());
+  CHECK(base64->encoding == EvidenceEncoding::kBase64);
+  CHECK(base64->bytes == quote);
+  CHECK(ParseEvidence(base64->bytes).ok());
+
+  CHECK(DecodeEvidenceFile(text(ToHex(quote).substr(1))).status().message() ==
+        "hex text: odd number of hex digits (" + std::to_string(quote.size() * 2 - 1) + ")");
+  CHECK(DecodeEvidenceFile(text("  \n")).status().message() ==
+        "no quote: the file holds only whitespace");
+  CHECK(DecodeEvidenceFile({}).status().message() == "empty file: no quote");
+  CHECK(DecodeEvidenceFile(text("quote: 0400")).status().message() ==
+        "not a quote: byte 0x3a at offset 0x5 is neither hex nor base64 text, and as binary it "
+        "would be quote version 30065, attestation key type 29807");
+  // Hex text of something that is not a quote still fails in the quote parser, not here.
+  auto other = DecodeEvidenceFile(text("0300020081000000"));
+  REQUIRE(other.ok());
+  CHECK(ParseEvidence(other->bytes).status().message().find("version 3") != std::string::npos);
 }
 
 }  // namespace

@@ -24,3 +24,24 @@ TEST_CASE("SHA-384 known answer (FIPS 180-2 'abc')") {
   h.Update(tdxrt::ByteSpan(abc + 1, 2));
   CHECK(h.Final() == tdxrt::Sha384(abc));
 }
+
+TEST_CASE("base64 round trip (RFC 4648 vectors) and strict errors") {
+  const char* plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+  const char* enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+  for (int i = 0; i < 7; ++i) {
+    const std::string p = plain[i];
+    const tdxrt::Bytes b(p.begin(), p.end());
+    CHECK(tdxrt::ToBase64(b) == enc[i]);
+    CHECK(*tdxrt::FromBase64(enc[i]) == b);
+  }
+  CHECK(*tdxrt::FromBase64("Zm9vYg") == tdxrt::Bytes{'f', 'o', 'o', 'b'});  // no padding
+  CHECK(*tdxrt::FromBase64("-_8") == tdxrt::Bytes{0xfb, 0xff});             // URL-safe
+  CHECK(tdxrt::FromBase64("Zm9v!").status().message() ==
+        "invalid base64 character '!' at position 5");
+  CHECK(tdxrt::FromBase64("Zm9vY").status().message() ==
+        "base64 text of 5 characters has a truncated final group");
+  CHECK(tdxrt::FromBase64("Zh==").status().message() ==
+        "base64 text has non-zero bits after its last byte");
+  CHECK(tdxrt::FromBase64("a+b-").status().message() ==
+        "invalid base64 character '+' at position 2");  // alphabets are not mixed
+}

@@ -30,6 +30,21 @@ struct Evidence {
 
 // Dispatches on the mock magic; everything else must parse as a quote.
 Result<Evidence> ParseEvidence(ByteSpan data);
+
+// How evidence reached us: guest agents (dstack's, go-tdx-guest's tools, ...) hand quotes out as
+// hex or base64 text as often as binary.
+enum class EvidenceEncoding { kBinary, kHex, kBase64 };
+std::string_view EvidenceEncodingName(EvidenceEncoding encoding);
+
+struct DecodedEvidence {
+  Bytes bytes;  // the binary quote or mock evidence
+  EvidenceEncoding encoding = EvidenceEncoding::kBinary;
+};
+// Binary when the bytes start like a quote (version 4 or 5, attestation key type 2) or mock
+// evidence; otherwise text: surrounding whitespace and line breaks are dropped, then hex (an
+// optional 0x prefix) or base64 (standard or URL-safe). Text that is neither is an error naming
+// the first byte that is not hex nor base64, and what the binary reading saw.
+Result<DecodedEvidence> DecodeEvidenceFile(ByteSpan file);
 Bytes MakeMockEvidence(const TdReport& report);
 
 }  // namespace tdxrt

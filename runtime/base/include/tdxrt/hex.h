@@ -1,4 +1,5 @@
-// Lowercase hex encoding and strict decoding (used for digests on command lines and in JSON).
+// Lowercase hex encoding and strict decoding (used for digests on command lines and in JSON), and
+// base64 (RFC 4648, what guest agents hand quotes out as), strict too.
 #pragma once
 
 #include <string>
@@ -14,5 +15,11 @@ std::string ToHex(ByteSpan data);
 // and non-hex characters are errors naming the position. If expected_len is non-zero, the decoded
 // length must equal it.
 Result<Bytes> FromHex(std::string_view text, std::size_t expected_len = 0);
+
+// Standard base64 with padding.
+std::string ToBase64(ByteSpan data);
+// Decodes base64: the standard or the URL-safe alphabet (not mixed), padding optional; no
+// whitespace. Errors name the position of the first offending character.
+Result<Bytes> FromBase64(std::string_view text);
 
 }  // namespace tdxrt
