@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "tdxrt/hex.h"
 
@@ -72,10 +73,24 @@ bool IsSpace(std::uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c ==
 
 Result<DecodedEvidence> DecodeEvidenceFile(ByteSpan file) {
   if (LooksBinary(file)) return DecodedEvidence{Bytes(file.begin(), file.end()), EvidenceEncoding::kBinary};
-  // Text: one token, possibly wrapped over lines (base64 tools wrap at 64 or 76 columns).
+  // Text: one token, possibly wrapped over lines (base64 tools wrap at 64 or 76 columns);
+  // blanks are allowed only at the ends of lines, so prose is never taken for base64.
   std::string text;
-  for (std::size_t i = 0; i < file.size(); ++i) {
-    if (!IsSpace(file[i])) text.push_back(static_cast<char>(file[i]));
+  std::optional<std::size_t> bad;  // first byte that no text form allows
+  for (std::size_t line = 0; line < file.size();) {
+    std::size_t end = line;
+    while (end < file.size() && file[end] != '\n') ++end;
+    std::size_t a = line, b = end;
+    while (a < b && IsSpace(file[a])) ++a;
+    while (b > a && IsSpace(file[b - 1])) --b;
+    for (std::size_t i = a; i < b; ++i) {
+      const char c = static_cast<char>(file[i]);
+      const bool allowed = std::isalnum(static_cast<unsigned char>(c)) || c == '+' ||
+                           c == '/' || c == '-' || c == '_' || c == '=';
+      if (!allowed && !bad) bad = i;
+      text.push_back(c);
+    }
+    line = end + 1;
   }
   const std::string what_binary =
       file.size() < 4 ? "too short for a quote (" + std::to_string(file.size()) + " bytes)"
@@ -87,6 +102,11 @@ Result<DecodedEvidence> DecodeEvidenceFile(ByteSpan file) {
     return Status::Corrupt(file.empty() ? "empty file: no quote"
                                         : "no quote: the file holds only whitespace");
   }
+  if (bad) {
+    return Status::Corrupt("not a quote: byte " + HexOffset(file[*bad]) + " at offset " +
+                           HexOffset(*bad) + " is neither hex nor base64 text, and " +
+                           what_binary);
+  }
   auto hex = FromHex(text);
   if (hex.ok()) return DecodedEvidence{std::move(hex).value(), EvidenceEncoding::kHex};
   const bool hex_digits_only =
@@ -95,17 +115,6 @@ Result<DecodedEvidence> DecodeEvidenceFile(ByteSpan file) {
   if (hex_digits_only) return hex.status().WithContext("hex text");
   auto b64 = FromBase64(text);
   if (b64.ok()) return DecodedEvidence{std::move(b64).value(), EvidenceEncoding::kBase64};
-  // Neither: name the first byte of the file that no text form allows.
-  for (std::size_t i = 0; i < file.size(); ++i) {
-    const char c = static_cast<char>(file[i]);
-    const bool b64_char = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' ||
-                          c == '-' || c == '_' || c == '=';
-    if (!IsSpace(file[i]) && !b64_char) {
-      return Status::Corrupt("not a quote: byte " + HexOffset(file[i]) + " at offset " +
-                             HexOffset(i) + " is neither hex nor base64 text, and " +
-                             what_binary);
-    }
-  }
   return b64.status().WithContext("base64 text");
 }
 
