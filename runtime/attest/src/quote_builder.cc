@@ -2,6 +2,8 @@
 // API; the SGX extension's DER is assembled by hand from its documented layout.
 #include "quote_builder.h"
 
+#include "issue.h"
+
 #include <openssl/bio.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
@@ -27,148 +29,26 @@ pki::PkeyPtr NewKey() {
   return pki::PkeyPtr(k);
 }
 
-// DER helpers for the SGX extension.
-Bytes Tlv(std::uint8_t tag, const Bytes& value) {
-  Bytes out{tag};
-  const std::size_t n = value.size();
-  if (n < 128) {
-    out.push_back(static_cast<std::uint8_t>(n));
-  } else if (n < 256) {
-    out.insert(out.end(), {0x81, static_cast<std::uint8_t>(n)});
-  } else {
-    out.insert(out.end(), {0x82, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)});
-  }
-  out.insert(out.end(), value.begin(), value.end());
-  return out;
-}
-Bytes Cat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
-Bytes SgxOid(std::initializer_list<std::uint8_t> arcs) {
-  Bytes oid = {0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01};
-  oid.insert(oid.end(), arcs);
-  return Tlv(0x06, oid);
-}
-Bytes DerInt(unsigned v) {
-  Bytes b;
-  if (v == 0) b.push_back(0);
-  while (v > 0) {
-    b.insert(b.begin(), static_cast<std::uint8_t>(v & 0xff));
-    v >>= 8;
-  }
-  if (b[0] & 0x80) b.insert(b.begin(), 0);
-  return Tlv(0x02, b);
-}
-template <std::size_t N>
-Bytes Octets(const std::array<std::uint8_t, N>& a) {
-  return Tlv(0x04, Bytes(a.begin(), a.end()));
-}
-
-Bytes SgxExtension(const QuoteBuilder& b) {
-  Bytes tcb;
-  for (std::uint8_t i = 0; i < 16; ++i) {
-    tcb = Cat({tcb, Tlv(0x30, Cat({SgxOid({2, static_cast<std::uint8_t>(i + 1)}),
-                                   DerInt(b.sgx_components[i])}))});
-  }
-  tcb = Cat({tcb, Tlv(0x30, Cat({SgxOid({2, 17}), DerInt(b.pce_svn)}))});
-  tcb = Cat({tcb, Tlv(0x30, Cat({SgxOid({2, 18}), Octets(b.sgx_components)}))});
-  std::array<std::uint8_t, 16> ppid{};
-  ppid.fill(0x77);
-  return Tlv(0x30, Cat({
-                       Tlv(0x30, Cat({SgxOid({1}), Octets(ppid)})),
-                       Tlv(0x30, Cat({SgxOid({2}), Tlv(0x30, tcb)})),
-                       Tlv(0x30, Cat({SgxOid({3}), Octets(b.pce_id)})),
-                       Tlv(0x30, Cat({SgxOid({4}), Octets(b.fmspc)})),
-                       Tlv(0x30, Cat({SgxOid({5}), Tlv(0x0a, {0})})),
-                   }));
-}
-
-void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  Require(ext != nullptr && X509_add_ext(cert, ext, -1) == 1, "extension");
-  X509_EXTENSION_free(ext);
-}
-
 pki::X509Ptr MakeCert(const std::string& cn, long serial, EVP_PKEY* subject_key, X509* issuer,
-                      EVP_PKEY* issuer_key, std::int64_t now, bool ca, const Bytes* sgx_ext,
+                      EVP_PKEY* issuer_key, std::int64_t now, bool ca,
+                      std::optional<Bytes> sgx_ext = std::nullopt,
                       std::int64_t valid_after_now = 5 * 365L * 86400) {
-  X509* x = X509_new();
-  Require(x != nullptr, "X509_new");
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-  ASN1_TIME_set(X509_getm_notBefore(x), static_cast<time_t>(now - 365L * 86400));
-  ASN1_TIME_set(X509_getm_notAfter(x), static_cast<time_t>(now + valid_after_now));
-  X509_NAME* name = X509_get_subject_name(x);
-  // The CN's bytes as given (a T61String holds any byte), so tests can forge names.
-  X509_NAME_add_entry_by_txt(name, "CN", V_ASN1_T61STRING,
-                             reinterpret_cast<const unsigned char*>(cn.data()),
-                             static_cast<int>(cn.size()), -1, 0);
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("tdxrt test PKI"), -1, -1, 0);
-  X509_set_issuer_name(x, issuer != nullptr ? X509_get_subject_name(issuer) : name);
-  X509_set_pubkey(x, subject_key);
-  X509* iss = issuer != nullptr ? issuer : x;
-  AddExt(x, iss, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-  AddExt(x, iss, NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
-  AddExt(x, iss, NID_subject_key_identifier, "hash");
-  if (issuer != nullptr) AddExt(x, iss, NID_authority_key_identifier, "keyid:always");
-  if (sgx_ext != nullptr) {
-    ASN1_OBJECT* obj = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
-    ASN1_OCTET_STRING* data = ASN1_OCTET_STRING_new();
-    ASN1_OCTET_STRING_set(data, sgx_ext->data(), static_cast<int>(sgx_ext->size()));
-    X509_EXTENSION* ext = X509_EXTENSION_create_by_OBJ(nullptr, obj, 0, data);
-    Require(ext != nullptr && X509_add_ext(x, ext, -1) == 1, "SGX extension");
-    X509_EXTENSION_free(ext);
-    ASN1_OCTET_STRING_free(data);
-    ASN1_OBJECT_free(obj);
-  }
-  Require(X509_sign(x, issuer_key, EVP_sha256()) > 0, "X509_sign");
-  return pki::X509Ptr(x);
+  pki::CertSpec spec;
+  spec.cn = cn;
+  spec.organization = "tdxrt test PKI";
+  spec.serial = serial;
+  spec.not_before = now - 365L * 86400;
+  spec.not_after = now + valid_after_now;
+  spec.ca = ca;
+  spec.sgx_extension = std::move(sgx_ext);
+  return pki::IssueCertificate(spec, subject_key, issuer, issuer_key);
 }
 
 Bytes MakeCrl(X509* issuer, EVP_PKEY* key, const std::vector<long>& revoked, std::int64_t now) {
-  X509_CRL* crl = X509_CRL_new();
-  X509_CRL_set_version(crl, 1);
-  X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer));
-  ASN1_TIME* t = ASN1_TIME_new();
-  ASN1_TIME_set(t, static_cast<time_t>(now - 86400));
-  X509_CRL_set1_lastUpdate(crl, t);
-  ASN1_TIME_set(t, static_cast<time_t>(now + 29 * 86400));
-  X509_CRL_set1_nextUpdate(crl, t);
-  for (long serial : revoked) {
-    X509_REVOKED* r = X509_REVOKED_new();
-    ASN1_INTEGER* s = ASN1_INTEGER_new();
-    ASN1_INTEGER_set(s, serial);
-    X509_REVOKED_set_serialNumber(r, s);
-    ASN1_TIME_set(t, static_cast<time_t>(now - 3600));
-    X509_REVOKED_set_revocationDate(r, t);
-    X509_CRL_add0_revoked(crl, r);
-    ASN1_INTEGER_free(s);
-  }
-  ASN1_TIME_free(t);
-  X509_CRL_sort(crl);
-  Require(X509_CRL_sign(crl, key, EVP_sha256()) > 0, "X509_CRL_sign");
-  unsigned char* der = nullptr;
-  const int n = i2d_X509_CRL(crl, &der);
-  Bytes out(der, der + n);
-  OPENSSL_free(der);
-  X509_CRL_free(crl);
-  return out;
+  return pki::IssueCrl(issuer, key, revoked, now - 86400, now + 29 * 86400);
 }
 
-std::string Pem(X509* x) {
-  BIO* b = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(b, x);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(b, &data);
-  std::string out(data, static_cast<std::size_t>(n));
-  BIO_free(b);
-  return out;
-}
+std::string Pem(X509* x) { return pki::CertPem(x); }
 
 nlohmann::ordered_json Components(std::initializer_list<int> svns) {
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
@@ -182,22 +62,7 @@ nlohmann::ordered_json Components(std::initializer_list<int> svns) {
 long QuoteBuilder::kPckSerial = 0x5eed;
 
 std::array<std::uint8_t, 64> QuoteBuilder::SignRaw(EVP_PKEY* key, ByteSpan data) {
-  EVP_MD_CTX* md = EVP_MD_CTX_new();
-  std::size_t len = 0;
-  Require(EVP_DigestSignInit(md, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-              EVP_DigestSign(md, nullptr, &len, data.data(), data.size()) == 1,
-          "sign init");
-  Bytes der(len);
-  Require(EVP_DigestSign(md, der.data(), &len, data.data(), data.size()) == 1, "sign");
-  EVP_MD_CTX_free(md);
-  const unsigned char* p = der.data();
-  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len));
-  Require(sig != nullptr, "signature decode");
-  std::array<std::uint8_t, 64> out{};
-  BN_bn2binpad(ECDSA_SIG_get0_r(sig), out.data(), 32);
-  BN_bn2binpad(ECDSA_SIG_get0_s(sig), out.data() + 32, 32);
-  ECDSA_SIG_free(sig);
-  return out;
+  return pki::SignP256(key, data);
 }
 
 QuoteBuilder::QuoteBuilder()
@@ -207,14 +72,13 @@ QuoteBuilder::QuoteBuilder()
       tcb_key_(NewKey()),
       att_key_(NewKey()),
       foreign_key_(NewKey()) {
-  root_ = MakeCert("Test SGX Root CA", 1, root_key_.get(), nullptr, root_key_.get(), now, true,
-                   nullptr);
+  root_ = MakeCert("Test SGX Root CA", 1, root_key_.get(), nullptr, root_key_.get(), now, true);
   ca_ = MakeCert("Test SGX PCK Platform CA", 2, ca_key_.get(), root_.get(), root_key_.get(), now,
-                 true, nullptr);
+                 true);
   tcb_signer_ = MakeCert("Test SGX TCB Signing", 3, tcb_key_.get(), root_.get(), root_key_.get(),
-                         now, false, nullptr);
+                         now, false);
   foreign_ca_ = MakeCert("Test SGX PCK Platform CA", 2, foreign_key_.get(), nullptr,
-                         foreign_key_.get(), now, true, nullptr);
+                         foreign_key_.get(), now, true);
 
   quote.header.version = kQuoteVersion4;
   quote.header.attestation_key_type = kAttestationKeyEcdsaP256;
@@ -299,11 +163,18 @@ QuoteBuilder::QuoteBuilder()
 
 BuiltAttestation QuoteBuilder::Build() {
   BuiltAttestation out;
-  const Bytes ext = SgxExtension(*this);
+  pki::PckExtension fields;
+  fields.ppid.fill(0x77);
+  fields.sgx_components = sgx_components;
+  fields.pce_svn = pce_svn;
+  fields.cpu_svn = sgx_components;
+  fields.pce_id = pce_id;
+  fields.fmspc = fmspc;
+  const Bytes ext = pki::SgxExtensionDer(fields);
   X509* pck_issuer = sign_pck_with_foreign_ca ? foreign_ca_.get() : ca_.get();
   EVP_PKEY* pck_issuer_key = sign_pck_with_foreign_ca ? foreign_key_.get() : ca_key_.get();
   pki::X509Ptr pck = MakeCert(pck_cn, kPckSerial, pck_key_.get(), pck_issuer, pck_issuer_key, now,
-                              false, &ext, pck_valid_after_now);
+                              false, ext, pck_valid_after_now);
 
   Quote q = quote;
   q.certification_type = kCertDataQeReport;
