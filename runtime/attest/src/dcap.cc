@@ -86,6 +86,24 @@ Verifier::Verifier(Verifier&&) noexcept = default;
 Verifier& Verifier::operator=(Verifier&&) noexcept = default;
 Verifier::~Verifier() = default;
 
+namespace {
+// Intel's QVL requires the TCB info and QE identity issuer chains to be exactly the signing
+// certificate and the trusted root (a chain without the root, or with extra certificates, is
+// refused), then the usual path checks.
+Status SignerPlusRoot(const std::vector<pki::X509Ptr>& chain, X509* root) {
+  if (chain.size() != 2) {
+    return Status::Mismatch("has " + std::to_string(chain.size()) +
+                            " certificates; it must be exactly the signing certificate and the "
+                            "root CA");
+  }
+  if (pki::CertDer(chain[1].get()) != pki::CertDer(root)) {
+    return Status::Mismatch("its second certificate (CN=" + pki::SubjectCn(chain[1].get()) +
+                            ") is not the trusted root CA");
+  }
+  return pki::VerifyChainSignatures(chain, root);
+}
+}  // namespace
+
 Result<Verifier> Verifier::Create(const Collateral& c, std::string_view trusted_root_pem) {
   auto s = std::make_unique<State>();
   s->raw = c;
@@ -125,10 +143,10 @@ Result<Verifier> Verifier::Create(const Collateral& c, std::string_view trusted_
   };
   X509* r = s->root.get();
   s->root_crl_signature = pki::CheckCrlSignature(s->root_crl.get(), r);
-  s->tcb_chain_signatures = pki::VerifyChainSignatures(s->tcb_chain, r);
+  s->tcb_chain_signatures = SignerPlusRoot(s->tcb_chain, r);
   s->tcb_info_signed = pki::VerifyRawEcdsa(X509_get0_pubkey(s->tcb_chain[0].get()),
                                            text(c.tcb_info), c.tcb_info_signature);
-  s->qe_chain_signatures = pki::VerifyChainSignatures(s->qe_chain, r);
+  s->qe_chain_signatures = SignerPlusRoot(s->qe_chain, r);
   s->qe_identity_signed = pki::VerifyRawEcdsa(X509_get0_pubkey(s->qe_chain[0].get()),
                                               text(c.qe_identity), c.qe_identity_signature);
   s->pck_crl_chain_signatures = pki::VerifyChainSignatures(s->pck_crl_chain, r);
@@ -270,15 +288,12 @@ Outcome Verifier::Verify(ByteSpan bytes, std::int64_t at) const {
   return Verify(*q, at);
 }
 
-Outcome Verifier::Verify(const Quote& q, std::int64_t at) const {
+std::optional<VerifyError> Verifier::CheckCollateral(std::int64_t at) const {
   const State& s = *s_;
   const TcbInfo& tcb = s.tcb_info;
   const QeIdentity& qe = s.qe_identity;
   X509* root = s.root.get();
-  Verdict v;
-  v.verified_at = at;
-
-  // Collateral: validity windows first, so that stale collateral is reported as such.
+  // Validity windows first, so that stale collateral is reported as such.
   if (Status st = Window("TCB info", tcb.issue_date, tcb.next_update, at); !st.ok()) {
     return VerifyError{Check::kTcbInfoValidity, st};
   }
@@ -316,7 +331,25 @@ Outcome Verifier::Verify(const Quote& q, std::int64_t at) const {
       !st.ok()) {
     return VerifyError{Check::kPckCrl, st.WithContext("PCK CRL")};
   }
-  v.collateral_expires = std::min({tcb.next_update, qe.next_update, s.crl_next_update});
+  return std::nullopt;
+}
+
+const Collateral& Verifier::collateral() const { return s_->raw; }
+const TcbInfo& Verifier::tcb_info() const { return s_->tcb_info; }
+
+std::int64_t Verifier::CollateralExpires() const {
+  return std::min({s_->tcb_info.next_update, s_->qe_identity.next_update, s_->crl_next_update});
+}
+
+Outcome Verifier::Verify(const Quote& q, std::int64_t at) const {
+  const State& s = *s_;
+  const TcbInfo& tcb = s.tcb_info;
+  const QeIdentity& qe = s.qe_identity;
+  X509* root = s.root.get();
+  Verdict v;
+  v.verified_at = at;
+  if (auto e = CheckCollateral(at)) return *e;
+  v.collateral_expires = CollateralExpires();
 
   // The quote's PCK chain.
   const std::shared_ptr<const PckChainEntry> entry = s.PckChain(q.pck_chain_pem);

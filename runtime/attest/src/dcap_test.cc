@@ -201,6 +201,38 @@ TEST_CASE("cached chain signatures do not cache validity: an expired PCK certifi
   CHECK(Describe(v->Verify(built.quote, b.now + 86400)) == "UpToDate");
 }
 
+TEST_CASE("TCB info and QE identity issuer chains must be the signer plus the root (Intel QVL)") {
+  testing::QuoteBuilder b;
+  const auto built = b.Build();
+  auto run = [&](Collateral c) {
+    auto v = Verifier::Create(c, built.root_pem);
+    REQUIRE(v.ok());
+    return Describe(v->Verify(built.quote, b.now));
+  };
+  const std::string signer_only = built.collateral.tcb_info_issuer_chain.substr(
+      0, built.collateral.tcb_info_issuer_chain.find("-----END CERTIFICATE-----") + 26);
+  Collateral c = built.collateral;
+  c.tcb_info_issuer_chain = signer_only;
+  CHECK(run(c) ==
+        "tcb-info.chain: TCB info issuer chain: has 1 certificates; it must be exactly the "
+        "signing certificate and the root CA");
+  c = built.collateral;
+  c.qe_identity_issuer_chain = signer_only + built.collateral.pck_crl_issuer_chain;
+  CHECK(run(c) ==
+        "qe-identity.chain: QE identity issuer chain: has 3 certificates; it must be exactly the "
+        "signing certificate and the root CA");
+  c = built.collateral;
+  c.tcb_info_issuer_chain = built.collateral.pck_crl_issuer_chain.substr(
+                                0, built.collateral.pck_crl_issuer_chain.find(
+                                       "-----END CERTIFICATE-----") + 26) +
+                            signer_only;
+  CHECK(run(c) ==
+        "tcb-info.chain: TCB info issuer chain: its second certificate (CN=Test SGX TCB Signing) "
+        "is not the trusted root CA");
+  // The real collateral has exactly that shape.
+  CHECK(run(built.collateral) == "UpToDate");
+}
+
 TEST_CASE("a tampered TCB info signature") {
   testing::QuoteBuilder b;
   b.corrupt_tcb_info_signature = true;

@@ -106,6 +106,15 @@ class Verifier {
   // Parses first (kQuoteFormat on malformed bytes).
   std::variant<Verdict, VerifyError> Verify(ByteSpan quote, std::int64_t at) const;
 
+  // The checks of the collateral alone (validity windows, root CA CRL, issuer chains,
+  // signatures, PCK CRL) at `at`: what a cache runs before it keeps or serves collateral.
+  std::optional<VerifyError> CheckCollateral(std::int64_t at) const;
+  // The earliest nextUpdate among TCB info, QE identity and both CRLs.
+  std::int64_t CollateralExpires() const;
+  // The collateral this verifier was made from.
+  const Collateral& collateral() const;
+  const TcbInfo& tcb_info() const;
+
   Verifier(Verifier&&) noexcept;
   Verifier& operator=(Verifier&&) noexcept;
   ~Verifier();
