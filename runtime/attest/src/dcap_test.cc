@@ -222,10 +222,10 @@ TEST_CASE("TCB info and QE identity issuer chains must be the signer plus the ro
         "qe-identity.chain: QE identity issuer chain: has 3 certificates; it must be exactly the "
         "signing certificate and the root CA");
   c = built.collateral;
-  c.tcb_info_issuer_chain = built.collateral.pck_crl_issuer_chain.substr(
-                                0, built.collateral.pck_crl_issuer_chain.find(
-                                       "-----END CERTIFICATE-----") + 26) +
-                            signer_only;
+  c.tcb_info_issuer_chain =
+      built.collateral.pck_crl_issuer_chain.substr(
+          0, built.collateral.pck_crl_issuer_chain.find("-----END CERTIFICATE-----") + 26) +
+      signer_only;
   CHECK(run(c) ==
         "tcb-info.chain: TCB info issuer chain: its second certificate (CN=Test SGX TCB Signing) "
         "is not the trusted root CA");

@@ -72,7 +72,8 @@ bool IsSpace(std::uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c ==
 }  // namespace
 
 Result<DecodedEvidence> DecodeEvidenceFile(ByteSpan file) {
-  if (LooksBinary(file)) return DecodedEvidence{Bytes(file.begin(), file.end()), EvidenceEncoding::kBinary};
+  if (LooksBinary(file))
+    return DecodedEvidence{Bytes(file.begin(), file.end()), EvidenceEncoding::kBinary};
   // Text: one token, possibly wrapped over lines (base64 tools wrap at 64 or 76 columns);
   // blanks are allowed only at the ends of lines, so prose is never taken for base64.
   std::string text;
@@ -85,27 +86,26 @@ Result<DecodedEvidence> DecodeEvidenceFile(ByteSpan file) {
     while (b > a && IsSpace(file[b - 1])) --b;
     for (std::size_t i = a; i < b; ++i) {
       const char c = static_cast<char>(file[i]);
-      const bool allowed = std::isalnum(static_cast<unsigned char>(c)) || c == '+' ||
-                           c == '/' || c == '-' || c == '_' || c == '=';
+      const bool allowed = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' ||
+                           c == '-' || c == '_' || c == '=';
       if (!allowed && !bad) bad = i;
       text.push_back(c);
     }
     line = end + 1;
   }
   const std::string what_binary =
-      file.size() < 4 ? "too short for a quote (" + std::to_string(file.size()) + " bytes)"
-                      : "as binary it would be quote version " +
-                            std::to_string(*LoadLe<std::uint16_t>(file, 0)) +
-                            ", attestation key type " +
-                            std::to_string(*LoadLe<std::uint16_t>(file, 2));
+      file.size() < 4
+          ? "too short for a quote (" + std::to_string(file.size()) + " bytes)"
+          : "as binary it would be quote version " +
+                std::to_string(*LoadLe<std::uint16_t>(file, 0)) + ", attestation key type " +
+                std::to_string(*LoadLe<std::uint16_t>(file, 2));
   if (text.empty()) {
     return Status::Corrupt(file.empty() ? "empty file: no quote"
                                         : "no quote: the file holds only whitespace");
   }
   if (bad) {
     return Status::Corrupt("not a quote: byte " + HexOffset(file[*bad]) + " at offset " +
-                           HexOffset(*bad) + " is neither hex nor base64 text, and " +
-                           what_binary);
+                           HexOffset(*bad) + " is neither hex nor base64 text, and " + what_binary);
   }
   auto hex = FromHex(text);
   if (hex.ok()) return DecodedEvidence{std::move(hex).value(), EvidenceEncoding::kHex};

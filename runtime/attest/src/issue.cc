@@ -59,8 +59,8 @@ Bytes HmacSha512(ByteSpan key, ByteSpan data) {
 BnPtr ReduceToScalar(const Bytes& wide, const BIGNUM* n, BN_CTX* ctx) {
   BnPtr v(BN_bin2bn(wide.data(), static_cast<int>(wide.size()), nullptr));
   BnPtr n1(BN_dup(n));
-  Require(v && n1 && BN_sub_word(n1.get(), 1) == 1 && BN_mod(v.get(), v.get(), n1.get(), ctx) == 1 &&
-              BN_add_word(v.get(), 1) == 1,
+  Require(v && n1 && BN_sub_word(n1.get(), 1) == 1 &&
+              BN_mod(v.get(), v.get(), n1.get(), ctx) == 1 && BN_add_word(v.get(), 1) == 1,
           "scalar reduction");
   return v;
 }
@@ -155,13 +155,13 @@ PkeyPtr DeriveP256Key(ByteSpan seed, std::string_view label) {
                                  pub_oct.data(), pub_oct.size(), ctx.get()) == 65,
           "public point");
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
-  Require(bld != nullptr &&
-              OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ==
-                  1 &&
-              OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d.get()) == 1 &&
-              OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub_oct.data(),
-                                               pub_oct.size()) == 1,
-          "key parameters");
+  Require(
+      bld != nullptr &&
+          OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+          OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d.get()) == 1 &&
+          OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub_oct.data(),
+                                           pub_oct.size()) == 1,
+      "key parameters");
   OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
   EVP_PKEY_CTX* pctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
   EVP_PKEY* key = nullptr;
@@ -237,6 +237,9 @@ X509Ptr IssueCertificate(const CertSpec& spec, EVP_PKEY* subject_key, X509* issu
          spec.ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
   AddExt(x.get(), iss, NID_subject_key_identifier, "hash");
   if (issuer != nullptr) AddExt(x.get(), iss, NID_authority_key_identifier, "keyid:always");
+  if (!spec.subject_alt_name.empty()) {
+    AddExt(x.get(), iss, NID_subject_alt_name, spec.subject_alt_name.c_str());
+  }
   if (spec.sgx_extension) {
     ASN1_OBJECT* obj = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
     ASN1_OCTET_STRING* data = ASN1_OCTET_STRING_new();
@@ -303,6 +306,18 @@ std::string CertPem(X509* cert) {
   return out;
 }
 
+std::string PrivateKeyPem(EVP_PKEY* key) {
+  BIO* b = BIO_new(BIO_s_mem());
+  Require(
+      b != nullptr && PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr) == 1,
+      "PEM key");
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(b, &data);
+  std::string out(data, static_cast<std::size_t>(n));
+  BIO_free(b);
+  return out;
+}
+
 Bytes SgxExtensionDer(const PckExtension& f) {
   Bytes tcb;
   for (std::uint8_t i = 0; i < 16; ++i) {
@@ -323,8 +338,8 @@ Bytes SgxExtensionDer(const PckExtension& f) {
 std::array<std::uint8_t, 64> P256PublicRaw(EVP_PKEY* key) {
   std::array<std::uint8_t, 65> point{};
   std::size_t len = 0;
-  Require(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                          point.size(), &len) == 1 &&
+  Require(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size(),
+                                          &len) == 1 &&
               len == 65,
           "public key export");
   std::array<std::uint8_t, 64> out{};

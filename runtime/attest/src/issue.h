@@ -33,6 +33,7 @@ struct CertSpec {
   std::int64_t not_after = 0;
   bool ca = false;
   std::optional<Bytes> sgx_extension;  // DER of the SGX extension's value (PCK certificates)
+  std::string subject_alt_name;        // e.g. "DNS:localhost,IP:127.0.0.1" (TLS servers)
 };
 // issuer == nullptr: self-signed with subject_key.
 X509Ptr IssueCertificate(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
@@ -43,6 +44,7 @@ Bytes IssueCrl(X509* issuer, EVP_PKEY* issuer_key, const std::vector<long>& revo
                std::int64_t this_update, std::int64_t next_update);
 
 std::string CertPem(X509* cert);
+std::string PrivateKeyPem(EVP_PKEY* key);
 
 // The SGX extension (OID 1.2.840.113741.1.13.1) value for these fields (SGX Type: Standard).
 Bytes SgxExtensionDer(const PckExtension& fields);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_common.h"
 #include "tdx_version.h"
 #include "tdxrt/cli.h"
 #include "tdxrt/dcap.h"
@@ -20,71 +21,15 @@
 #include "tdxrt/provider.h"
 #include "tdxrt/report_data.h"
 #include "tdxrt/run_main.h"
+#include "tdxrt/sim_tdx.h"
 #include "tdxrt/text.h"
+
+using namespace tdx_attest;  // NOLINT: the command files share cli_common.h
 
 namespace {
 
 using nlohmann::ordered_json;
 using tdxrt::ToHex;
-
-enum class ExitCode : int {
-  kOk = 0,
-  kFailure = 1,
-  kUsage = 2,
-  kRejected = 3,
-  kStatusNotAccepted = 4,
-};
-
-constexpr const char* kExitCodesHelp =
-    "Exit codes:\n"
-    "  0  success: the quote verified with an accepted TCB status / the policy admits it\n"
-    "  1  failure: unreadable or malformed input, or no quote could be obtained\n"
-    "  2  usage error\n"
-    "  3  rejected: a verification check failed, or the policy does not admit the quote\n"
-    "  4  (verify) genuine, but its TCB status is not among --accept\n";
-
-int Code(ExitCode c) { return static_cast<int>(c); }
-
-int Fail(const std::string& msg) {
-  std::fprintf(stderr, "tdx-attest: error: %s\n", msg.c_str());
-  return Code(ExitCode::kFailure);
-}
-
-int Usage(const std::string& msg) {
-  std::fprintf(stderr, "tdx-attest: usage error: %s\n", msg.c_str());
-  return Code(ExitCode::kUsage);
-}
-
-constexpr std::uint64_t kMaxQuoteFile = 4 << 20;  // a quote as hex or base64 text included
-constexpr std::uint64_t kMaxCollateralFile = 16 << 20;
-
-struct Loaded {
-  tdxrt::Bytes bytes;  // binary, whatever form the file had
-  tdxrt::EvidenceEncoding encoding = tdxrt::EvidenceEncoding::kBinary;
-  tdxrt::Evidence evidence;
-};
-
-// A quote or mock evidence, binary or as hex/base64 text; errors say which form was read.
-tdxrt::Result<Loaded> LoadEvidence(const std::string& path) {
-  auto file = tdxrt::ReadFile(path, kMaxQuoteFile);
-  if (!file.ok()) return file.status();
-  auto decoded = tdxrt::DecodeEvidenceFile(*file);
-  if (!decoded.ok()) return decoded.status().WithContext(path);
-  auto e = tdxrt::ParseEvidence(decoded->bytes);
-  if (!e.ok()) {
-    if (decoded->encoding == tdxrt::EvidenceEncoding::kBinary) return e.status().WithContext(path);
-    return e.status().WithContext(
-        path + " (read as " + std::string(tdxrt::EvidenceEncodingName(decoded->encoding)) +
-        " text)");
-  }
-  return Loaded{std::move(decoded->bytes), decoded->encoding, std::move(e).value()};
-}
-
-// " (read as hex text)" when the evidence was not binary; what show, verify and check print.
-std::string ReadAs(const Loaded& l) {
-  if (l.encoding == tdxrt::EvidenceEncoding::kBinary) return "";
-  return " (read as " + std::string(tdxrt::EvidenceEncodingName(l.encoding)) + " text)";
-}
 
 tdxrt::Result<tdxrt::Verifier> LoadVerifier(const std::string& collateral_path,
                                             const std::string& root_path) {
@@ -140,6 +85,7 @@ int RunShow(const std::string& path, bool json) {
     j["file"] = path;
     j["kind"] = e.kind == tdxrt::EvidenceKind::kMock ? "mock" : "tdx-quote";
     j["encoding"] = tdxrt::EvidenceEncodingName(l->encoding);
+    j["development"] = e.quote && tdxrt::IsDevelopmentQuote(*e.quote);
     if (e.quote) {
       const tdxrt::Quote& q = *e.quote;
       j["version"] = q.header.version;
@@ -191,14 +137,20 @@ int RunShow(const std::string& path, bool json) {
     std::printf("%s: MOCK EVIDENCE (not from TDX hardware; no signature)\n", path.c_str());
   } else {
     const tdxrt::Quote& q = *e.quote;
-    std::printf("%s: TDX quote v%u, TD report %s, %zu bytes (+%zu zero padding)%s\n",
-                path.c_str(), q.header.version, r.is_td15 ? "1.5" : "1.0",
-                l->bytes.size() - q.padding_size, q.padding_size,
-                l->encoding == tdxrt::EvidenceEncoding::kBinary
-                    ? ""
-                    : (", read as " + std::string(tdxrt::EvidenceEncodingName(l->encoding)) +
-                       " text")
-                          .c_str());
+    if (tdxrt::IsDevelopmentQuote(q)) {
+      std::printf(
+          "%s: DEVELOPMENT QUOTE: signed by a development PKI (simulated TDX), not by Intel; "
+          "not from TDX hardware\n",
+          path.c_str());
+    }
+    std::printf(
+        "%s: TDX quote v%u, TD report %s, %zu bytes (+%zu zero padding)%s\n", path.c_str(),
+        q.header.version, r.is_td15 ? "1.5" : "1.0", l->bytes.size() - q.padding_size,
+        q.padding_size,
+        l->encoding == tdxrt::EvidenceEncoding::kBinary
+            ? ""
+            : (", read as " + std::string(tdxrt::EvidenceEncodingName(l->encoding)) + " text")
+                  .c_str());
     std::printf("  qe_svn %u  pce_svn %u  qe_vendor_id %s\n", q.header.qe_svn, q.header.pce_svn,
                 ToHex(q.header.qe_vendor_id).c_str());
   }
@@ -336,13 +288,21 @@ int RunVerify(const VerifyArgs& a, bool json) {
     ordered_json j;
     j["file"] = a.quote;
     j["encoding"] = tdxrt::EvidenceEncodingName(l->encoding);
+    j["development"] = tdxrt::IsDevelopmentQuote(*l->evidence.quote);
     j["verified"] = true;
     j["accepted"] = accepted;
     j["verdict"] = VerdictJson(verdict);
     std::cout << tdxrt::DumpJson(j) << "\n";
   } else {
-    std::printf("%s: genuine TDX quote (every DCAP check passed)%s\n", a.quote.c_str(),
-                ReadAs(*l).c_str());
+    if (tdxrt::IsDevelopmentQuote(*l->evidence.quote)) {
+      std::printf(
+          "%s: DEVELOPMENT QUOTE (simulated TDX): every DCAP check passed against the "
+          "development root given with --root-ca; this proves nothing about TDX hardware%s\n",
+          a.quote.c_str(), ReadAs(*l).c_str());
+    } else {
+      std::printf("%s: genuine TDX quote (every DCAP check passed)%s\n", a.quote.c_str(),
+                  ReadAs(*l).c_str());
+    }
     PrintVerdict(verdict);
   }
   if (!accepted) {
@@ -456,8 +416,7 @@ int RunCheck(const CheckArgs& a, bool json) {
   } else if (d.admitted) {
     std::printf(
         "%s%s: admitted by set '%s' of %s%s\n", a.quote.c_str(), ReadAs(*l).c_str(),
-        d.matched_set.c_str(),
-        a.policy.c_str(),
+        d.matched_set.c_str(), a.policy.c_str(),
         d.mock ? " (MOCK evidence: not from TDX hardware, allowed by allow_mock)"
                : (" (TCB " + std::string(tdxrt::TcbStatusName(verdict->status)) + ")").c_str());
   } else {
@@ -476,7 +435,7 @@ int RunCheck(const CheckArgs& a, bool json) {
 // --- quote / report-data ------------------------------------------------------------------------
 
 struct QuoteArgs {
-  std::string report_data, out, provider = "configfs-tsm", tsm_root, mock_mrtd, mock_from;
+  std::string report_data, out, provider = "configfs-tsm", tsm_root, mock_mrtd, mock_from, sim_seed;
 };
 
 int RunQuote(const QuoteArgs& a) {
@@ -489,8 +448,9 @@ int RunQuote(const QuoteArgs& a) {
     tdxrt::ConfigfsTsmProvider::Options o;
     if (!a.tsm_root.empty()) o.root = a.tsm_root;
     provider = std::make_unique<tdxrt::ConfigfsTsmProvider>(o);
-  } else if (a.provider == "mock") {
-    tdxrt::TdReport id;
+  } else if (a.provider == "mock" || a.provider == "simulated") {
+    tdxrt::TdReport id =
+        a.provider == "simulated" ? tdxrt::DevPki::DefaultReport() : tdxrt::TdReport{};
     if (!a.mock_from.empty()) {
       // An image's <name>-measurements.json (tdximage build): MR_TD (single-pass), RTMR1, RTMR2.
       auto text = tdxrt::ReadFile(a.mock_from, 1 << 20);
@@ -519,16 +479,27 @@ int RunQuote(const QuoteArgs& a) {
       if (!m.ok()) return Usage("--mock-mrtd: " + m.status().message());
       std::copy(m->begin(), m->end(), id.mr_td.begin());
     }
-    provider = std::make_unique<tdxrt::MockProvider>(id);
+    if (a.provider == "mock") {
+      provider = std::make_unique<tdxrt::MockProvider>(id);
+    } else {
+      if (a.sim_seed.empty()) return Usage("--provider simulated needs --sim-seed");
+      auto pki = tdxrt::DevPki::FromSeed(a.sim_seed);
+      if (!pki.ok()) return Usage("--sim-seed: " + pki.status().message());
+      provider = std::make_unique<tdxrt::SimulatedTdxProvider>(
+          std::make_shared<const tdxrt::DevPki>(std::move(pki).value()), id);
+    }
   } else {
-    return Usage("--provider must be configfs-tsm or mock");
+    return Usage("--provider must be configfs-tsm, mock or simulated");
   }
   auto q = provider->GetQuote(report_data);
   if (!q.ok()) return Fail(provider->Name() + ": " + q.status().message());
   tdxrt::Status st = tdxrt::WriteFileAtomic(a.out, *q, 0644);
   if (!st.ok()) return Fail(st.message());
   std::fprintf(stderr, "tdx-attest: wrote %zu bytes of %s to %s\n", q->size(),
-               a.provider == "mock" ? "MOCK evidence" : "quote", a.out.c_str());
+               a.provider == "mock"        ? "MOCK evidence"
+               : a.provider == "simulated" ? "DEVELOPMENT quote (simulated TDX)"
+                                           : "quote",
+               a.out.c_str());
   return Code(ExitCode::kOk);
 }
 
@@ -604,10 +575,14 @@ int Main(int argc, char** argv) {
   auto* quote = app.add_subcommand("quote", "Get a quote for REPORTDATA inside a TD");
   quote->add_option("--report-data", qa.report_data, "REPORTDATA, 128 hex digits")->required();
   quote->add_option("--out", qa.out, "Output file (written atomically)")->required();
-  quote->add_option("--provider", qa.provider, "configfs-tsm (default) or mock (development)");
+  quote->add_option("--provider", qa.provider,
+                    "configfs-tsm (default), mock or simulated (development: a quote signed by "
+                    "the development PKI of --sim-seed)");
+  quote->add_option("--sim-seed", qa.sim_seed, "Seed of the development PKI (simulated)");
   quote->add_option("--tsm-root", qa.tsm_root,
                     "configfs-tsm report directory (default /sys/kernel/config/tsm/report)");
-  quote->add_option("--mock-mrtd", qa.mock_mrtd, "MRTD the mock evidence claims (96 hex)");
+  quote->add_option("--mock-mrtd", qa.mock_mrtd,
+                    "MRTD the mock or simulated evidence claims (96 hex)");
   quote->add_option("--mock-from", qa.mock_from,
                     "Claim an image's measurements (its <name>-measurements.json)");
   quote->fallthrough();
@@ -620,8 +595,14 @@ int Main(int argc, char** argv) {
   rd->add_option("--field", fields, "Field, hex (repeatable, in order)");
   rd->fallthrough();
 
+  std::vector<Runner> runners;
+  AddCollateralCommands(app, runners);
+
   if (auto code = tdxrt::ParseCommandLine(app, argc, argv, "tdx-attest", Code(ExitCode::kUsage)))
     return *code;
+  for (const Runner& run : runners) {
+    if (auto code = run(json)) return *code;
+  }
   if (show->parsed()) return RunShow(show_path, json);
   if (verify->parsed()) return RunVerify(va, json);
   if (check->parsed()) return RunCheck(ca, json);

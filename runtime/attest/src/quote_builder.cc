@@ -2,8 +2,6 @@
 // API; the SGX extension's DER is assembled by hand from its documented layout.
 #include "quote_builder.h"
 
-#include "issue.h"
-
 #include <openssl/bio.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
@@ -13,6 +11,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "issue.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/sha.h"
 
@@ -75,8 +74,8 @@ QuoteBuilder::QuoteBuilder()
   root_ = MakeCert("Test SGX Root CA", 1, root_key_.get(), nullptr, root_key_.get(), now, true);
   ca_ = MakeCert("Test SGX PCK Platform CA", 2, ca_key_.get(), root_.get(), root_key_.get(), now,
                  true);
-  tcb_signer_ = MakeCert("Test SGX TCB Signing", 3, tcb_key_.get(), root_.get(), root_key_.get(),
-                         now, false);
+  tcb_signer_ =
+      MakeCert("Test SGX TCB Signing", 3, tcb_key_.get(), root_.get(), root_key_.get(), now, false);
   foreign_ca_ = MakeCert("Test SGX PCK Platform CA", 2, foreign_key_.get(), nullptr,
                          foreign_key_.get(), now, true);
 

@@ -80,8 +80,8 @@ Result<DevPki> DevPki::FromSeed(std::string_view seed) {
   };
   s->root = pki::IssueCertificate(spec("DEVELOPMENT SGX Root CA", 1, true), s->root_key.get(),
                                   nullptr, s->root_key.get());
-  s->ca = pki::IssueCertificate(spec("DEVELOPMENT SGX PCK Platform CA", 2, true),
-                                s->ca_key.get(), s->root.get(), s->root_key.get());
+  s->ca = pki::IssueCertificate(spec("DEVELOPMENT SGX PCK Platform CA", 2, true), s->ca_key.get(),
+                                s->root.get(), s->root_key.get());
   s->tcb_signer = pki::IssueCertificate(spec("DEVELOPMENT SGX TCB Signing", 3, false),
                                         s->tcb_key.get(), s->root.get(), s->root_key.get());
   pki::PckExtension ext;
@@ -179,13 +179,14 @@ Collateral DevPki::MakeCollateral(std::int64_t issued, std::int64_t lifetime) co
         {"attributes", "0000000000000000"},
         {"attributesMask", "FFFFFFFFFFFFFFFF"}}},
       {"tdxModuleIdentities",
-       ordered_json::array({{{"id", "TDX_01"},
-                             {"mrsigner", zero48},
-                             {"attributes", "0000000000000000"},
-                             {"attributesMask", "FFFFFFFFFFFFFFFF"},
-                             {"tcbLevels", ordered_json::array({{{"tcb", {{"isvsvn", 2}}},
-                                                                 {"tcbDate", "2024-03-13T00:00:00Z"},
-                                                                 {"tcbStatus", "UpToDate"}}})}}})},
+       ordered_json::array(
+           {{{"id", "TDX_01"},
+             {"mrsigner", zero48},
+             {"attributes", "0000000000000000"},
+             {"attributesMask", "FFFFFFFFFFFFFFFF"},
+             {"tcbLevels", ordered_json::array({{{"tcb", {{"isvsvn", 2}}},
+                                                 {"tcbDate", "2024-03-13T00:00:00Z"},
+                                                 {"tcbStatus", "UpToDate"}}})}}})},
       {"tcbLevels", ordered_json::array({level_up, level_old})},
   };
   ordered_json qe_identity = {

@@ -56,8 +56,7 @@ TEST_CASE("a simulated quote verifies with the development root only, and is lab
   auto dev = Verifier::Create(collateral, shared->RootPem());
   REQUIRE(dev.ok());
   auto r = dev->Verify(*quote, kIssued + 86400);
-  REQUIRE_MESSAGE(std::holds_alternative<Verdict>(r),
-                  FormatVerifyError(std::get<VerifyError>(r)));
+  REQUIRE_MESSAGE(std::holds_alternative<Verdict>(r), FormatVerifyError(std::get<VerifyError>(r)));
   CHECK(std::get<Verdict>(r).status == TcbStatus::kUpToDate);
   CHECK(std::get<Verdict>(r).fmspc == kDevFmspc);
 

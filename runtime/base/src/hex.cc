@@ -96,9 +96,8 @@ Result<Bytes> FromBase64(std::string_view text) {
   const bool url = text.substr(0, len).find_first_of("-_") != std::string_view::npos;
   for (std::size_t i = 0; i < len; ++i) {
     if (Sextet(text[i], url) < 0) {
-      return Status::InvalidArgument("invalid base64 character '" +
-                                     std::string(1, text[i]) + "' at position " +
-                                     std::to_string(i + 1));
+      return Status::InvalidArgument("invalid base64 character '" + std::string(1, text[i]) +
+                                     "' at position " + std::to_string(i + 1));
     }
   }
   if (len % 4 == 1 || (pad > 0 && (len + pad) % 4 != 0)) {
