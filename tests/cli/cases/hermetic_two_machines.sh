@@ -34,7 +34,7 @@ step "host (Debian 12): this build's tdximage"
 step "a Debian 13 root with a C++ toolchain ($archive trixie)"
 root=$work/trixie
 mmdebstrap --quiet --variant=apt \
-  --include=mount,ca-certificates,git,cmake,ninja-build,g++,pkg-config,libarchive-dev,libzstd-dev,libssl-dev,libcli11-dev,libyaml-cpp-dev,doctest-dev,nlohmann-json3-dev,libcurl4-openssl-dev,libasio-dev,prometheus-cpp-dev,libspdlog-dev \
+  --include=mount,ca-certificates,git,cmake,ninja-build,g++,pkg-config,libarchive-dev,libzstd-dev,libssl-dev,libcli11-dev,libyaml-cpp-dev,doctest-dev,nlohmann-json3-dev,libcurl4-openssl-dev,libcpp-httplib-dev,libasio-dev,prometheus-cpp-dev,libspdlog-dev \
   trixie "$root" "deb $archive trixie main" >&2
 grep -o '^VERSION_ID="13"' "$root/etc/os-release"
 mkdir -p "$root/work/cache"
