@@ -376,6 +376,9 @@ Outcome Verifier::Verify(const Quote& q, std::int64_t at) const {
   if (!ext.ok()) return VerifyError{Check::kPckExtension, ext.status()};
   v.fmspc = ext->fmspc;
   v.ppid = ext->ppid;
+  v.pce_svn = ext->pce_svn;
+  v.tcb_evaluation_data_number = tcb.tcb_evaluation_data_number;
+  v.tcb_info_issued = tcb.issue_date;
 
   if (tcb.id != "TDX" || tcb.version < 3) {
     return Fail(Check::kTcbInfoMatch, "TCB info is \"" + tcb.id + "\" version " +

@@ -410,6 +410,7 @@ int RunCheck(const CheckArgs& a, bool json) {
     if (verdict) j["verdict"] = VerdictJson(*verdict);
     j["admitted"] = d.admitted;
     j["matched_set"] = d.matched_set;
+    j["failed_rule"] = d.failed_rule;
     j["measurement_matches"] = d.measurement_matches;
     j["reasons"] = d.reasons;
     std::cout << tdxrt::DumpJson(j) << "\n";

@@ -83,6 +83,9 @@ struct Verdict {
   TcbStatus qe_status = TcbStatus::kUpToDate;
   std::array<std::uint8_t, 6> fmspc{};
   std::array<std::uint8_t, 16> ppid{};
+  std::uint16_t pce_svn = 0;           // from the PCK certificate (not the quote header)
+  int tcb_evaluation_data_number = 0;  // of the TCB info
+  std::int64_t tcb_info_issued = 0;    // the TCB info's issueDate
   std::int64_t verified_at = 0;
   std::int64_t collateral_expires = 0;  // earliest nextUpdate among TCB info, QE identity, CRLs
   bool td_debug = false;                // TDATTRIBUTES.TUD.DEBUG (bit 0)

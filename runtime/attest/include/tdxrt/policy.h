@@ -11,6 +11,23 @@
 //       rtmr0: ...                  # optional, each of rtmr0..rtmr3
 //       mr_config_id: ...           # optional
 //       tcb_status: [UpToDate, SWHardeningNeeded]   # optional; default [UpToDate]
+//   tcb:                   # optional: how the platform must be (every set), docs/attestation.md
+//     out_of_date_grace_days: 30      # OutOfDate* admitted while tcbDate + grace >= time
+//     refuse_advisories: [INTEL-SA-00837]
+//     accept_advisories: [...]        # given: every advisory of the verdict must be listed
+//     min_tee_tcb_svn: 03000000000000000000000000000000   # each of the 16 bytes >=
+//     min_qe_isvsvn: 8
+//     min_pcesvn: 11
+//     min_tcb_evaluation_data_number: 17
+//     max_collateral_age_days: 30     # verification time - TCB info issueDate
+//     mr_seam: [hex96, ...]           # accepted TDX modules
+//     mr_signer_seam: [hex96, ...]
+//     ppid: [hex32, ...]              # platform pinning
+//   td:                    # optional: how the TD must be configured
+//     attributes: {value: hex16, mask: hex16}   # (TDATTRIBUTES & mask) == value
+//     xfam: {value: hex16, mask: hex16}
+//     sept_ve_disable: true           # TDATTRIBUTES bit 28 required
+//     mr_service_td: hex96            # TD report 1.5 quotes; a 1.0 quote has none and fails
 //
 // Evaluation never admits what it could not check: a TDX quote must have been verified with
 // collateral (an unverified quote is reported with the sets its measurements match, and
@@ -37,9 +54,43 @@ struct MeasurementSet {
   int line = 0;
 };
 
+// A value compared under a mask: (actual & mask) == value.
+struct Masked8 {
+  std::array<std::uint8_t, 8> value{};
+  std::array<std::uint8_t, 8> mask{};
+  bool operator==(const Masked8&) const = default;
+};
+
+// Platform appraisal (`tcb:`): every rule optional; an absent rule does not constrain.
+struct TcbRules {
+  std::optional<std::int64_t> out_of_date_grace_days;
+  std::vector<std::string> refuse_advisories;
+  std::optional<std::vector<std::string>> accept_advisories;
+  std::optional<std::array<std::uint8_t, 16>> min_tee_tcb_svn;
+  std::optional<std::uint16_t> min_qe_isvsvn;
+  std::optional<std::uint16_t> min_pcesvn;
+  std::optional<int> min_tcb_evaluation_data_number;
+  std::optional<std::int64_t> max_collateral_age_days;
+  std::vector<Measurement> mr_seam;
+  std::vector<Measurement> mr_signer_seam;
+  std::vector<std::array<std::uint8_t, 16>> ppid;
+  bool operator==(const TcbRules&) const = default;
+};
+
+// TD configuration (`td:`).
+struct TdRules {
+  std::optional<Masked8> attributes;
+  std::optional<Masked8> xfam;
+  bool sept_ve_disable = false;
+  std::optional<Measurement> mr_service_td;
+  bool operator==(const TdRules&) const = default;
+};
+
 struct Policy {
   bool allow_mock = false;
   bool allow_debug = false;
+  TcbRules tcb;
+  TdRules td;
   std::vector<MeasurementSet> sets;
 };
 
@@ -52,7 +103,7 @@ std::string SerializePolicy(const Policy& policy, const std::string& comment = "
 // One policy admitting what any of `policies` admits (a rotation: the old and the new image).
 // Sets keep their order; a set equal to an earlier one (same measurements and TCB statuses) is
 // dropped; a different set whose name is taken is renamed "<name>+<its file name>". allow_mock and
-// allow_debug must agree across the inputs (an error names the files that differ).
+// allow_debug, tcb and td must agree across the inputs (an error names the files that differ).
 struct NamedPolicy {
   std::string file;
   Policy policy;
@@ -61,13 +112,16 @@ Result<Policy> MergePolicies(const std::vector<NamedPolicy>& policies);
 
 struct Decision {
   bool admitted = false;
+  // The tcb.* or td.* rule that refused the quote (reasons then has its explanation).
+  std::string failed_rule;
   std::string matched_set;           // when admitted
   bool mock = false;                 // admitted mock evidence (allow_mock)
   std::vector<std::string> reasons;  // why not (one line per set, or one overall reason)
   std::vector<std::string> measurement_matches;  // sets whose measurements match
 };
 
-// `verdict` is the DCAP result for a TDX quote, or nullptr when it was not verified.
+// `verdict` is the DCAP result for a TDX quote, or nullptr when it was not verified. Rules are
+// judged at verdict->verified_at.
 Decision Evaluate(const Policy& policy, const Evidence& evidence, const Verdict* verdict);
 
 }  // namespace tdxrt
