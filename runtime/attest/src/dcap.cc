@@ -53,6 +53,15 @@ struct PckChainEntry {
   Result<pki::PckExtension> extension = Status::NotFound("not parsed");
 };
 
+// What a quote's quoting-enclave part proves, verified once per distinct (PCK chain, QE report,
+// its signature, attestation key): every quote a TD gets from one QE carries the same bytes
+// there, so a verifier of many quotes pays for one ECDSA verification per quote, not two, and
+// parses the attestation key once.
+struct QeEntry {
+  bool qe_report_signed = false;
+  Result<pki::PkeyPtr> attestation_key = Status::NotFound("not parsed");
+};
+
 struct Verifier::State {
   Collateral raw;
   pki::X509Ptr root;
@@ -78,7 +87,10 @@ struct Verifier::State {
   mutable std::mutex mu;
   mutable std::map<std::string, std::shared_ptr<const PckChainEntry>> pck_chains;
 
+  mutable std::map<std::string, std::shared_ptr<const QeEntry>> qe_entries;
+
   std::shared_ptr<const PckChainEntry> PckChain(const std::string& pem) const;
+  std::shared_ptr<const QeEntry> Qe(const Quote& q, X509* pck) const;
 };
 
 Verifier::Verifier(std::unique_ptr<State> state) : s_(std::move(state)) {}
@@ -282,6 +294,30 @@ std::shared_ptr<const PckChainEntry> Verifier::State::PckChain(const std::string
   return e;
 }
 
+std::shared_ptr<const QeEntry> Verifier::State::Qe(const Quote& q, X509* pck) const {
+  Hasher h(Hasher::Algorithm::kSha256);
+  h.Update(ByteSpan(reinterpret_cast<const std::uint8_t*>(q.pck_chain_pem.data()),
+                    q.pck_chain_pem.size()));
+  h.Update(q.qe_report_raw);
+  h.Update(q.qe_report_signature);
+  h.Update(q.attestation_key);
+  const Bytes digest = h.Final();
+  const std::string key(digest.begin(), digest.end());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = qe_entries.find(key);
+    if (it != qe_entries.end()) return it->second;
+  }
+  auto e = std::make_shared<QeEntry>();
+  e->qe_report_signed =
+      pki::VerifyRawEcdsa(X509_get0_pubkey(pck), q.qe_report_raw, q.qe_report_signature);
+  e->attestation_key = pki::P256KeyFromRaw(q.attestation_key);
+  std::lock_guard<std::mutex> lock(mu);
+  if (qe_entries.size() >= kMaxPckEntries) qe_entries.clear();
+  qe_entries.emplace(key, e);
+  return e;
+}
+
 Outcome Verifier::Verify(ByteSpan bytes, std::int64_t at) const {
   auto q = ParseQuote(bytes);
   if (!q.ok()) return VerifyError{Check::kQuoteFormat, q.status()};
@@ -395,7 +431,8 @@ Outcome Verifier::Verify(const Quote& q, std::int64_t at) const {
   }
 
   // The quoting enclave.
-  if (!pki::VerifyRawEcdsa(X509_get0_pubkey(pck), q.qe_report_raw, q.qe_report_signature)) {
+  const std::shared_ptr<const QeEntry> qe_entry = s.Qe(q, pck);
+  if (!qe_entry->qe_report_signed) {
     return Fail(Check::kQeReportSignature, "QE report signature does not verify with the PCK key");
   }
   Hasher hasher(Hasher::Algorithm::kSha256);
@@ -443,7 +480,7 @@ Outcome Verifier::Verify(const Quote& q, std::int64_t at) const {
   v.qe_status = qe_level->status;
 
   // The quote itself.
-  auto key = pki::P256KeyFromRaw(q.attestation_key);
+  const Result<pki::PkeyPtr>& key = qe_entry->attestation_key;
   if (!key.ok()) return VerifyError{Check::kQuoteSignature, key.status()};
   const Bytes signed_part = SerializeSignedPart(q);
   if (!pki::VerifyRawEcdsa(key->get(), signed_part, q.signature)) {
