@@ -171,3 +171,57 @@ TEST_CASE("merging policies requires the same rules") {
 
 }  // namespace
 }  // namespace tdxrt
+
+namespace tdxrt {
+namespace {
+
+TEST_CASE("runtime events: the log must replay to RTMR3; sets pin event digests") {
+  testing::QuoteBuilder b;
+  const std::vector<RuntimeEvent> log = {{"config-digest", {1, 2, 3}}, {"key-hash", {4}}};
+  b.quote.report.rtmr[3] = ReplayRtmr3(log);
+  const auto built = b.Build();
+  auto v = Verifier::Create(built.collateral, built.root_pem);
+  REQUIRE(v.ok());
+  const Verdict verdict = std::get<Verdict>(v->Verify(built.quote, b.now));
+  const Evidence e = ParseEvidence(built.quote).value();
+  auto policy = [&](const std::string& pins) {
+    return ParsePolicy("version: 1\nsets:\n  - name: v1\n    mr_td: \"" +
+                           ToHex(b.quote.report.mr_td) + "\"\n" + pins,
+                       "p.yaml")
+        .value();
+  };
+  const std::string pin_config = "    runtime_events:\n      - {event: config-digest, digest: \"" +
+                                 ToHex(log[0].Digest()) + "\"}\n";
+  CHECK(Evaluate(policy(pin_config), e, &verdict, &log).admitted);
+  // Without the log, a pinning set cannot admit; a set without pins still can.
+  Decision d = Evaluate(policy(pin_config), e, &verdict);
+  CHECK(d.reasons.back() == "set 'v1': it pins runtime events and no RTMR3 event log was given");
+  CHECK(Evaluate(policy(""), e, &verdict).admitted);
+  // A log that does not replay to the quote's RTMR3 is refused whatever the sets say.
+  const std::vector<RuntimeEvent> shorter = {log[0]};
+  d = Evaluate(policy(""), e, &verdict, &shorter);
+  CHECK(d.failed_rule == "rtmr3.replay");
+  CHECK(d.reasons[0] == "rtmr3.replay: RTMR3 replay mismatch: the 1 events of the log give " +
+                            ToHex(ReplayRtmr3(shorter)) + ", the quote has " +
+                            ToHex(b.quote.report.rtmr[3]));
+  // A pinned digest that the log's event does not have, and an event the log lacks.
+  Measurement other{};
+  other.fill(0xee);
+  d = Evaluate(policy("    runtime_events:\n      - {event: config-digest, digest: \"" +
+                      ToHex(other) + "\"}\n"),
+               e, &verdict, &log);
+  CHECK(d.reasons.back() ==
+        "set 'v1': runtime event 'config-digest' has no entry with digest "
+        "eeeeeeeeeeeeeeee...");
+  d = Evaluate(
+      policy("    runtime_events:\n      - {event: app-id, digest: \"" + ToHex(other) + "\"}\n"), e,
+      &verdict, &log);
+  CHECK(d.reasons.back() == "set 'v1': runtime event 'app-id' is not in the log");
+  // The pins survive the YAML round trip.
+  auto again = ParsePolicy(SerializePolicy(policy(pin_config)), "again.yaml");
+  REQUIRE(again.ok());
+  CHECK(again->sets[0].runtime_events == policy(pin_config).sets[0].runtime_events);
+}
+
+}  // namespace
+}  // namespace tdxrt

@@ -76,5 +76,6 @@ inline std::string ReadAs(const Loaded& l) {
 // subcommand was not the one given.
 using Runner = std::function<std::optional<int>(bool json)>;
 void AddCollateralCommands(CLI::App& app, std::vector<Runner>& runners);
+void AddRtmrCommands(CLI::App& app, std::vector<Runner>& runners);
 
 }  // namespace tdx_attest

@@ -20,6 +20,7 @@
 #include "tdxrt/policy.h"
 #include "tdxrt/provider.h"
 #include "tdxrt/report_data.h"
+#include "tdxrt/rtmr.h"
 #include "tdxrt/run_main.h"
 #include "tdxrt/sim_tdx.h"
 #include "tdxrt/text.h"
@@ -343,7 +344,7 @@ int RunMergePolicies(const std::vector<std::string>& files, const std::string& o
 // --- check --------------------------------------------------------------------------------------
 
 struct CheckArgs {
-  std::string quote, policy, collateral, at, root;
+  std::string quote, policy, collateral, at, root, event_log;
   std::string expect_report_data;
   std::string bind_label;
   std::vector<std::string> bind_fields;
@@ -354,6 +355,15 @@ int RunCheck(const CheckArgs& a, bool json) {
   if (!l.ok()) return Fail(l.status().message());
   auto policy = tdxrt::LoadPolicy(a.policy);
   if (!policy.ok()) return Fail(policy.status().message());
+
+  std::optional<std::vector<tdxrt::RuntimeEvent>> events;
+  if (!a.event_log.empty()) {
+    auto text = tdxrt::ReadFile(a.event_log, 64 << 20);
+    if (!text.ok()) return Fail(text.status().message());
+    auto parsed = tdxrt::ParseRuntimeEventLog(std::string(text->begin(), text->end()));
+    if (!parsed.ok()) return Fail(a.event_log + ": " + parsed.status().message());
+    events = std::move(parsed).value();
+  }
 
   // report_data binding, if asked for.
   std::optional<std::string> binding_error;
@@ -394,7 +404,8 @@ int RunCheck(const CheckArgs& a, bool json) {
   if (verify_error) {
     d.reasons.push_back("DCAP verification failed: " + tdxrt::FormatVerifyError(*verify_error));
   } else {
-    d = tdxrt::Evaluate(*policy, l->evidence, verdict ? &*verdict : nullptr);
+    d = tdxrt::Evaluate(*policy, l->evidence, verdict ? &*verdict : nullptr,
+                        events ? &*events : nullptr);
   }
   if (binding_error) {
     d.admitted = false;
@@ -436,7 +447,8 @@ int RunCheck(const CheckArgs& a, bool json) {
 // --- quote / report-data ------------------------------------------------------------------------
 
 struct QuoteArgs {
-  std::string report_data, out, provider = "configfs-tsm", tsm_root, mock_mrtd, mock_from, sim_seed;
+  std::string report_data, out, provider = "configfs-tsm", tsm_root, mock_mrtd, mock_from, sim_seed,
+                                rtmr3_log;
 };
 
 int RunQuote(const QuoteArgs& a) {
@@ -479,6 +491,13 @@ int RunQuote(const QuoteArgs& a) {
       auto m = tdxrt::FromHex(a.mock_mrtd, 48);
       if (!m.ok()) return Usage("--mock-mrtd: " + m.status().message());
       std::copy(m->begin(), m->end(), id.mr_td.begin());
+    }
+    if (!a.rtmr3_log.empty()) {
+      auto text = tdxrt::ReadFile(a.rtmr3_log, 64 << 20);
+      if (!text.ok()) return Fail(text.status().message());
+      auto events = tdxrt::ParseRuntimeEventLog(std::string(text->begin(), text->end()));
+      if (!events.ok()) return Fail(a.rtmr3_log + ": " + events.status().message());
+      id.rtmr[3] = tdxrt::ReplayRtmr3(*events);
     }
     if (a.provider == "mock") {
       provider = std::make_unique<tdxrt::MockProvider>(id);
@@ -561,6 +580,8 @@ int Main(int argc, char** argv) {
   check->add_option("--bind", ca.bind_label,
                     "Required REPORTDATA is the binding of this label over the --field values");
   check->add_option("--field", ca.bind_fields, "A bound field, hex (repeatable, in order)");
+  check->add_option("--event-log", ca.event_log,
+                    "The TD's RTMR3 event log: must replay to the quote's RTMR3");
   check->fallthrough();
 
   std::vector<std::string> merge_files;
@@ -580,6 +601,8 @@ int Main(int argc, char** argv) {
                     "configfs-tsm (default), mock or simulated (development: a quote signed by "
                     "the development PKI of --sim-seed)");
   quote->add_option("--sim-seed", qa.sim_seed, "Seed of the development PKI (simulated)");
+  quote->add_option("--rtmr3-log", qa.rtmr3_log,
+                    "Claim the RTMR3 this event log replays to (mock, simulated)");
   quote->add_option("--tsm-root", qa.tsm_root,
                     "configfs-tsm report directory (default /sys/kernel/config/tsm/report)");
   quote->add_option("--mock-mrtd", qa.mock_mrtd,
@@ -598,6 +621,7 @@ int Main(int argc, char** argv) {
 
   std::vector<Runner> runners;
   AddCollateralCommands(app, runners);
+  AddRtmrCommands(app, runners);
 
   if (auto code = tdxrt::ParseCommandLine(app, argc, argv, "tdx-attest", Code(ExitCode::kUsage)))
     return *code;

@@ -389,9 +389,10 @@ Result<Policy> ParsePolicy(const std::string& text, const std::string& file) {
         d.Error(s, where + " must be a map");
         continue;
       }
-      d.CheckKeys(
-          s, {"name", "mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mr_config_id", "tcb_status"},
-          where);
+      d.CheckKeys(s,
+                  {"name", "mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mr_config_id",
+                   "tcb_status", "runtime_events"},
+                  where);
       MeasurementSet m;
       m.line = s.Mark().line + 1;
       if (auto n = d.Str(s, "name", true, where)) {
@@ -411,6 +412,25 @@ Result<Policy> ParsePolicy(const std::string& text, const std::string& file) {
         m.rtmr[r] = Digest(d, s, "rtmr" + std::to_string(r), false, where);
       }
       m.mr_config_id = Digest(d, s, "mr_config_id", false, where);
+      if (const YAML::Node re = s["runtime_events"]) {
+        if (!re.IsSequence() || re.size() == 0) {
+          d.Error(re, "'runtime_events' in " + where + " must be a non-empty list",
+                  "- {event: NAME, digest: 96 hex digits}");
+        } else {
+          for (const auto& ev : re) {
+            const std::string w = "a runtime event of " + where;
+            if (!ev.IsMap()) {
+              d.Error(ev, w + " must be a map {event: NAME, digest: HEX}");
+              continue;
+            }
+            d.CheckKeys(ev, {"event", "digest"}, w);
+            PinnedEvent pin;
+            if (auto n = d.Str(ev, "event", true, w)) pin.event = *n;
+            if (auto dg = Digest(d, ev, "digest", true, w)) pin.digest = *dg;
+            m.runtime_events.push_back(pin);
+          }
+        }
+      }
       if (const YAML::Node ts = s["tcb_status"]) {
         m.tcb_status.clear();
         if (!ts.IsSequence() || ts.size() == 0) {
@@ -473,6 +493,12 @@ std::string SerializePolicy(const Policy& p, const std::string& comment) {
       if (s.rtmr[r]) out += "    rtmr" + std::to_string(r) + ": \"" + ToHex(*s.rtmr[r]) + "\"\n";
     }
     if (s.mr_config_id) out += "    mr_config_id: \"" + ToHex(*s.mr_config_id) + "\"\n";
+    if (!s.runtime_events.empty()) {
+      out += "    runtime_events:\n";
+      for (const auto& e : s.runtime_events) {
+        out += "      - {event: \"" + e.event + "\", digest: \"" + ToHex(e.digest) + "\"}\n";
+      }
+    }
     out += "    tcb_status: [";
     for (std::size_t i = 0; i < s.tcb_status.size(); ++i) {
       out += (i ? ", " : "") + std::string(TcbStatusName(s.tcb_status[i]));
@@ -501,7 +527,7 @@ Result<Policy> MergePolicies(const std::vector<NamedPolicy>& in) {
     for (const auto& s : p.sets) {
       const auto same = [&](const MeasurementSet& o) {
         return o.mr_td == s.mr_td && o.rtmr == s.rtmr && o.mr_config_id == s.mr_config_id &&
-               o.tcb_status == s.tcb_status;
+               o.tcb_status == s.tcb_status && o.runtime_events == s.runtime_events;
       };
       if (std::any_of(out.sets.begin(), out.sets.end(), same)) continue;
       MeasurementSet m = s;
@@ -530,7 +556,8 @@ Result<Policy> MergePolicies(const std::vector<NamedPolicy>& in) {
   return out;
 }
 
-Decision Evaluate(const Policy& p, const Evidence& e, const Verdict* verdict) {
+Decision Evaluate(const Policy& p, const Evidence& e, const Verdict* verdict,
+                  const std::vector<RuntimeEvent>* events) {
   Decision d;
   const TdReport& r = e.report;
   // Measurements first, for every set: reported whatever the overall outcome.
@@ -549,6 +576,24 @@ Decision Evaluate(const Policy& p, const Evidence& e, const Verdict* verdict) {
     if (w.empty() && s.mr_config_id && r.mr_config_id != *s.mr_config_id) {
       w = "MRCONFIGID " + Short(r.mr_config_id) + " is not " + Short(*s.mr_config_id);
     }
+    for (const PinnedEvent& pin : s.runtime_events) {
+      if (!w.empty()) break;
+      if (events == nullptr) {
+        w = "it pins runtime events and no RTMR3 event log was given";
+        break;
+      }
+      const auto found = std::find_if(events->begin(), events->end(), [&](const RuntimeEvent& ev) {
+        return ev.name == pin.event && ev.Digest() == pin.digest;
+      });
+      if (found == events->end()) {
+        const bool named = std::any_of(events->begin(), events->end(), [&](const RuntimeEvent& ev) {
+          return ev.name == pin.event;
+        });
+        w = "runtime event '" + pin.event + "' " +
+            (named ? "has no entry with digest " + Short(pin.digest)
+                   : std::string("is not in the log"));
+      }
+    }
     if (w.empty()) d.measurement_matches.push_back(s.name);
   }
   if (e.kind == EvidenceKind::kMock && !p.allow_mock) {
@@ -565,6 +610,13 @@ Decision Evaluate(const Policy& p, const Evidence& e, const Verdict* verdict) {
   if (debug && !p.allow_debug) {
     d.reasons.push_back("the TD is a debug TD (TDATTRIBUTES.DEBUG): its memory is not private");
     return d;
+  }
+  if (events != nullptr) {
+    if (Status st = CheckRtmr3Replay(*events, r.rtmr[3]); !st.ok()) {
+      d.failed_rule = "rtmr3.replay";
+      d.reasons.push_back("rtmr3.replay: " + st.message());
+      return d;
+    }
   }
   if (auto f = CheckRules(p, e, verdict)) {
     d.failed_rule = f->rule;

@@ -11,6 +11,8 @@
 //       rtmr0: ...                  # optional, each of rtmr0..rtmr3
 //       mr_config_id: ...           # optional
 //       tcb_status: [UpToDate, SWHardeningNeeded]   # optional; default [UpToDate]
+//       runtime_events:             # optional: events the RTMR3 log must hold (rtmr.h)
+//         - {event: config-digest, digest: <96 hex>}
 //   tcb:                   # optional: how the platform must be (every set), docs/attestation.md
 //     out_of_date_grace_days: 30      # OutOfDate* admitted while tcbDate + grace >= time
 //     refuse_advisories: [INTEL-SA-00837]
@@ -42,11 +44,20 @@
 #include "tdxrt/collateral.h"
 #include "tdxrt/dcap.h"
 #include "tdxrt/evidence.h"
+#include "tdxrt/rtmr.h"
 
 namespace tdxrt {
 
+// A runtime event a set requires in the TD's RTMR3 log (tdxrt/rtmr.h), by name and digest.
+struct PinnedEvent {
+  std::string event;
+  Measurement digest{};
+  bool operator==(const PinnedEvent&) const = default;
+};
+
 struct MeasurementSet {
   std::string name;
+  std::vector<PinnedEvent> runtime_events;  // need an event log that replays to RTMR3
   Measurement mr_td{};
   std::array<std::optional<Measurement>, 4> rtmr;
   std::optional<Measurement> mr_config_id;
@@ -122,6 +133,9 @@ struct Decision {
 
 // `verdict` is the DCAP result for a TDX quote, or nullptr when it was not verified. Rules are
 // judged at verdict->verified_at.
-Decision Evaluate(const Policy& policy, const Evidence& evidence, const Verdict* verdict);
+// `events`: the TD's RTMR3 event log when one was given; it must replay to the quote's RTMR3
+// (rule rtmr3.replay), and sets that pin runtime events look them up in it.
+Decision Evaluate(const Policy& policy, const Evidence& evidence, const Verdict* verdict,
+                  const std::vector<RuntimeEvent>* events = nullptr);
 
 }  // namespace tdxrt
