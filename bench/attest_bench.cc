@@ -93,8 +93,8 @@ int main() {
   };
 
   auto cold_verify = [&] {
-    auto v = tdxrt::Verifier::Create(collateral, root);
-    auto r = v->Verify(quote, at);
+    auto fresh = tdxrt::Verifier::Create(collateral, root);
+    auto r = fresh->Verify(quote, at);
     sink = sink + static_cast<int>(r.index());
   };
 
