@@ -4,12 +4,14 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tdxrt/evidence.h"
 #include "tdxrt/file.h"
+#include "tdxrt/provider.h"
 
 namespace tdx_attest {
 
@@ -72,10 +74,21 @@ inline std::string ReadAs(const Loaded& l) {
   return " (read as " + std::string(tdxrt::EvidenceEncodingName(l.encoding)) + " text)";
 }
 
+// Where evidence comes from (quote, cert make): cli_provider.cc.
+struct ProviderArgs {
+  std::string name = "configfs-tsm", tsm_root, mock_mrtd, mock_from, sim_seed, rtmr3_log;
+};
+void AddProviderOptions(CLI::App* sub, ProviderArgs& a);
+// Flag errors are InvalidArgument (usage, exit 2); unreadable files fail (exit 1).
+tdxrt::Result<std::unique_ptr<tdxrt::QuoteProvider>> MakeProvider(const ProviderArgs& a);
+int ProviderFailure(const tdxrt::Status& st);
+std::string ProviderWhat(const ProviderArgs& a);
+
 // A command file adds its subcommands and a runner per subcommand: nullopt when that
 // subcommand was not the one given.
 using Runner = std::function<std::optional<int>(bool json)>;
 void AddCollateralCommands(CLI::App& app, std::vector<Runner>& runners);
 void AddRtmrCommands(CLI::App& app, std::vector<Runner>& runners);
+void AddRatlsCommands(CLI::App& app, std::vector<Runner>& runners);
 
 }  // namespace tdx_attest

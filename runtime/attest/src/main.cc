@@ -447,8 +447,8 @@ int RunCheck(const CheckArgs& a, bool json) {
 // --- quote / report-data ------------------------------------------------------------------------
 
 struct QuoteArgs {
-  std::string report_data, out, provider = "configfs-tsm", tsm_root, mock_mrtd, mock_from, sim_seed,
-                                rtmr3_log;
+  std::string report_data, out;
+  ProviderArgs provider;
 };
 
 int RunQuote(const QuoteArgs& a) {
@@ -456,70 +456,14 @@ int RunQuote(const QuoteArgs& a) {
   if (!rd.ok()) return Usage("--report-data: " + rd.status().message());
   tdxrt::ReportData report_data{};
   std::copy(rd->begin(), rd->end(), report_data.begin());
-  std::unique_ptr<tdxrt::QuoteProvider> provider;
-  if (a.provider == "configfs-tsm") {
-    tdxrt::ConfigfsTsmProvider::Options o;
-    if (!a.tsm_root.empty()) o.root = a.tsm_root;
-    provider = std::make_unique<tdxrt::ConfigfsTsmProvider>(o);
-  } else if (a.provider == "mock" || a.provider == "simulated") {
-    tdxrt::TdReport id =
-        a.provider == "simulated" ? tdxrt::DevPki::DefaultReport() : tdxrt::TdReport{};
-    if (!a.mock_from.empty()) {
-      // An image's <name>-measurements.json (tdximage build): MR_TD (single-pass), RTMR1, RTMR2.
-      auto text = tdxrt::ReadFile(a.mock_from, 1 << 20);
-      if (!text.ok()) return Fail(text.status().message());
-      auto parsed = tdxrt::ParseJson(
-          std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), a.mock_from);
-      if (!parsed.ok()) return Fail(parsed.status().message());
-      const nlohmann::json& j = *parsed;
-      auto get = [&](const nlohmann::json& v, tdxrt::Measurement& m) {
-        if (!v.is_string()) return false;
-        auto b = tdxrt::FromHex(v.get<std::string>(), 48);
-        if (!b.ok()) return false;
-        std::copy(b->begin(), b->end(), m.begin());
-        return true;
-      };
-      if (!j.is_object() || !j.contains("mr_td") || !j["mr_td"].is_object() ||
-          !get(j["mr_td"].value("single-pass", nlohmann::json()), id.mr_td) ||
-          !get(j.value("rtmr1", nlohmann::json()), id.rtmr[1]) ||
-          !get(j.value("rtmr2", nlohmann::json()), id.rtmr[2])) {
-        return Fail(a.mock_from +
-                    ": not a tdximage measurements file (mr_td.single-pass, rtmr1, rtmr2)");
-      }
-    }
-    if (!a.mock_mrtd.empty()) {
-      auto m = tdxrt::FromHex(a.mock_mrtd, 48);
-      if (!m.ok()) return Usage("--mock-mrtd: " + m.status().message());
-      std::copy(m->begin(), m->end(), id.mr_td.begin());
-    }
-    if (!a.rtmr3_log.empty()) {
-      auto text = tdxrt::ReadFile(a.rtmr3_log, 64 << 20);
-      if (!text.ok()) return Fail(text.status().message());
-      auto events = tdxrt::ParseRuntimeEventLog(std::string(text->begin(), text->end()));
-      if (!events.ok()) return Fail(a.rtmr3_log + ": " + events.status().message());
-      id.rtmr[3] = tdxrt::ReplayRtmr3(*events);
-    }
-    if (a.provider == "mock") {
-      provider = std::make_unique<tdxrt::MockProvider>(id);
-    } else {
-      if (a.sim_seed.empty()) return Usage("--provider simulated needs --sim-seed");
-      auto pki = tdxrt::DevPki::FromSeed(a.sim_seed);
-      if (!pki.ok()) return Usage("--sim-seed: " + pki.status().message());
-      provider = std::make_unique<tdxrt::SimulatedTdxProvider>(
-          std::make_shared<const tdxrt::DevPki>(std::move(pki).value()), id);
-    }
-  } else {
-    return Usage("--provider must be configfs-tsm, mock or simulated");
-  }
-  auto q = provider->GetQuote(report_data);
-  if (!q.ok()) return Fail(provider->Name() + ": " + q.status().message());
+  auto provider = MakeProvider(a.provider);
+  if (!provider.ok()) return ProviderFailure(provider.status());
+  auto q = (*provider)->GetQuote(report_data);
+  if (!q.ok()) return Fail((*provider)->Name() + ": " + q.status().message());
   tdxrt::Status st = tdxrt::WriteFileAtomic(a.out, *q, 0644);
   if (!st.ok()) return Fail(st.message());
   std::fprintf(stderr, "tdx-attest: wrote %zu bytes of %s to %s\n", q->size(),
-               a.provider == "mock"        ? "MOCK evidence"
-               : a.provider == "simulated" ? "DEVELOPMENT quote (simulated TDX)"
-                                           : "quote",
-               a.out.c_str());
+               ProviderWhat(a.provider).c_str(), a.out.c_str());
   return Code(ExitCode::kOk);
 }
 
@@ -597,18 +541,7 @@ int Main(int argc, char** argv) {
   auto* quote = app.add_subcommand("quote", "Get a quote for REPORTDATA inside a TD");
   quote->add_option("--report-data", qa.report_data, "REPORTDATA, 128 hex digits")->required();
   quote->add_option("--out", qa.out, "Output file (written atomically)")->required();
-  quote->add_option("--provider", qa.provider,
-                    "configfs-tsm (default), mock or simulated (development: a quote signed by "
-                    "the development PKI of --sim-seed)");
-  quote->add_option("--sim-seed", qa.sim_seed, "Seed of the development PKI (simulated)");
-  quote->add_option("--rtmr3-log", qa.rtmr3_log,
-                    "Claim the RTMR3 this event log replays to (mock, simulated)");
-  quote->add_option("--tsm-root", qa.tsm_root,
-                    "configfs-tsm report directory (default /sys/kernel/config/tsm/report)");
-  quote->add_option("--mock-mrtd", qa.mock_mrtd,
-                    "MRTD the mock or simulated evidence claims (96 hex)");
-  quote->add_option("--mock-from", qa.mock_from,
-                    "Claim an image's measurements (its <name>-measurements.json)");
+  AddProviderOptions(quote, qa.provider);
   quote->fallthrough();
 
   std::string label;
@@ -622,6 +555,7 @@ int Main(int argc, char** argv) {
   std::vector<Runner> runners;
   AddCollateralCommands(app, runners);
   AddRtmrCommands(app, runners);
+  AddRatlsCommands(app, runners);
 
   if (auto code = tdxrt::ParseCommandLine(app, argc, argv, "tdx-attest", Code(ExitCode::kUsage)))
     return *code;
