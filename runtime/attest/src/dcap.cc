@@ -12,6 +12,7 @@
 #include "pki.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/sha.h"
+#include "tdxrt/sim_tdx.h"
 
 namespace tdxrt {
 
@@ -51,6 +52,7 @@ struct PckChainEntry {
   std::vector<pki::X509Ptr> chain;
   Status signatures;  // path to the root, ignoring time
   Result<pki::PckExtension> extension = Status::NotFound("not parsed");
+  bool development = false;
 };
 
 // What a quote's quoting-enclave part proves, verified once per distinct (PCK chain, QE report,
@@ -287,6 +289,9 @@ std::shared_ptr<const PckChainEntry> Verifier::State::PckChain(const std::string
     e->chain = std::move(chain).value();
     e->signatures = pki::VerifyChainSignatures(e->chain, root.get());
     e->extension = pki::ParsePckExtension(e->chain[0].get());
+    e->development = std::any_of(e->chain.begin(), e->chain.end(), [](const pki::X509Ptr& c) {
+      return pki::Organization(c.get()) == kDevPkiOrganization;
+    });
   }
   std::lock_guard<std::mutex> lock(mu);
   if (pck_chains.size() >= kMaxPckEntries) pck_chains.clear();
@@ -412,6 +417,7 @@ Outcome Verifier::Verify(const Quote& q, std::int64_t at) const {
   if (!ext.ok()) return VerifyError{Check::kPckExtension, ext.status()};
   v.fmspc = ext->fmspc;
   v.ppid = ext->ppid;
+  v.development = entry->development;
   v.pce_svn = ext->pce_svn;
   v.tcb_evaluation_data_number = tcb.tcb_evaluation_data_number;
   v.tcb_info_issued = tcb.issue_date;

@@ -435,4 +435,13 @@ Result<PckExtension> ParsePckExtension(X509* cert) {
   return out;
 }
 
+std::string Organization(X509* cert) {
+  X509_NAME* name = X509_get_subject_name(cert);
+  const int i = X509_NAME_get_index_by_NID(name, NID_organizationName, -1);
+  if (i < 0) return "";
+  const ASN1_STRING* o = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(o)),
+                     static_cast<std::size_t>(ASN1_STRING_length(o)));
+}
+
 }  // namespace tdxrt::pki

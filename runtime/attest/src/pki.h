@@ -41,6 +41,8 @@ Result<CrlPtr> ParseCrl(ByteSpan der_or_pem);
 Bytes CertDer(X509* cert);
 // The subject CN, escaped (tdxrt/text.h): it is the certificate's bytes, not ours.
 std::string SubjectCn(X509* cert);
+// The subject's O, raw (for comparisons; escape before printing).
+std::string Organization(X509* cert);
 
 // Verification is split into what does not depend on the time (signatures, path, CA
 // constraints: checked once per collateral or PCK chain and cached) and what does (validity

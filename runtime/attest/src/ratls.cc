@@ -218,13 +218,13 @@ RatlsPeer VerifyRatlsCertificate(X509* cert, const RatlsPolicy& p) {
   const std::int64_t at = p.clock ? p.clock() : SystemNow();
   // 2. The quote, DCAP-verified.
   if (evidence->quote) {
-    peer.development = IsDevelopmentQuote(*evidence->quote);
     if (!p.verifiers) return refuse("quote", "no collateral source to verify the quote with");
     auto verifier = p.verifiers(*evidence->quote);
     if (!verifier.ok()) return refuse("quote", "no collateral: " + verifier.status().message());
     auto r = (*verifier)->Verify(*evidence->quote, at);
     if (auto* e = std::get_if<VerifyError>(&r)) return refuse("quote", FormatVerifyError(*e));
     peer.verdict = std::get<Verdict>(r);
+    peer.development = peer.verdict->development;
   }
   // 3. REPORTDATA binds this certificate's key.
   const ReportData expected = RatlsReportData(ev->spki_der);

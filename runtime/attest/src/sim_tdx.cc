@@ -221,16 +221,9 @@ Collateral DevPki::MakeCollateral(std::int64_t issued, std::int64_t lifetime) co
 bool IsDevelopmentQuote(const Quote& quote) {
   auto chain = pki::ParsePemChain(quote.pck_chain_pem);
   if (!chain.ok()) return false;
-  for (const auto& cert : *chain) {
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    const int i = X509_NAME_get_index_by_NID(name, NID_organizationName, -1);
-    if (i < 0) continue;
-    const ASN1_STRING* o = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
-    const std::string_view value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(o)),
-                                 static_cast<std::size_t>(ASN1_STRING_length(o)));
-    if (value == kDevPkiOrganization) return true;
-  }
-  return false;
+  return std::any_of(chain->begin(), chain->end(), [](const pki::X509Ptr& c) {
+    return pki::Organization(c.get()) == kDevPkiOrganization;
+  });
 }
 
 Result<Bytes> SimulatedTdxProvider::GetQuote(const ReportData& report_data) {

@@ -89,6 +89,9 @@ struct Verdict {
   std::int64_t verified_at = 0;
   std::int64_t collateral_expires = 0;  // earliest nextUpdate among TCB info, QE identity, CRLs
   bool td_debug = false;                // TDATTRIBUTES.TUD.DEBUG (bit 0)
+  // The PCK chain is a development PKI's (sim_tdx.h): only possible under a root given
+  // explicitly. A label, decided once per PCK chain.
+  bool development = false;
 };
 
 // A failed verification: which check, and why.
