@@ -168,10 +168,6 @@ ordered_json BuildDescription(const Recipe& r, const ToolchainLock& tl, const Bu
   return j;
 }
 
-std::string KeyOf(const ordered_json& description) {
-  return tdxrt::ToHex(tdxrt::Sha256(Span(tdxrt::DumpJson(description, -1))));
-}
-
 // Every output (installed or not) and the libraries of the installed ones, into the buildinfo;
 // returns what goes into the image.
 std::vector<BuiltFile> Install(const BuildSpec& b, const std::vector<BuiltFile>& all,
@@ -285,6 +281,13 @@ struct RootDir {
 
 }  // namespace
 
+std::string BuildKey(ordered_json description) {
+  if (auto s = description.find("source"); s != description.end() && s->is_object()) {
+    s->erase("what");
+  }
+  return tdxrt::ToHex(tdxrt::Sha256(Span(tdxrt::DumpJson(description, -1))));
+}
+
 std::string TreeDigest(const FileTree& tree) {
   std::string listing;
   for (const auto& [path, n] : tree.nodes()) {
@@ -381,7 +384,7 @@ Result<HermeticResult> RunBuildSection(const Recipe& r, const Lock& lock,
   TDX_ASSIGN_OR_RETURN(BuildSourceTree src, ReadBuildSource(r, sources, o.file_roots, runner));
   res.seconds["build source"] = Since(t0);
   ordered_json info = BuildDescription(r, tl, src, o.source_date_epoch);
-  const std::string key = KeyOf(info);
+  const std::string key = BuildKey(info);
   log("build    source " + src.description + ": " + std::to_string(src.count) + " files, digest " +
       src.digest.substr(0, 16) + "…; toolchain " + std::to_string(tl.packages.size()) +
       " packages; key " + key.substr(0, 16) + "…");

@@ -180,6 +180,33 @@ TEST_CASE("source digest: content, mode, symlinks and paths count; nothing else"
   CHECK(TreeDigest(a) != TreeDigest(b));
 }
 
+TEST_CASE("build key: the same tree read from another path is the same key") {
+  using nlohmann::ordered_json;
+  ordered_json d = {
+      {"toolchain", ordered_json::array({{{"name", "g++"}, {"sha256", "T"}}})},
+      {"source", {{"what", "git ../.."}, {"digest", "tdximage-tree-v1:D"}, {"files", 3}}},
+      {"commands", {"make"}},
+      {"environment", {{"TZ", "UTC"}}},
+      {"outputs_wanted", {"/build/out/app"}}};
+  const std::string key = BuildKey(d);
+  CHECK(key.size() == 64);
+  ordered_json moved = d;
+  moved["source"]["what"] = "git /home/auditor/checkout [runtime]";
+  CHECK(BuildKey(moved) == key);
+  // Everything else that decides the outputs' bytes changes it.
+  for (const auto& [path, value] : std::vector<std::pair<std::string, ordered_json>>{
+           {"/source/digest", "tdximage-tree-v1:E"},
+           {"/source/files", 4},
+           {"/toolchain/0/sha256", "U"},
+           {"/commands/0", "make -j1"},
+           {"/environment/TZ", "CET"},
+           {"/outputs_wanted/0", "/build/out/other"}}) {
+    ordered_json other = d;
+    other[ordered_json::json_pointer(path)] = value;
+    CHECK_MESSAGE(BuildKey(other) != key, path);
+  }
+}
+
 TEST_CASE("verify names a differing toolchain package or source digest before any file") {
   const std::string base = R"({"manifest_version": 1, "recipe": {"name": "x"},
     "measurements": {"mr_td": {}}, "inputs": [], "outputs": [],

@@ -30,6 +30,11 @@ namespace tdximage {
 // The digest above, over the files and symlinks of `tree` (directories are implied).
 std::string TreeDigest(const FileTree& tree);
 
+// The build key: sha256 of the build description (the manifest's "build" without outputs) less
+// source.what, so that the same tree read from another path (a copy of the recipe, an auditor's
+// checkout elsewhere) is the same key, while anything that decides the outputs' bytes is not.
+std::string BuildKey(nlohmann::ordered_json description);
+
 struct BuildSourceTree {
   FileTree files;  // relative to /build/src
   std::string digest;
