@@ -7,6 +7,7 @@
 
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/text.h"
 #include "tdxrt/yaml_diagnostics.h"
 
 namespace tdxrt {
@@ -189,6 +190,26 @@ TdRules ParseTdRules(YamlDiagnostics& d, const YAML::Node& n) {
 
 std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
 
+// A YAML double-quoted scalar for any text: quote, backslash and control bytes escaped.
+std::string YamlQuoted(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
 template <typename T, typename F>
 std::string List(const std::vector<T>& v, F f) {
   std::string out = "[";
@@ -369,12 +390,15 @@ Result<Policy> ParsePolicy(const std::string& text, const std::string& file) {
     return Status::InvalidArgument(d.Joined());
   }
   Policy p;
-  d.CheckKeys(root, {"version", "allow_mock", "allow_debug", "tcb", "td", "sets"}, "the policy");
+  d.CheckKeys(root,
+              {"version", "allow_mock", "allow_debug", "allow_development", "tcb", "td", "sets"},
+              "the policy");
   if (auto v = d.Str(root, "version", true, "the policy", "version: 1"); v && *v != "1") {
     d.Error(root["version"], "policy version " + *v + " is not supported", "version: 1");
   }
   p.allow_mock = Bool(d, root, "allow_mock").value_or(false);
   p.allow_debug = Bool(d, root, "allow_debug").value_or(false);
+  p.allow_development = Bool(d, root, "allow_development").value_or(false);
   if (root["tcb"]) p.tcb = ParseTcbRules(d, root["tcb"]);
   if (root["td"]) p.td = ParseTdRules(d, root["td"]);
   const YAML::Node sets = root["sets"];
@@ -391,7 +415,7 @@ Result<Policy> ParsePolicy(const std::string& text, const std::string& file) {
       }
       d.CheckKeys(s,
                   {"name", "mr_td", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mr_config_id",
-                   "tcb_status", "runtime_events"},
+                   "tcb_status", "runtime_events", "program", "host_settings"},
                   where);
       MeasurementSet m;
       m.line = s.Mark().line + 1;
@@ -428,6 +452,36 @@ Result<Policy> ParsePolicy(const std::string& text, const std::string& file) {
             if (auto n = d.Str(ev, "event", true, w)) pin.event = *n;
             if (auto dg = Digest(d, ev, "digest", true, w)) pin.digest = *dg;
             m.runtime_events.push_back(pin);
+          }
+        }
+      }
+      if (s["program"]) {
+        m.program = d.Str(s, "program", true, where);
+        if (m.program && !LaunchEvent(LaunchRecord{*m.program, false, {}}).ok()) {
+          d.Error(s["program"], "program '" + *m.program + "' in " + where + " is not a plain name",
+                  "1-128 characters of A-Z a-z 0-9 - _ .");
+        }
+      }
+      if (const YAML::Node hs = s["host_settings"]) {
+        if (!hs.IsMap() || hs.size() == 0) {
+          d.Error(hs, "'host_settings' in " + where + " must be a non-empty map",
+                  "NAME: value (null: the host must not set it)");
+        } else {
+          for (const auto& kv : hs) {
+            const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "";
+            if (!LaunchEvent(LaunchRecord{"p", false, {{name, ""}}}).ok()) {
+              d.Error(kv.first,
+                      "host setting name '" + name + "' in " + where + " is not [A-Z_][A-Z0-9_]*");
+              continue;
+            }
+            if (kv.second.IsNull()) {
+              m.host_settings[name] = std::nullopt;
+            } else if (kv.second.IsScalar()) {
+              m.host_settings[name] = kv.second.Scalar();
+            } else {
+              d.Error(kv.second, "the value of host setting " + name + " in " + where +
+                                     " must be a string or null");
+            }
           }
         }
       }
@@ -484,6 +538,7 @@ std::string SerializePolicy(const Policy& p, const std::string& comment) {
   out += "version: 1\n";
   out += std::string("allow_mock: ") + (p.allow_mock ? "true" : "false") + "\n";
   out += std::string("allow_debug: ") + (p.allow_debug ? "true" : "false") + "\n";
+  if (p.allow_development) out += "allow_development: true\n";
   out += SerializeRules(p.tcb, p.td);
   out += "sets:\n";
   for (const auto& s : p.sets) {
@@ -497,6 +552,13 @@ std::string SerializePolicy(const Policy& p, const std::string& comment) {
       out += "    runtime_events:\n";
       for (const auto& e : s.runtime_events) {
         out += "      - {event: \"" + e.event + "\", digest: \"" + ToHex(e.digest) + "\"}\n";
+      }
+    }
+    if (s.program) out += "    program: " + Quoted(*s.program) + "\n";
+    if (!s.host_settings.empty()) {
+      out += "    host_settings:\n";
+      for (const auto& [name, value] : s.host_settings) {
+        out += "      " + name + ": " + (value ? YamlQuoted(*value) : std::string("null")) + "\n";
       }
     }
     out += "    tcb_status: [";
@@ -513,11 +575,14 @@ Result<Policy> MergePolicies(const std::vector<NamedPolicy>& in) {
   Policy out;
   out.allow_mock = in.front().policy.allow_mock;
   out.allow_debug = in.front().policy.allow_debug;
+  out.allow_development = in.front().policy.allow_development;
   out.tcb = in.front().policy.tcb;
   out.td = in.front().policy.td;
   for (const auto& [file, p] : in) {
-    if (p.allow_mock != out.allow_mock || p.allow_debug != out.allow_debug) {
-      return Status::InvalidArgument(file + ": allow_mock/allow_debug differ from " +
+    if (p.allow_mock != out.allow_mock || p.allow_debug != out.allow_debug ||
+        p.allow_development != out.allow_development) {
+      return Status::InvalidArgument(file +
+                                     ": allow_mock/allow_debug/allow_development differ from " +
                                      in.front().file + "'s; merged policies must agree on them");
     }
     if (!(p.tcb == in.front().policy.tcb) || !(p.td == in.front().policy.td)) {
@@ -527,7 +592,8 @@ Result<Policy> MergePolicies(const std::vector<NamedPolicy>& in) {
     for (const auto& s : p.sets) {
       const auto same = [&](const MeasurementSet& o) {
         return o.mr_td == s.mr_td && o.rtmr == s.rtmr && o.mr_config_id == s.mr_config_id &&
-               o.tcb_status == s.tcb_status && o.runtime_events == s.runtime_events;
+               o.tcb_status == s.tcb_status && o.runtime_events == s.runtime_events &&
+               o.program == s.program && o.host_settings == s.host_settings;
       };
       if (std::any_of(out.sets.begin(), out.sets.end(), same)) continue;
       MeasurementSet m = s;
@@ -556,10 +622,42 @@ Result<Policy> MergePolicies(const std::vector<NamedPolicy>& in) {
   return out;
 }
 
+namespace {
+
+// Why a set's launch pins (program, host settings) do not hold, or "".
+std::string LaunchMismatch(const MeasurementSet& s,
+                           const std::optional<Result<LaunchRecord>>& launch) {
+  if (!launch) return "it pins the launch record and no RTMR3 event log was given";
+  if (!launch->ok()) return launch->status().message();
+  const LaunchRecord& l = **launch;
+  if (s.program && l.program != *s.program) {
+    return "the launch record's program is " + l.program + ", not " + *s.program;
+  }
+  for (const auto& [name, want] : s.host_settings) {
+    const auto got = l.host_settings.find(name);
+    if (!want && got != l.host_settings.end()) {
+      return "the host set " + name + " (to '" + EscapeText(got->second) +
+             "'), which it pins unset";
+    }
+    if (want && got == l.host_settings.end()) {
+      return "the host did not set " + name + " (pinned to '" + EscapeText(*want) + "')";
+    }
+    if (want && got->second != *want) {
+      return "the host set " + name + " to '" + EscapeText(got->second) + "', not '" +
+             EscapeText(*want) + "'";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 Decision Evaluate(const Policy& p, const Evidence& e, const Verdict* verdict,
                   const std::vector<RuntimeEvent>* events) {
   Decision d;
   const TdReport& r = e.report;
+  std::optional<Result<LaunchRecord>> launch;
+  if (events != nullptr) launch = FindLaunchRecord(*events);
   // Measurements first, for every set: reported whatever the overall outcome.
   std::vector<std::string> why(p.sets.size());
   for (std::size_t i = 0; i < p.sets.size(); ++i) {
@@ -594,6 +692,9 @@ Decision Evaluate(const Policy& p, const Evidence& e, const Verdict* verdict,
                    : std::string("is not in the log"));
       }
     }
+    if (w.empty() && (s.program || !s.host_settings.empty())) {
+      w = LaunchMismatch(s, launch);
+    }
     if (w.empty()) d.measurement_matches.push_back(s.name);
   }
   if (e.kind == EvidenceKind::kMock && !p.allow_mock) {
@@ -617,6 +718,13 @@ Decision Evaluate(const Policy& p, const Evidence& e, const Verdict* verdict,
       d.reasons.push_back("rtmr3.replay: " + st.message());
       return d;
     }
+  }
+  if (launch && launch->ok() && (*launch)->development && !p.allow_development) {
+    d.failed_rule = "launch.development";
+    d.reasons.push_back(
+        "launch.development: the TD's launch record says it runs a development image (TDX "
+        "gating off or mock evidence admitted); this policy does not allow development");
+    return d;
   }
   if (auto f = CheckRules(p, e, verdict)) {
     d.failed_rule = f->rule;

@@ -146,7 +146,8 @@ TEST_CASE("merging policies for a rotation: order kept, duplicates dropped, name
   mock.allow_mock = true;
   auto bad = MergePolicies({{"a.yaml", a}, {"b.yaml", mock}});
   CHECK(bad.status().message() ==
-        "b.yaml: allow_mock/allow_debug differ from a.yaml's; merged policies must agree on them");
+        "b.yaml: allow_mock/allow_debug/allow_development differ from a.yaml's; merged policies "
+        "must agree on them");
   Policy c;
   c.sets = {Set("img", M(5))};
   bad = MergePolicies({{"x/p.yaml", a}, {"y/p.yaml", b}, {"z/p.yaml", c}});

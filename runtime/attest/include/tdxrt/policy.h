@@ -5,6 +5,7 @@
 //   version: 1
 //   allow_mock: false      # admit mock evidence (development only); default false
 //   allow_debug: false     # admit debug TDs (TDATTRIBUTES.DEBUG); default false
+//   allow_development: false  # admit TDs whose launch record says development (launch.h)
 //   sets:                  # any set that matches admits: list old and new images in a rollout
 //     - name: committee-1.4
 //       mr_td: 4c7206f0...          # required, 96 hex digits
@@ -13,6 +14,9 @@
 //       tcb_status: [UpToDate, SWHardeningNeeded]   # optional; default [UpToDate]
 //       runtime_events:             # optional: events the RTMR3 log must hold (rtmr.h)
 //         - {event: config-digest, digest: <96 hex>}
+//       program: zipnet-server      # optional: the launch record's program (launch.h)
+//       host_settings:              # optional: values the launch record must show; null:
+//         ZIPNET_INSTANCE: zipnet   #   the host must not have set it
 //   tcb:                   # optional: how the platform must be (every set), docs/attestation.md
 //     out_of_date_grace_days: 30      # OutOfDate* admitted while tcbDate + grace >= time
 //     refuse_advisories: [INTEL-SA-00837]
@@ -34,9 +38,13 @@
 // Evaluation never admits what it could not check: a TDX quote must have been verified with
 // collateral (an unverified quote is reported with the sets its measurements match, and
 // rejected); mock evidence is rejected unless allow_mock, and then only its measurements are
-// compared (it proves nothing). Errors in the file are reported all at once as file:line:col.
+// compared (it proves nothing). A TD's launch record (the tdx-launch event of its RTMR3 log) is
+// judged when a log is given: a development image is refused unless allow_development, and
+// sets that pin a program or host settings need the record. Errors in the file are reported all
+// at once as file:line:col.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +52,7 @@
 #include "tdxrt/collateral.h"
 #include "tdxrt/dcap.h"
 #include "tdxrt/evidence.h"
+#include "tdxrt/launch.h"
 #include "tdxrt/rtmr.h"
 
 namespace tdxrt {
@@ -62,6 +71,9 @@ struct MeasurementSet {
   std::array<std::optional<Measurement>, 4> rtmr;
   std::optional<Measurement> mr_config_id;
   std::vector<TcbStatus> tcb_status = {TcbStatus::kUpToDate};
+  std::optional<std::string> program;  // the launch record's program
+  // Host settings the launch record must show with these values (nullopt: must be absent).
+  std::map<std::string, std::optional<std::string>> host_settings;
   int line = 0;
 };
 
@@ -100,6 +112,7 @@ struct TdRules {
 struct Policy {
   bool allow_mock = false;
   bool allow_debug = false;
+  bool allow_development = false;
   TcbRules tcb;
   TdRules td;
   std::vector<MeasurementSet> sets;
@@ -113,8 +126,9 @@ std::string SerializePolicy(const Policy& policy, const std::string& comment = "
 
 // One policy admitting what any of `policies` admits (a rotation: the old and the new image).
 // Sets keep their order; a set equal to an earlier one (same measurements and TCB statuses) is
-// dropped; a different set whose name is taken is renamed "<name>+<its file name>". allow_mock and
-// allow_debug, tcb and td must agree across the inputs (an error names the files that differ).
+// dropped; a different set whose name is taken is renamed "<name>+<its file name>". allow_mock,
+// allow_debug, allow_development, tcb and td must agree across the inputs (an error names the
+// files that differ).
 struct NamedPolicy {
   std::string file;
   Policy policy;
