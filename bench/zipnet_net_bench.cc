@@ -144,10 +144,6 @@ Result<Figures> Run(std::size_t clients, std::uint64_t measure_rounds) {
     cc.common = common;
     cc.bootstrap = committee;
     cc.keys = ClientKeys::Generate(rng);
-    cc.evidence =
-        [](const std::array<std::uint8_t, 64>&) -> Result<std::pair<EvidenceKind, Bytes>> {
-      return std::make_pair(EvidenceKind::kMock, Bytes{});
-    };
     if (i < 2) cc.message = "bench talker " + std::to_string(i);
     cc.connect_timeout = Millis(120000);
     TDX_ASSIGN_OR_RETURN(auto c, ClientNode::Create(client_loop, std::move(cc)));

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "tdxrt/report_data.h"
 #include "zipnet/node_wire.h"
 
 namespace zipnet {
@@ -469,6 +470,12 @@ Bytes Encode(const Hello& m) {
   PutParams(out, m.params);
   Put(out, m.x25519);
   AppendLe<std::uint64_t>(out, m.last_round);
+  const Attestation& a = m.attestation;
+  out.push_back(static_cast<std::uint8_t>(a.kind));
+  AppendLe<std::uint32_t>(out, static_cast<std::uint32_t>(a.quote.size()));
+  out.insert(out.end(), a.quote.begin(), a.quote.end());
+  AppendLe<std::uint32_t>(out, static_cast<std::uint32_t>(a.event_log.size()));
+  out.insert(out.end(), a.event_log.begin(), a.event_log.end());
   return out;
 }
 
@@ -549,6 +556,14 @@ Bytes Encode(const ConfigureResult& m) {
   return out;
 }
 
+std::array<std::uint8_t, 64> LinkReportData(const LinkBinding& binding, NodeRole role,
+                                            const Hash& instance_id, const PublicKey& ed25519,
+                                            const PublicKey& x25519) {
+  const std::uint8_t r = static_cast<std::uint8_t>(role);
+  const std::vector<ByteSpan> fields = {binding, ByteSpan(&r, 1), instance_id, ed25519, x25519};
+  return tdxrt::BindReportData("zipnet/link/v1", fields);
+}
+
 Bytes EncodePing() { return Start(); }
 
 namespace {
@@ -570,7 +585,7 @@ Result<std::string> ReadText16(Reader& r, std::string_view field, std::size_t li
 
 }  // namespace
 
-Result<Hello> DecodeHello(ByteSpan body, const WireLimits&) {
+Result<Hello> DecodeHello(ByteSpan body, const WireLimits& limits) {
   Reader r(body, "Hello");
   Hello m;
   TDX_TRY(r.Version());
@@ -584,6 +599,20 @@ Result<Hello> DecodeHello(ByteSpan body, const WireLimits&) {
   TDX_ASSIGN_OR_RETURN(m.params, ReadParams(r, body));
   TDX_TRY(r.Array(m.x25519, "x25519 key"));
   TDX_ASSIGN_OR_RETURN(m.last_round, r.U64("last_round"));
+  const std::uint64_t kind_at = r.pos();
+  TDX_ASSIGN_OR_RETURN(std::uint8_t kind, r.U8("evidence kind"));
+  if (kind > 1) {
+    return r.Bad("evidence kind " + std::to_string(kind) + " at offset " + HexOffset(kind_at) +
+                 " is not 0 (mock) or 1 (tdx)");
+  }
+  Attestation& a = m.attestation;
+  a.kind = static_cast<EvidenceKind>(kind);
+  TDX_ASSIGN_OR_RETURN(a.quote, r.Blob32("quote length", limits.max_evidence));
+  if (a.kind == EvidenceKind::kMock && !a.quote.empty()) {
+    return r.Bad("mock evidence carries a quote of " + std::to_string(a.quote.size()) + " bytes");
+  }
+  TDX_ASSIGN_OR_RETURN(Bytes log, r.Blob32("event log length", limits.max_evidence));
+  a.event_log.assign(log.begin(), log.end());
   TDX_TRY(r.End());
   return m;
 }

@@ -1,10 +1,7 @@
 // Quote providers from the command line (quote, cert make): configfs-tsm inside a TD, or the
 // development providers (mock, simulated) claiming an image's measurements.
-#include <nlohmann/json.hpp>
-
 #include "cli_common.h"
 #include "tdxrt/hex.h"
-#include "tdxrt/json.h"
 #include "tdxrt/rtmr.h"
 #include "tdxrt/sim_tdx.h"
 
@@ -44,27 +41,7 @@ tdxrt::Result<std::unique_ptr<tdxrt::QuoteProvider>> MakeProvider(const Provider
   } else if (a.name == "mock" || a.name == "simulated") {
     tdxrt::TdReport id = a.name == "simulated" ? tdxrt::DevPki::DefaultReport() : tdxrt::TdReport{};
     if (!a.mock_from.empty()) {
-      // An image's <name>-measurements.json (tdximage build): MR_TD (single-pass), RTMR1, RTMR2.
-      auto text = tdxrt::ReadFile(a.mock_from, 1 << 20);
-      if (!text.ok()) return text.status();
-      auto parsed = tdxrt::ParseJson(
-          std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), a.mock_from);
-      if (!parsed.ok()) return parsed.status();
-      const nlohmann::json& j = *parsed;
-      auto get = [&](const nlohmann::json& v, tdxrt::Measurement& m) {
-        if (!v.is_string()) return false;
-        auto b = tdxrt::FromHex(v.get<std::string>(), 48);
-        if (!b.ok()) return false;
-        std::copy(b->begin(), b->end(), m.begin());
-        return true;
-      };
-      if (!j.is_object() || !j.contains("mr_td") || !j["mr_td"].is_object() ||
-          !get(j["mr_td"].value("single-pass", nlohmann::json()), id.mr_td) ||
-          !get(j.value("rtmr1", nlohmann::json()), id.rtmr[1]) ||
-          !get(j.value("rtmr2", nlohmann::json()), id.rtmr[2])) {
-        return tdxrt::Status::Corrupt(
-            a.mock_from + ": not a tdximage measurements file (mr_td.single-pass, rtmr1, rtmr2)");
-      }
+      if (tdxrt::Status st = tdxrt::ClaimImageMeasurements(a.mock_from, id); !st.ok()) return st;
     }
     if (!a.mock_mrtd.empty()) {
       auto m = tdxrt::FromHex(a.mock_mrtd, 48);

@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "issue.h"
+#include "tdxrt/file.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/json.h"
 #include "tdxrt/sha.h"
 
 namespace tdxrt {
@@ -230,6 +232,62 @@ Result<Bytes> SimulatedTdxProvider::GetQuote(const ReportData& report_data) {
   TdReport r = identity_;
   r.report_data = report_data;
   return pki_->MakeQuote(r);
+}
+
+Status ClaimImageMeasurements(std::string_view source, TdReport& report) {
+  auto hex48 = [](std::string_view text, Measurement& m) {
+    auto b = FromHex(text, 48);
+    if (!b.ok()) return false;
+    std::copy(b->begin(), b->end(), m.begin());
+    return true;
+  };
+  if (source.find('=') != std::string_view::npos) {
+    // Inline: name=HEX items.
+    std::size_t pos = 0;
+    bool mr_td = false;
+    while (pos < source.size()) {
+      std::size_t end = source.find_first_of(" ,", pos);
+      if (end == std::string_view::npos) end = source.size();
+      const std::string_view item = source.substr(pos, end - pos);
+      pos = end + 1;
+      if (item.empty()) continue;
+      const std::size_t eq = item.find('=');
+      const std::string_view name = item.substr(0, eq);
+      Measurement* target = nullptr;
+      if (name == "mr_td") {
+        target = &report.mr_td;
+        mr_td = true;
+      } else if (name.size() == 5 && name.substr(0, 4) == "rtmr" && name[4] >= '0' &&
+                 name[4] <= '2') {
+        target = &report.rtmr[static_cast<std::size_t>(name[4] - '0')];
+      }
+      if (target == nullptr || eq == std::string_view::npos ||
+          !hex48(item.substr(eq + 1), *target)) {
+        return Status::InvalidArgument("measurements '" + std::string(item.substr(0, 40)) +
+                                       "': not mr_td=, rtmr0=, rtmr1= or rtmr2= with 96 hex "
+                                       "digits");
+      }
+    }
+    if (!mr_td) return Status::InvalidArgument("measurements: no mr_td=");
+    return Status::Ok();
+  }
+  const std::string file(source);
+  TDX_ASSIGN_OR_RETURN(Bytes text, ReadFile(file, 1 << 20));
+  auto parsed =
+      ParseJson(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()), file);
+  if (!parsed.ok()) return parsed.status();
+  const nlohmann::json& j = *parsed;
+  auto get = [&](const nlohmann::json& v, Measurement& m) {
+    return v.is_string() && hex48(v.get<std::string>(), m);
+  };
+  if (!j.is_object() || !j.contains("mr_td") || !j["mr_td"].is_object() ||
+      !get(j["mr_td"].value("single-pass", nlohmann::json()), report.mr_td) ||
+      !get(j.value("rtmr1", nlohmann::json()), report.rtmr[1]) ||
+      !get(j.value("rtmr2", nlohmann::json()), report.rtmr[2])) {
+    return Status::Corrupt(file +
+                           ": not a tdximage measurements file (mr_td.single-pass, rtmr1, rtmr2)");
+  }
+  return Status::Ok();
 }
 
 }  // namespace tdxrt

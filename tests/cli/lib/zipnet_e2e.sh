@@ -5,8 +5,10 @@
 # the launcher's environment. Prints what the case's expected output checks.
 #   open:  TDX gating off; the guest's ZIPNET_MESSAGE must appear in a fully signed record that a
 #          watcher on the host reads, and the guest's client exits 0 after its delivery.
-#   gated: TDX gating on with the image's own policy pinned (strict, so the refusal is answered):
-#          the guest's mock evidence is refused, in the guest's log, the server's log and metrics.
+#   gated: TDX gating on with the image's own policy pinned (strict, so the refusal is answered),
+#          the host's servers presenting simulated TDX evidence (they refuse to start gated with
+#          mock evidence): the guest's mock evidence is refused at its Hello, in the guest's log,
+#          the server's log and metrics.
 # Uses the images of the zipnet_images fixture ($E2E_IMAGES) when present, else builds.
 command -v qemu-system-x86_64 >/dev/null || { echo "skipped: qemu-system-x86_64 is not installed"; exit 77; }
 e2e_base=$1 e2e_mode=${2:-open}
@@ -28,6 +30,11 @@ guest_bootstrap=${ZIPNET_BOOTSTRAP//@127.0.0.1:/@10.0.2.2:}
 # The address the servers' rosters give clients for the aggregator: the guest's view of the host.
 export ZIPNET_AGGREGATOR="${ZIPNET_AGGREGATOR%@*}@10.0.2.2:$(port 0)"
 if [ "$e2e_mode" = gated ]; then
+  "$TDX_ATTEST" sim-pki --seed e2e --out "$W/pki" >/dev/null
+  export ZIPNET_EVIDENCE=simulated ZIPNET_SIM_SEED=e2e ZIPNET_TDX_COLLATERAL=$W/pki/collateral.json \
+    ZIPNET_TDX_ROOT_CA=$W/pki/dev-root.pem
+  ZIPNET_SIM_MEASUREMENTS="mr_td=$(printf '10%.0s' {1..48})"
+  export ZIPNET_SIM_MEASUREMENTS
   gate=(--tdx-gating on --policy "$img/$e2e_name-policy.yaml" --strict-attestation)
 else
   gate=(--tdx-gating off)
@@ -62,9 +69,10 @@ if [ "$e2e_mode" = open ]; then
 else
   grep -o 'zipnet-client: error: Attestation(.*)' "$W/boot.log"
   grep -o "tdx-init: payload exited with status [0-9]*; powering off" "$W/boot.log"
-  grep -o 'refused registration of client [0-9a-f]*: .*' "$W/s1.log" | head -n 1 |
-    sed 's/client [0-9a-f]*/client ID/'
-  refused=$(metrics "$(port 50)" | sed -n 's/^zipnet_server_registrations_refused_total \([0-9.e+]*\)$/\1/p')
-  awk -v n="${refused:-0}" 'BEGIN { print (n >= 1 ? "metric zipnet_server_registrations_refused_total >= 1" : "metric zipnet_server_registrations_refused_total = " n) }'
+  grep -o 'refused client [0-9a-f]* from [0-9.:]*: .*' "$W/s1.log" | head -n 1 |
+    sed 's/client [0-9a-f]* from [0-9.:]*/client ID from ADDR/'
+  refused=$(metrics "$(port 50)" |
+    sed -n 's/^zipnet_peers_refused_total{reason="mock",role="client"} \([0-9.e+]*\)$/\1/p')
+  awk -v n="${refused:-0}" 'BEGIN { print (n >= 1 ? "metric zipnet_peers_refused_total{reason=mock,role=client} >= 1" : "metric zipnet_peers_refused_total{reason=mock,role=client} = " n) }'
 fi
 [ -z "$(ls -A tmp)" ] && echo "no temporary files left"

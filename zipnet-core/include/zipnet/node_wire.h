@@ -23,14 +23,36 @@ std::string_view NodeRoleName(NodeRole role);
 
 inline constexpr std::uint64_t kNoRound = ~std::uint64_t{0};
 
-// First frame on every connection, both ways after TLS. A server puts its X25519 key and the
-// last round it knows; the others send zeros / kNoRound.
+// Link attestation: each side's Hello carries evidence of what runs at its end, made for this
+// TLS session. The quote's REPORTDATA is LinkReportData(session binding, the sender's role,
+// instance, its Ed25519 key (the TLS certificate's) and its X25519 key (the one in its Hello;
+// zeros for roles without one)), so a quote copied from another connection, or made for other
+// keys, binds nothing here. The event log is the sender's RTMR3 log (tdxrt/rtmr.h JSON lines,
+// with its launch record, tdxrt/launch.h).
+struct Attestation {
+  EvidenceKind kind = EvidenceKind::kMock;  // kMock: no quote (development)
+  Bytes quote;
+  std::string event_log;
+};
+
+// The TLS exporter value of a connection (zipnet/node/transport.h, Connection::binding).
+using LinkBinding = std::array<std::uint8_t, 32>;
+
+// SHA-512("zipnet/link/v1" || binding || u8 role || instance_id || ed25519 || x25519).
+std::array<std::uint8_t, 64> LinkReportData(const LinkBinding& binding, NodeRole role,
+                                            const Hash& instance_id, const PublicKey& ed25519,
+                                            const PublicKey& x25519);
+
+// First frame on every connection, both ways after TLS. Servers and clients put their X25519
+// key (bound by their Attestation), a server the last round it knows; the others send zeros /
+// kNoRound.
 struct Hello {
   NodeRole role = NodeRole::kClient;
   Hash instance_id{};
   RoundParams params;
   PublicKey x25519{};
   std::uint64_t last_round = kNoRound;
+  Attestation attestation;  // what runs at the sender's end, made for this session
 };
 
 // A server's view of the committee, sent to clients, watchers and the aggregator after their
@@ -102,6 +124,7 @@ Bytes Encode(const RecordVote& m);
 Bytes Encode(const Configure& m);
 Bytes Encode(const ConfigureResult& m);
 
+// The quote and the event log are each at most limits.max_evidence bytes.
 Result<Hello> DecodeHello(ByteSpan body, const WireLimits& limits = {});
 Result<Roster> DecodeRoster(ByteSpan body, const WireLimits& limits = {});
 Result<Registered> DecodeRegistered(ByteSpan body, const WireLimits& limits = {});

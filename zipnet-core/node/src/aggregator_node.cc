@@ -33,7 +33,8 @@ struct AggregatorNode::State {
   std::optional<Committee> committee;
   std::optional<Roster> roster;
   std::set<ConnectionPtr> clients;
-  std::set<ConnectionPtr> greeted;  // clients whose Hello was accepted
+  std::set<ConnectionPtr> greeted;          // clients whose Hello was accepted
+  std::set<ConnectionPtr> greeted_servers;  // server links whose Hello was accepted
   std::unique_ptr<Aggregator> aggregator;
   std::optional<std::uint64_t> round;
   std::optional<std::uint64_t> relayed;  // last round whose outcome went to the clients
@@ -44,8 +45,20 @@ struct AggregatorNode::State {
   prometheus::Counter* m_rejected = nullptr;
   prometheus::Gauge* m_clients = nullptr;
   prometheus::Histogram* m_fold = nullptr;
+  prometheus::Family<prometheus::Counter>* m_refused = nullptr;
 
   State(Loop& l, AggregatorNodeConfig c) : loop(l), config(std::move(c)) {}
+
+  // Our Hello on `c`, with our attestation for that session; a failure to attest closes it.
+  void SendHello(const ConnectionPtr& c) {
+    auto h = config.common.MakeHello(NodeRole::kAggregator, *c, config.identity.public_key);
+    if (!h.ok()) {
+      log->error("{}", h.status().message());
+      c->Close(h.status().message());
+      return;
+    }
+    c->Send(MessageType::kHello, Encode(*h));
+  }
 
   Status Init() {
     instance_id = config.common.instance_id();
@@ -68,6 +81,7 @@ struct AggregatorNode::State {
                        .Help("Client connections")
                        .Register(*r)
                        .Add({});
+      m_refused = &RefusedPeersMetric(*r);
       m_fold = &prometheus::BuildHistogram()
                     .Name("zipnet_aggregator_fold_seconds")
                     .Help("From round opening to the aggregate being sent")
@@ -89,13 +103,11 @@ struct AggregatorNode::State {
         loop, tls, config.servers, config.common.transport,
         {.on_frame = [this](const ConnectionPtr& c, MessageType t,
                             ByteSpan b) { return OnServerFrame(c, t, b); },
-         .on_up =
-             [this](const ConnectionPtr& c) {
-               c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kAggregator)));
-             },
+         .on_up = [this](const ConnectionPtr& c) { SendHello(c); },
          .on_down =
              [this](const ConnectionPtr& c, const std::string& why) {
                log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
+               greeted_servers.erase(c);
                if (auto it = servers.find(c->peer()); it != servers.end() && it->second == c) {
                  servers.erase(it);
                  admitted.erase(c->peer());
@@ -131,10 +143,22 @@ struct AggregatorNode::State {
     const PeerId& peer = c->peer();
     switch (type) {
       case MessageType::kHello: {
-        auto h = ExpectHello(body, limits, NodeRole::kServer, instance_id, config.common.params);
-        if (!h.ok()) log->warn("server {}: {}", ShortHex(peer), h.status().message());
-        return h.status();
+        if (greeted_servers.count(c)) return Status::Corrupt("a second Hello");
+        auto h = ExpectHello(body, config.common, *c, NodeRole::kServer, *log, m_refused);
+        if (!h.ok()) {
+          log->warn("server {}: {}", ShortHex(peer), h.status().message());
+          return h.status();
+        }
+        greeted_servers.insert(c);
+        return Status::Ok();
       }
+      default:
+        break;
+    }
+    if (!greeted_servers.count(c)) {
+      return Status::Corrupt("frame type " + std::to_string(int(type)) + " before the Hello");
+    }
+    switch (type) {
       case MessageType::kRoster: {
         TDX_ASSIGN_OR_RETURN(Roster r, DecodeRoster(body, limits));
         TDX_TRY(AcceptRoster(peer, r));
@@ -277,12 +301,13 @@ struct AggregatorNode::State {
       if (h.role != NodeRole::kClient && h.role != NodeRole::kWatcher) {
         return Status::Mismatch("only clients and watchers connect to the aggregator");
       }
+      TDX_TRY(AdmitHello(config.common, h, *c, *log, m_refused));
       greeted.insert(c);
       // A client sends envelopes (a vector and a little); a watcher nothing.
       c->Authenticated(h.role == NodeRole::kClient
                            ? EnvelopeFrameLimit(config.common.params)
                            : config.common.transport.unauthenticated_max_frame);
-      c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kAggregator)));
+      SendHello(c);
       return Status::Ok();
     }
     if (type != MessageType::kEnvelope) {
@@ -327,6 +352,7 @@ void AggregatorNode::Stop() {
   s_->servers.clear();
   s_->clients.clear();
   s_->greeted.clear();
+  s_->greeted_servers.clear();
 }
 
 }  // namespace zipnet::node

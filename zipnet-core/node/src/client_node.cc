@@ -132,9 +132,8 @@ struct ClientNode::State {
   std::optional<Roster> roster;
   std::optional<Committee> committee;
   std::optional<Client> client;
-  std::optional<Bytes> evidence;
-  EvidenceKind evidence_kind = EvidenceKind::kMock;
-  PeerDialers agg_dialer;  // the link to the aggregator the rosters name
+  std::set<ConnectionPtr> greeted;  // server links whose Hello (and attestation) was admitted
+  PeerDialers agg_dialer;           // the link to the aggregator the rosters name
   bool agg_greeted = false;
   std::unique_ptr<Timer> connect_timer;
   bool ever_registered = false;
@@ -149,8 +148,35 @@ struct ClientNode::State {
   prometheus::Counter* m_delivered = nullptr;
   prometheus::Counter* m_retried = nullptr;
   prometheus::Counter* m_sealed = nullptr;
+  prometheus::Family<prometheus::Counter>* m_refused = nullptr;
 
   State(Loop& l, ClientNodeConfig c) : loop(l), config(std::move(c)) {}
+
+  // Our Hello on `c`, with our X25519 key and our attestation for that session; a failure to
+  // attest is fatal (a client in a TD never falls back to weaker evidence).
+  void SendHello(const ConnectionPtr& c) {
+    auto h = config.common.MakeHello(NodeRole::kClient, *c, config.keys.identity.public_key,
+                                     config.keys.dh.public_key);
+    if (!h.ok()) {
+      c->Close(h.status().message());
+      Exit({ClientExit::Kind::kFatal, h.status().message()});
+      return;
+    }
+    c->Send(MessageType::kHello, Encode(*h));
+  }
+
+  // A peer's Hello: from `role` of this instance, and its attestation admitted. A refused peer
+  // is absent (its link closes; the client waits for the others until ConnectTimeout), or, in
+  // strict mode, ends the client with Attestation("...").
+  Status ExpectPeerHello(const ConnectionPtr& c, ByteSpan body, NodeRole role) {
+    std::optional<Refusal> refusal;
+    auto h = ExpectHello(body, config.common, *c, role, *log, m_refused, &refusal);
+    if (refusal && config.strict_attestation) {
+      Exit({ClientExit::Kind::kAttestation,
+            std::string(NodeRoleName(role)) + " " + ShortHex(c->peer()) + ": " + refusal->detail});
+    }
+    return h.status();
+  }
 
   Status Init() {
     instance_id = config.common.instance_id();
@@ -188,32 +214,31 @@ struct ClientNode::State {
                       .Help("Envelopes sealed and sent")
                       .Register(*r)
                       .Add(labels);
+      m_refused = &RefusedPeersMetric(*r);
     }
     log->info("spawning zipnet client client={}", short_id);
     TDX_ASSIGN_OR_RETURN(tls, TlsIdentity::Create(config.keys.identity));
     log->info("zipnet up: network={} instance={} peer={} role=client", config.common.universe,
               config.common.instance, tdxrt::ToHex(tls->peer()));
     log->info("client booting; waiting for rosters");
-    dialers = PeerDialers(
-        loop, tls, config.bootstrap, config.common.transport,
-        {.on_frame = [this](const ConnectionPtr& c, MessageType t,
-                            ByteSpan b) { return OnServerFrame(c, t, b); },
-         .on_up =
-             [this](const ConnectionPtr& c) {
-               c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kClient)));
-             },
-         .on_down =
-             [this](const ConnectionPtr& c, const std::string& why) {
-               log->info("client={} link to server {} closed: {}", short_id, ShortHex(c->peer()),
-                         why);
-               Forget(c);
-               registered_with.erase(c->peer());
-               SetRegistered();
-             },
-         .on_failed =
-             [this](const PeerId& peer, const std::string& why) {
-               log->debug("client={} dial server {}: {}", short_id, ShortHex(peer), why);
-             }});
+    dialers = PeerDialers(loop, tls, config.bootstrap, config.common.transport,
+                          {.on_frame = [this](const ConnectionPtr& c, MessageType t,
+                                              ByteSpan b) { return OnServerFrame(c, t, b); },
+                           .on_up = [this](const ConnectionPtr& c) { SendHello(c); },
+                           .on_down =
+                               [this](const ConnectionPtr& c, const std::string& why) {
+                                 log->info("client={} link to server {} closed: {}", short_id,
+                                           ShortHex(c->peer()), why);
+                                 Forget(c);
+                                 greeted.erase(c);
+                                 registered_with.erase(c->peer());
+                                 SetRegistered();
+                               },
+                           .on_failed =
+                               [this](const PeerId& peer, const std::string& why) {
+                                 log->debug("client={} dial server {}: {}", short_id,
+                                            ShortHex(peer), why);
+                               }});
     connect_timer = loop.After(config.connect_timeout, [this] {
       if (ever_registered) return;
       std::string what;
@@ -264,10 +289,16 @@ struct ClientNode::State {
 
   Status OnServerFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
     const auto& limits = config.common.transport.limits;
+    if (type == MessageType::kHello) {
+      if (greeted.count(c)) return Status::Corrupt("a second Hello");
+      TDX_TRY(ExpectPeerHello(c, body, NodeRole::kServer));
+      greeted.insert(c);
+      return Status::Ok();
+    }
+    if (!greeted.count(c)) {
+      return Status::Corrupt("frame type " + std::to_string(int(type)) + " before the Hello");
+    }
     switch (type) {
-      case MessageType::kHello:
-        return ExpectHello(body, limits, NodeRole::kServer, instance_id, config.common.params)
-            .status();
       case MessageType::kRoster: {
         TDX_ASSIGN_OR_RETURN(Roster r, DecodeRoster(body, limits));
         if (roster) {
@@ -287,6 +318,7 @@ struct ClientNode::State {
         if (!*agreed) return Status::Ok();
         TDX_TRY(Adopt(**agreed));
         for (auto& [p, conn] : dialers.links()) {
+          if (!greeted.count(conn)) continue;  // registers once its Hello is admitted
           if (Status st = Register(conn); !st.ok()) return st;
         }
         return Status::Ok();
@@ -321,42 +353,37 @@ struct ClientNode::State {
     roster = r;
     log->info("client={} roster: {} servers, aggregator {}", short_id, r.servers.size(),
               ShortHex(r.aggregator));
-    const std::array<std::uint8_t, 64> rd =
-        BundleReportData(client->Bundle(EvidenceKind::kMock, {}));
-    auto ev = config.evidence(rd);
-    if (!ev.ok()) {
-      Exit({ClientExit::Kind::kFatal, "evidence: " + ev.status().message()});
-      return Status::Ok();
-    }
-    evidence_kind = ev->first;
-    evidence = std::move(ev->second);
     Requeue();
     auto addr = ParseEndpoint(r.aggregator_address);
     if (!addr.ok()) return addr.status().WithContext("roster aggregator address");
-    agg_dialer = PeerDialers(
-        loop, tls, {PeerAddress{r.aggregator, *addr}}, config.common.transport,
-        {.on_frame = [this](const ConnectionPtr& c, MessageType t,
-                            ByteSpan b) { return OnAggregatorFrame(c, t, b); },
-         .on_up =
-             [this](const ConnectionPtr& c) {
-               agg_greeted = false;
-               c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kClient)));
-             },
-         .on_down =
-             [this](const ConnectionPtr& c, const std::string& why) {
-               log->info("client={} link to the aggregator closed: {}", short_id, why);
-               Forget(c);
-             },
-         .on_failed =
-             [this](const PeerId&, const std::string& why) {
-               log->debug("client={} dial aggregator: {}", short_id, why);
-             }});
+    agg_dialer =
+        PeerDialers(loop, tls, {PeerAddress{r.aggregator, *addr}}, config.common.transport,
+                    {.on_frame = [this](const ConnectionPtr& c, MessageType t,
+                                        ByteSpan b) { return OnAggregatorFrame(c, t, b); },
+                     .on_up =
+                         [this](const ConnectionPtr& c) {
+                           agg_greeted = false;
+                           SendHello(c);
+                         },
+                     .on_down =
+                         [this](const ConnectionPtr& c, const std::string& why) {
+                           log->info("client={} link to the aggregator closed: {}", short_id, why);
+                           Forget(c);
+                         },
+                     .on_failed =
+                         [this](const PeerId&, const std::string& why) {
+                           log->debug("client={} dial aggregator: {}", short_id, why);
+                         }});
     return Status::Ok();
   }
 
+  // The bundle names our keys; the evidence for them is the attestation in our Hello on this
+  // link (made for this session), which the server judged before taking anything else.
   Status Register(const ConnectionPtr& c) {
-    if (!client || !evidence || stopped) return Status::Ok();
-    c->Send(MessageType::kClientBundle, Encode(client->Bundle(evidence_kind, *evidence)));
+    if (!client || stopped) return Status::Ok();
+    const EvidenceKind kind =
+        config.common.attester ? config.common.attester->kind() : EvidenceKind::kMock;
+    c->Send(MessageType::kClientBundle, Encode(client->Bundle(kind, {})));
     return Status::Ok();
   }
 
@@ -371,10 +398,13 @@ struct ClientNode::State {
 
   Status OnAggregatorFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
     const auto& limits = config.common.transport.limits;
+    if (type != MessageType::kHello && !agg_greeted) {
+      return Status::Corrupt("frame type " + std::to_string(int(type)) + " before the Hello");
+    }
     switch (type) {
       case MessageType::kHello: {
-        TDX_TRY(ExpectHello(body, limits, NodeRole::kAggregator, instance_id, config.common.params)
-                    .status());
+        if (agg_greeted) return Status::Corrupt("a second Hello");
+        TDX_TRY(ExpectPeerHello(c, body, NodeRole::kAggregator));
         agg_greeted = true;
         return Status::Ok();
       }
@@ -500,6 +530,7 @@ struct Watcher::State {
   std::uint64_t shown = 0;
   std::unique_ptr<Timer> connect_timer;
   bool stopped = false;
+  std::set<ConnectionPtr> greeted;
 
   State(Loop& l, WatcherConfig c) : loop(l), config(std::move(c)) {}
 
@@ -513,11 +544,17 @@ struct Watcher::State {
                             ByteSpan b) { return OnFrame(c, t, b); },
          .on_up =
              [this](const ConnectionPtr& c) {
-               c->Send(MessageType::kHello, Encode(config.common.MakeHello(NodeRole::kWatcher)));
+               auto h = config.common.MakeHello(NodeRole::kWatcher, *c, config.identity.public_key);
+               if (!h.ok()) {
+                 c->Close(h.status().message());
+                 return;
+               }
+               c->Send(MessageType::kHello, Encode(*h));
              },
          .on_down =
              [this](const ConnectionPtr& c, const std::string& why) {
                log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
+               greeted.erase(c);
              },
          .on_failed =
              [this](const PeerId& peer, const std::string& why) {
@@ -546,10 +583,23 @@ struct Watcher::State {
 
   Status OnFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
     const auto& limits = config.common.transport.limits;
+    if (type == MessageType::kHello) {
+      if (greeted.count(c)) return Status::Corrupt("a second Hello");
+      std::optional<Refusal> refusal;
+      auto h = ExpectHello(body, config.common, *c, NodeRole::kServer, *log, nullptr, &refusal);
+      if (refusal) {
+        // What the watcher is for: showing who is refused and why.
+        config.print("refused server " + tdxrt::ToHex(c->peer()) + " (" + c->remote() +
+                     "): attestation (" + refusal->reason + "): " + refusal->detail);
+      }
+      TDX_TRY(h.status());
+      greeted.insert(c);
+      return Status::Ok();
+    }
+    if (!greeted.count(c)) {
+      return Status::Corrupt("frame type " + std::to_string(int(type)) + " before the Hello");
+    }
     switch (type) {
-      case MessageType::kHello:
-        return ExpectHello(body, limits, NodeRole::kServer, instance_id, config.common.params)
-            .status();
       case MessageType::kRoster: {
         TDX_ASSIGN_OR_RETURN(Roster r, DecodeRoster(body, limits));
         if (committee) return Status::Ok();

@@ -1,6 +1,7 @@
 // Shared pieces of the zipnet node programs (see zipnet/node/common.h).
 #include "zipnet/node/common.h"
 
+#include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 #include <spdlog/pattern_formatter.h>
@@ -12,11 +13,9 @@
 #include <ctime>
 #include <mutex>
 
-#include "tdxrt/dcap.h"
-#include "tdxrt/evidence.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
-#include "tdxrt/policy.h"
+#include "zipnet/node/node.h"
 
 namespace zipnet::node {
 
@@ -160,47 +159,74 @@ Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   return m;
 }
 
-// --- evidence -----------------------------------------------------------------------------------
+// --- attestation ---------------------------------------------------------------------------------
 
-EvidenceCheck MakeEvidenceCheck(std::shared_ptr<const tdxrt::Policy> policy,
-                                std::shared_ptr<const tdxrt::Verifier> verifier) {
-  return [policy, verifier](const ClientBundle& bundle,
-                            const std::array<std::uint8_t, 64>& report_data) -> Status {
-    auto evidence = tdxrt::ParseEvidence(bundle.evidence);
-    if (!evidence.ok()) return Status::Corrupt("evidence: " + evidence.status().message());
-    if (!std::equal(report_data.begin(), report_data.end(), evidence->report.report_data.begin())) {
-      return Status::Mismatch("report_data does not bind this client's keys (the quote carries " +
-                              tdxrt::ToHex(ByteSpan(evidence->report.report_data).first(8)) +
-                              "…, expected " + tdxrt::ToHex(ByteSpan(report_data).first(8)) + "…)");
-    }
-    std::optional<tdxrt::Verdict> verdict;
-    if (verifier && evidence->quote) {
-      auto v = verifier->Verify(*evidence->quote, static_cast<std::int64_t>(std::time(nullptr)));
-      if (auto* err = std::get_if<tdxrt::VerifyError>(&v)) {
-        return Status::Mismatch("quote verification failed: " + tdxrt::FormatVerifyError(*err));
-      }
-      verdict = std::get<tdxrt::Verdict>(std::move(v));
-    }
-    const tdxrt::Decision d = tdxrt::Evaluate(*policy, *evidence, verdict ? &*verdict : nullptr);
-    if (d.admitted) return Status::Ok();
-    std::string why;
-    for (const auto& r : d.reasons) why += (why.empty() ? "" : "; ") + r;
-    return Status::Mismatch("policy refused the evidence: " + why);
-  };
-}
-
-Result<Hello> ExpectHello(ByteSpan body, const WireLimits& limits, NodeRole role,
-                          const Hash& instance_id, const RoundParams& params) {
-  TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, limits));
-  if (h.role != role || h.instance_id != instance_id || !(h.params == params)) {
-    return Status::Mismatch("peer is not a " + std::string(NodeRoleName(role)) +
-                            " of this instance with these round parameters");
+Result<Hello> NodeCommon::MakeHello(NodeRole role, const Connection& c, const PublicKey& ed25519,
+                                    const PublicKey& x25519) const {
+  Hello h;
+  h.role = role;
+  h.instance_id = instance_id();
+  h.params = params;
+  h.x25519 = x25519;
+  if (attester) {
+    auto a = attester->Attest(LinkReportData(c.binding(), role, h.instance_id, ed25519, x25519));
+    if (!a.ok()) return a.status().WithContext("attestation for the link to " + c.remote());
+    h.attestation = std::move(a).value();
   }
   return h;
 }
 
-std::size_t BundleFrameLimit(const WireLimits& limits) {
-  return std::min(limits.max_frame, limits.max_evidence + 4096);
+std::optional<Refusal> NodeCommon::Judge(const Hello& h, const Connection& c,
+                                         std::string* matched) const {
+  const PeerJudge* judge = judges.For(h.role);
+  if (judge == nullptr) return std::nullopt;
+  const auto rd = LinkReportData(c.binding(), h.role, h.instance_id, c.peer_key(), h.x25519);
+  auto verdict = judge->Judge(h.attestation, rd, static_cast<std::int64_t>(std::time(nullptr)));
+  if (auto* r = std::get_if<Refusal>(&verdict)) return *r;
+  if (matched) *matched = std::get<std::string>(verdict);
+  return std::nullopt;
+}
+
+prometheus::Family<prometheus::Counter>& RefusedPeersMetric(prometheus::Registry& r) {
+  return prometheus::BuildCounter()
+      .Name("zipnet_peers_refused_total")
+      .Help("Peers refused at their Hello because their attestation failed, by role and reason")
+      .Register(r);
+}
+
+Status AdmitHello(const NodeCommon& common, const Hello& h, const Connection& c,
+                  spdlog::logger& log, prometheus::Family<prometheus::Counter>* refused,
+                  std::optional<Refusal>* refusal) {
+  std::string matched;
+  auto r = common.Judge(h, c, &matched);
+  if (!r) {
+    if (!matched.empty()) {
+      log.info("{} {} attested ({}): policy set {}", NodeRoleName(h.role), ShortHex(c.peer()),
+               c.remote(), matched);
+    }
+    return Status::Ok();
+  }
+  log.warn("refused {} {} from {}: attestation ({}): {}", NodeRoleName(h.role), ShortHex(c.peer()),
+           c.remote(), r->reason, r->detail);
+  if (refused) {
+    refused->Add({{"role", std::string(NodeRoleName(h.role))}, {"reason", r->reason}}).Increment();
+  }
+  Status st = Status::Mismatch("attestation: " + r->detail);
+  if (refusal) *refusal = std::move(r);
+  return st;
+}
+
+Result<Hello> ExpectHello(ByteSpan body, const NodeCommon& common, const Connection& c,
+                          NodeRole role, spdlog::logger& log,
+                          prometheus::Family<prometheus::Counter>* refused,
+                          std::optional<Refusal>* refusal) {
+  TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, common.transport.limits));
+  if (h.role != role || h.instance_id != common.instance_id() || !(h.params == common.params)) {
+    return Status::Mismatch("peer is not a " + std::string(NodeRoleName(role)) +
+                            " of this instance with these round parameters");
+  }
+  TDX_TRY(AdmitHello(common, h, c, log, refused, refusal));
+  return h;
 }
 
 std::size_t EnvelopeFrameLimit(const RoundParams& params) { return params.vector_len() + 4096; }

@@ -1,6 +1,7 @@
 // The operator's side of Configure (see zipnet/node/node.h, SendConfiguration): dial the server
-// with the operator's identity, say Hello as the operator, send the committee list, wait for the
-// server's ConfigureResult.
+// with the operator's identity, say Hello as the operator, admit the server's Hello (its
+// attestation, when the operator judges servers), send the committee list, wait for the server's
+// ConfigureResult.
 #include <spdlog/spdlog.h>
 
 #include "tdxrt/hex.h"
@@ -44,13 +45,25 @@ void SendConfiguration(Loop& loop, const NodeCommon& common, const Ed25519KeyPai
     ex->Finish(Status::IoError(where + ": no answer to Configure in time"));
   });
   Dial(loop, *tls, server, common.transport,
-       [ex, common, m = std::move(m), where](Result<ConnectionPtr> c) {
+       [ex, common, m = std::move(m), where, pub = identity.public_key](Result<ConnectionPtr> c) {
          if (!c.ok()) return ex->Finish(c.status());
          if (!ex->done) return (*c)->Close("no longer waiting");
          ex->conn = *c;
          ex->conn->Start(
-             [ex, where](MessageType type, ByteSpan body) -> Status {
-               if (type == MessageType::kHello) return Status::Ok();
+             [ex, where, common, m](MessageType type, ByteSpan body) -> Status {
+               if (type == MessageType::kHello) {
+                 // The list goes only to a server whose attestation is admitted (when the
+                 // operator has a committee policy): a host's impostor learns nothing and
+                 // is configured with nothing.
+                 auto h = ExpectHello(body, common, *ex->conn, NodeRole::kServer,
+                                      *Logger("zipnet_operator"), nullptr);
+                 if (!h.ok()) {
+                   ex->Finish(h.status().WithContext(where));
+                   return Status::Ok();
+                 }
+                 ex->conn->Send(MessageType::kConfigure, Encode(m));
+                 return Status::Ok();
+               }
                if (type != MessageType::kConfigureResult) {
                  return Status::Corrupt("unexpected frame type " + std::to_string(int(type)));
                }
@@ -61,8 +74,9 @@ void SendConfiguration(Loop& loop, const NodeCommon& common, const Ed25519KeyPai
              [ex, where](const std::string& why) {
                ex->Finish(Status::IoError(where + ": closed before answering: " + why));
              });
-         ex->conn->Send(MessageType::kHello, Encode(common.MakeHello(NodeRole::kOperator)));
-         ex->conn->Send(MessageType::kConfigure, Encode(m));
+         auto hello = common.MakeHello(NodeRole::kOperator, *ex->conn, pub);
+         if (!hello.ok()) return ex->Finish(hello.status());
+         ex->conn->Send(MessageType::kHello, Encode(*hello));
        });
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "attest_setup.h"
 #include "main_common.h"
 #include "tdxrt/cli.h"
 #include "tdxrt/collateral.h"
@@ -79,8 +80,8 @@ int ServerMain(int argc, char** argv, const char* settings) {
   AddCommonFlags(app, common_flags);
   AddConnectionFlags(app, common_flags);
   std::string listen = "0.0.0.0:7801", committee, aggregator, identity = "zipnet-server.key";
-  std::string policy_file, collateral_file, gating = "on", operator_peer, configure_target,
-                                            operator_identity;
+  std::string policy_file, gating = "on", operator_peer, configure_target, operator_identity;
+  AttestFlags attest;
   unsigned period = 1000, fold = 300, deadline = 3000, threads = 1;
   std::uint32_t min_participants = 1;
   bool strict = false, show_identity = false;
@@ -132,10 +133,11 @@ int ServerMain(int argc, char** argv, const char* settings) {
       ->capture_default_str();
   app.add_option("--policy", policy_file, "Measurement policy (YAML/JSON, see tdx-attest)")
       ->envname("ZIPNET_TDX_POLICY");
-  app.add_option("--collateral", collateral_file,
+  app.add_option("--collateral", attest.collateral,
                  "DCAP collateral JSON: quotes are verified with it (without it no TDX quote "
                  "is admitted)")
       ->envname("ZIPNET_TDX_COLLATERAL");
+  AddAttestFlags(app, attest, Program::kServer);
   app.add_flag("--strict-attestation", strict,
                "Tell refused clients why (Attestation error) instead of staying silent")
       ->envname("ZIPNET_STRICT_ATTESTATION");
@@ -206,32 +208,21 @@ int ServerMain(int argc, char** argv, const char* settings) {
   config.tdx_gating = gating == "on";
   config.strict_attestation = strict;
   config.threads = threads;
-  if (config.tdx_gating) {
-    if (policy_file.empty()) {
-      std::fprintf(stderr,
-                   "%s: error: TDX gating is on: ZIPNET_TDX_POLICY must name a measurement "
-                   "policy (or set ZIPNET_TDX_GATING=off for development)\n",
-                   tool.c_str());
-      return 2;
-    }
-    auto policy = tdxrt::LoadPolicy(policy_file);
-    if (!Check(tool, policy, "")) return 1;
-    std::shared_ptr<const tdxrt::Verifier> verifier;
-    if (!collateral_file.empty()) {
-      auto ctext = tdxrt::ReadFile(collateral_file);
-      if (!Check(tool, ctext, "")) return 1;
-      auto coll = tdxrt::ParseCollateralJson(std::string(ctext->begin(), ctext->end()));
-      if (!Check(tool, coll, collateral_file)) return 1;
-      auto v = tdxrt::Verifier::Create(*coll);
-      if (!Check(tool, v, collateral_file)) return 1;
-      verifier = std::make_shared<const tdxrt::Verifier>(std::move(v).value());
-    } else {
-      log->warn(
-          "no ZIPNET_TDX_COLLATERAL: quotes cannot be verified, so no TDX client will be "
-          "admitted");
-    }
-    config.evidence_check = MakeEvidenceCheck(
-        std::make_shared<const tdxrt::Policy>(std::move(policy).value()), std::move(verifier));
+  if (config.tdx_gating && policy_file.empty()) {
+    std::fprintf(stderr,
+                 "%s: error: TDX gating is on: ZIPNET_TDX_POLICY must name a measurement "
+                 "policy (or set ZIPNET_TDX_GATING=off for development)\n",
+                 tool.c_str());
+    return 2;
+  }
+  // Gating off admits mock evidence: a development image, which the launch record says.
+  if (!SetUpAttestation(tool, attest,
+                        {.program = Program::kServer,
+                         .development = !config.tdx_gating,
+                         .client_policy = policy_file,
+                         .gating = config.tdx_gating},
+                        config.common)) {
+    return 1;
   }
   Loop loop;
   auto node = ServerNode::Create(loop, std::move(config));
@@ -297,6 +288,8 @@ int AggregatorMain(int argc, char** argv, const char* settings) {
   AddConnectionFlags(app, common_flags);
   std::string listen = "0.0.0.0:7800", bootstrap, identity = "zipnet-aggregator.key";
   bool show_identity = false;
+  AttestFlags attest;
+  AddAttestFlags(app, attest, Program::kAggregator);
   app.add_option("--listen", listen, "Address clients connect to")
       ->envname("ZIPNET_LISTEN")
       ->capture_default_str();
@@ -336,6 +329,14 @@ int AggregatorMain(int argc, char** argv, const char* settings) {
   auto servers = ParsePeerList(bootstrap);
   if (!Check(tool, servers, "ZIPNET_BOOTSTRAP")) return 2;
   config.servers = *servers;
+  if (!SetUpAttestation(tool, attest,
+                        {.program = Program::kAggregator,
+                         .development = attest.committee_policy.empty(),
+                         .client_policy = {},
+                         .gating = false},
+                        config.common)) {
+    return 1;
+  }
   Loop loop;
   auto node = AggregatorNode::Create(loop, std::move(config));
   if (!Check(tool, node, "")) return 1;
@@ -373,7 +374,8 @@ int ClientMain(int argc, char** argv, const char* settings) {
       "envelope per round; --watch prints the published records instead"};
   CommonFlags common_flags;
   AddCommonFlags(app, common_flags);
-  std::string bootstrap, evidence = "auto", quote_file, identity;
+  std::string bootstrap, quote_file, identity;
+  AttestFlags attest;
   std::optional<std::string> message;
   std::uint32_t cadence = 1;
   double connect_timeout = 30;
@@ -396,15 +398,10 @@ int ClientMain(int argc, char** argv, const char* settings) {
       ->envname("ZIPNET_CONNECT_TIMEOUT")
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
-  app.add_option("--evidence", evidence,
-                 "tdx (configfs-tsm quote), mock (development committees), or auto (tdx when "
-                 "this is a TDX guest, else mock; says which)")
-      ->envname("ZIPNET_EVIDENCE")
-      ->check(CLI::IsMember({"auto", "tdx", "mock"}))
-      ->capture_default_str();
+  AddAttestFlags(app, attest, Program::kClient);
   app.add_option("--quote-file", quote_file,
-                 "Present this quote as TDX evidence instead of asking the TD for one "
-                 "(replays and tests; admitted only if it binds this client's keys)")
+                 "Present this quote on every link instead of asking the TD for one (a replay: "
+                 "it binds another session, so judging servers refuse it; tests)")
       ->envname("ZIPNET_QUOTE_FILE");
   app.add_option("--identity", identity,
                  "Identity secret file (created with mode 0600 if absent); default: fresh "
@@ -438,6 +435,26 @@ int ClientMain(int argc, char** argv, const char* settings) {
     return kExitMessageTooLong;
   }
 
+  // Evidence: what the client presents on every link, and how it judges the committee (a
+  // client without a committee policy is a development client, which its launch record says).
+  if (!quote_file.empty()) {
+    auto q = tdxrt::ReadFile(quote_file);
+    if (!Check(tool, q, "")) return 1;
+    common.attester = FixedQuoteAttester(std::move(q).value(), quote_file);
+    attest.evidence = "mock";  // no launch record of ours: the quote is someone else's
+  }
+  auto fixed = common.attester;
+  if (!SetUpAttestation(tool, attest,
+                        {.program = Program::kClient,
+                         .development = attest.committee_policy.empty(),
+                         .client_policy = {},
+                         .gating = false},
+                        common)) {
+    return 1;
+  }
+  if (fixed) common.attester = fixed;
+  auto log = Logger("zipnet_client");
+
   Loop loop;
   int exit_code = 0;
   std::size_t running = 0;
@@ -470,34 +487,6 @@ int ClientMain(int argc, char** argv, const char* settings) {
     return exit_code;
   }
 
-  // Evidence.
-  std::shared_ptr<tdxrt::QuoteProvider> provider;
-  std::optional<Bytes> fixed_quote;
-  std::string mode = evidence;
-  if (!quote_file.empty()) {
-    auto q = tdxrt::ReadFile(quote_file);
-    if (!Check(tool, q, "")) return 1;
-    fixed_quote = std::move(q).value();
-    mode = "tdx";
-  } else if (mode == "auto") {
-    // The tdx_guest CPU flag, not configfs-tsm (whose module loads in any guest): inside a TD a
-    // failing quote is an error, never a silent fall-back to mock evidence.
-    mode = tdxrt::InsideTdxGuest() ? "tdx" : "mock";
-  }
-  if (mode == "tdx" && !fixed_quote) provider = std::make_shared<tdxrt::ConfigfsTsmProvider>();
-  auto log = Logger("zipnet_client");
-  EvidenceSource source =
-      [mode, provider, fixed_quote](
-          const std::array<std::uint8_t, 64>& rd) -> Result<std::pair<EvidenceKind, Bytes>> {
-    if (mode == "mock") return std::make_pair(EvidenceKind::kMock, Bytes{});
-    if (fixed_quote) return std::make_pair(EvidenceKind::kTdx, *fixed_quote);
-    tdxrt::ReportData report_data{};
-    std::copy(rd.begin(), rd.end(), report_data.begin());
-    auto q = provider->GetQuote(report_data);
-    if (!q.ok()) return q.status();
-    return std::make_pair(EvidenceKind::kTdx, std::move(q).value());
-  };
-
   std::vector<std::unique_ptr<ClientNode>> nodes;
   for (unsigned i = 0; i < clients; ++i) {
     ClientNodeConfig cc;
@@ -519,7 +508,7 @@ int ClientMain(int argc, char** argv, const char* settings) {
     } else {
       cc.keys = ClientKeys::Generate(rng);
     }
-    cc.evidence = source;
+    cc.strict_attestation = attest.strict;
     cc.message = message;
     cc.cadence = cadence;
     cc.connect_timeout = timeout;
@@ -534,10 +523,6 @@ int ClientMain(int argc, char** argv, const char* settings) {
     nodes.push_back(std::move(node).value());
     ++running;
   }
-  log->info("evidence: {}", fixed_quote     ? "TDX quote from " + quote_file
-                            : mode == "tdx" ? std::string("TDX quote from configfs-tsm")
-                                            : std::string("mock (accepted only by a committee "
-                                                          "with TDX gating off)"));
   loop.OnTerminationSignal([&](int) { loop.Stop(); });
   loop.Run();
   for (auto& n : nodes) n->Stop();

@@ -84,6 +84,7 @@ struct ServerNode::State {
   prometheus::Gauge* m_registry = nullptr;
   prometheus::Counter* m_partials = nullptr;
   prometheus::Counter* m_rejected = nullptr;
+  prometheus::Family<prometheus::Counter>* m_refused = nullptr;
   prometheus::Family<prometheus::Histogram>* m_phase = nullptr;
 
   State(Loop& l, ServerNodeConfig c) : loop(l), config(std::move(c)) {}
@@ -111,8 +112,8 @@ struct ServerNode::State {
       log->warn("{}: waiting for the operator's list instead", st.message());
       config.committee.clear();
     }
-    if (config.tdx_gating && !config.evidence_check) {
-      return Status::InvalidArgument("TDX gating is on but no policy is configured");
+    if (config.tdx_gating && !config.common.judges.client) {
+      return Status::InvalidArgument("TDX gating is on but no client policy is configured");
     }
     if (config.fold >= config.deadline || config.period.count() <= 0) {
       return Status::InvalidArgument("round timing: need 0 < fold < deadline and period > 0");
@@ -137,21 +138,20 @@ struct ServerNode::State {
     for (const auto& p : config.committee) {
       if (p.peer != self) others.push_back(p);
     }
-    dialers = PeerDialers(
-        loop, tls, others, config.common.transport,
-        {.on_frame = [this](const ConnectionPtr& c, MessageType t,
-                            ByteSpan b) { return OnFrame(c, t, b); },
-         .on_up =
-             [this](const ConnectionPtr& c) { c->Send(MessageType::kHello, Encode(MyHello())); },
-         .on_down =
-             [this](const ConnectionPtr& c, const std::string& why) {
-               log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
-               roles.erase(c);
-             },
-         .on_failed =
-             [this](const PeerId& peer, const std::string& why) {
-               log->debug("dial server {}: {}", ShortHex(peer), why);
-             }});
+    dialers =
+        PeerDialers(loop, tls, others, config.common.transport,
+                    {.on_frame = [this](const ConnectionPtr& c, MessageType t,
+                                        ByteSpan b) { return OnFrame(c, t, b); },
+                     .on_up = [this](const ConnectionPtr& c) { SendHello(c); },
+                     .on_down =
+                         [this](const ConnectionPtr& c, const std::string& why) {
+                           log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
+                           roles.erase(c);
+                         },
+                     .on_failed =
+                         [this](const PeerId& peer, const std::string& why) {
+                           log->debug("dial server {}: {}", ShortHex(peer), why);
+                         }});
     MaybeFormCommittee();
     return Status::Ok();
   }
@@ -199,6 +199,7 @@ struct ServerNode::State {
                       .Help("Client registrations refused (attestation or policy)")
                       .Register(r)
                       .Add({});
+    m_refused = &RefusedPeersMetric(r);
     m_phase = &prometheus::BuildHistogram()
                    .Name("zipnet_server_phase_seconds")
                    .Help("Time spent per round phase (prepare, commit, reveal, combine, round)")
@@ -219,11 +220,17 @@ struct ServerNode::State {
     return nullptr;
   }
 
-  Hello MyHello() const {
-    Hello h = config.common.MakeHello(NodeRole::kServer);
-    h.x25519 = config.dh.public_key;
-    h.last_round = round ? round->number : kNoRound;
-    return h;
+  // Our Hello on `c`, with our attestation for that session; a failure to attest closes it.
+  void SendHello(const ConnectionPtr& c) {
+    auto h = config.common.MakeHello(NodeRole::kServer, *c, config.identity.public_key,
+                                     config.dh.public_key);
+    if (!h.ok()) {
+      log->error("{}", h.status().message());
+      c->Close(h.status().message());
+      return;
+    }
+    h->last_round = round ? round->number : kNoRound;
+    c->Send(MessageType::kHello, Encode(*h));
   }
 
   Roster MyRoster() const {
@@ -252,6 +259,7 @@ struct ServerNode::State {
                  log->debug("connection from {} closed before its Hello: {}", c->remote(), why);
                }
                inbound.erase(c);
+               client_links.erase(c);
                std::erase(waiting_roster, c);
              });
   }
@@ -293,6 +301,18 @@ struct ServerNode::State {
       return Status::Mismatch("round parameters differ");
     }
     const PeerId& peer = c->peer();
+    std::optional<Refusal> refusal;
+    if (Status st = AdmitHello(config.common, h, *c, *log, m_refused, &refusal); !st.ok()) {
+      if (h.role == NodeRole::kClient && config.strict_attestation) {
+        // Strict surfacing: the client learns why (after our own Hello, which it judges
+        // first) before the link closes.
+        SendHello(c);
+        c->Send(MessageType::kRejected, Encode(Rejected{ClientIdOf(h.x25519), refusal->detail}));
+        c->Flush([c, st] { c->Close(st.message()); });
+        return Status::Ok();
+      }
+      return st;
+    }
     switch (h.role) {
       case NodeRole::kServer: {
         if (!CommitteeEntry(peer) || peer == self) {
@@ -307,7 +327,7 @@ struct ServerNode::State {
         server_x25519[peer] = h.x25519;
         roles[c] = NodeRole::kServer;
         c->Authenticated(config.common.transport.limits.max_frame);
-        if (inbound.count(c)) c->Send(MessageType::kHello, Encode(MyHello()));
+        if (inbound.count(c)) SendHello(c);
         if (h.last_round != kNoRound && (!peer_round || h.last_round > *peer_round)) {
           peer_round = h.last_round;
         }
@@ -328,9 +348,10 @@ struct ServerNode::State {
       case NodeRole::kClient:
       case NodeRole::kWatcher:
         roles[c] = h.role;
+        if (h.role == NodeRole::kClient) client_links[c] = {h.x25519, h.attestation.kind};
         // A client sends its bundle (evidence and keys); a watcher nothing.
         c->Authenticated(h.role == NodeRole::kClient
-                             ? BundleFrameLimit(config.common.transport.limits)
+                             ? kBundleFrameLimit
                              : config.common.transport.unauthenticated_max_frame);
         break;
       case NodeRole::kOperator:
@@ -342,10 +363,10 @@ struct ServerNode::State {
         roles[c] = NodeRole::kOperator;
         c->Authenticated(kConfigureFrameLimit);
         log->info("operator {} connected ({})", ShortHex(peer), c->remote());
-        c->Send(MessageType::kHello, Encode(MyHello()));
+        SendHello(c);
         return Status::Ok();
     }
-    c->Send(MessageType::kHello, Encode(MyHello()));
+    SendHello(c);
     if (committee) {
       SendRoster(c);
     } else {
@@ -441,7 +462,11 @@ struct ServerNode::State {
     sc.identity = config.identity;
     sc.dh = config.dh;
     sc.tdx_gating = config.tdx_gating;
-    sc.evidence_check = config.evidence_check;
+    // A client's evidence was judged at its Hello (common.Judge, with the client policy); what
+    // reaches the registry is a bundle whose keys that attestation bound.
+    sc.evidence_check = [](const ClientBundle&, const std::array<std::uint8_t, 64>&) {
+      return Status::Ok();
+    };
     sc.threads = config.threads;
     auto s = Server::Create(std::move(sc), *made);
     if (!s.ok()) {
@@ -477,6 +502,8 @@ struct ServerNode::State {
   // --- clients ---
 
   std::map<ClientId, PublicKey> admitted;
+  // Each client link's X25519 key and evidence kind, from its (judged) Hello.
+  std::map<ConnectionPtr, std::pair<PublicKey, EvidenceKind>> client_links;
 
   Status OnClientFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
     if (type != MessageType::kClientBundle) {
@@ -488,6 +515,14 @@ struct ServerNode::State {
     if (b.ed25519 != c->peer_key()) {
       return Status::Mismatch("bundle's Ed25519 key is not the connection's TLS key");
     }
+    // The link's attestation, judged at the client's Hello, bound these keys: the bundle stands
+    // for it (its own evidence field is not read).
+    const auto link = client_links.find(c);
+    if (link == client_links.end() || b.x25519 != link->second.first) {
+      return Status::Mismatch("bundle's X25519 key is not the one the client's Hello attested");
+    }
+    b.evidence_kind = link->second.second;
+    b.evidence.clear();
     const ClientId id = ClientIdOf(b.x25519);
     Status st = server->Register(b);
     if (!st.ok()) {

@@ -15,6 +15,13 @@
   "host ZIPNET_IDLE_TIMEOUT_MS how long a silent link stays open\n"                                \
   "host ZIPNET_HELLO_TIMEOUT_MS how long an unidentified connection stays open\n"
 
+// What a node presents on its links (its evidence) and the root its peers' quotes chain to.
+#define ZIPNET_EVIDENCE_SETTINGS                                                                  \
+  "protected ZIPNET_EVIDENCE which evidence the node presents (a TD's quotes, simulated, mock)\n" \
+  "protected ZIPNET_SIM_SEED the development PKI simulated quotes are signed by\n"                \
+  "host ZIPNET_SIM_MEASUREMENTS the measurements simulated quotes claim (development)\n"          \
+  "protected ZIPNET_TDX_ROOT_CA the root every quote must chain to\n"
+
 #define ZIPNET_LISTENER_SETTINGS                                    \
   "host ZIPNET_MAX_CONNECTIONS accepted connections open at once\n" \
   "host ZIPNET_MAX_CONNECTIONS_PER_ADDRESS accepted connections open at once from one address\n"
@@ -34,21 +41,31 @@
   "protected ZIPNET_TDX_GATING whether clients must prove their image with a TDX quote\n"        \
   "protected ZIPNET_TDX_POLICY which client images are admitted\n"                               \
   "protected ZIPNET_TDX_COLLATERAL the DCAP collateral quotes are verified with\n"               \
-  "protected ZIPNET_STRICT_ATTESTATION whether refused clients are told why\n"
+  "protected ZIPNET_STRICT_ATTESTATION whether refused clients are told "                        \
+  "why\n" ZIPNET_EVIDENCE_SETTINGS                                                               \
+  "protected ZIPNET_COMMITTEE_POLICY other server images peer servers may run\n"                 \
+  "protected ZIPNET_AGGREGATOR_POLICY how the aggregator is judged\n"
 
 #define ZIPNET_AGGREGATOR_SETTINGS                                                            \
   "tdx-guest-settings v1 zipnet-aggregator\n" ZIPNET_COMMON_SETTINGS ZIPNET_LISTENER_SETTINGS \
   "host ZIPNET_LISTEN the address clients connect to\n"                                       \
   "host ZIPNET_BOOTSTRAP the committee servers\n"                                             \
-  "protected ZIPNET_IDENTITY the aggregator's secret key (born where it runs)\n"
+  "protected ZIPNET_IDENTITY the aggregator's secret key (born where it "                     \
+  "runs)\n" ZIPNET_EVIDENCE_SETTINGS                                                          \
+  "host ZIPNET_TDX_COLLATERAL the DCAP collateral servers' quotes are verified with\n"        \
+  "host ZIPNET_COMMITTEE_POLICY how committee servers are judged (recorded in RTMR3)\n"
 
-#define ZIPNET_CLIENT_SETTINGS                                                             \
-  "tdx-guest-settings v1 zipnet-client\n" ZIPNET_COMMON_SETTINGS                           \
-  "host ZIPNET_BOOTSTRAP the committee servers to use\n"                                   \
-  "host ZIPNET_MESSAGE the message to broadcast\n"                                         \
-  "host ZIPNET_CADENCE talk every Nth round\n"                                             \
-  "host ZIPNET_CONNECT_TIMEOUT how long to wait for the committee\n"                       \
-  "host ZIPNET_MAX_MESSAGES exit after this many deliveries\n"                             \
-  "protected ZIPNET_EVIDENCE which evidence the client presents (a TD's quote, or mock)\n" \
-  "protected ZIPNET_QUOTE_FILE a quote to present instead of the TD's own\n"               \
+#define ZIPNET_CLIENT_SETTINGS                                                          \
+  "tdx-guest-settings v1 zipnet-client\n" ZIPNET_COMMON_SETTINGS                        \
+  "host ZIPNET_BOOTSTRAP the committee servers to use\n"                                \
+  "host ZIPNET_MESSAGE the message to broadcast\n"                                      \
+  "host ZIPNET_CADENCE talk every Nth round\n"                                          \
+  "host ZIPNET_CONNECT_TIMEOUT how long to wait for the committee\n"                    \
+  "host ZIPNET_MAX_MESSAGES exit after this many deliveries\n"                          \
+  "protected ZIPNET_QUOTE_FILE a quote to present instead of the TD's "                 \
+  "own\n" ZIPNET_EVIDENCE_SETTINGS                                                      \
+  "host ZIPNET_TDX_COLLATERAL the DCAP collateral peers' quotes are verified with\n"    \
+  "host ZIPNET_COMMITTEE_POLICY how committee servers are judged (recorded in RTMR3)\n" \
+  "host ZIPNET_AGGREGATOR_POLICY how the aggregator is judged (recorded in RTMR3)\n"    \
+  "host ZIPNET_STRICT_ATTESTATION whether a refused server ends the client\n"           \
   "protected ZIPNET_IDENTITY the client's secret keys (fresh inside the TD unless measured)\n"

@@ -299,9 +299,21 @@ class TlsConnection : public Connection {
         timer_(stream_->get_executor()),
         last_rx_(std::chrono::steady_clock::now()),
         last_tx_(last_rx_),
-        hello_deadline_(last_rx_ + options_.hello_timeout) {}
+        hello_deadline_(last_rx_ + options_.hello_timeout) {
+    // Both ends derive the same value from this session's secrets (RFC 8446 section 7.5); it
+    // exists for no other session, so evidence that carries it was made for this connection.
+    static constexpr char kLabel[] = "EXPORTER-zipnet-link-v1";
+    if (SSL_export_keying_material(stream_->native_handle(), binding_.data(), binding_.size(),
+                                   kLabel, sizeof kLabel - 1, nullptr, 0, 0) != 1) {
+      // Only possible before a handshake completed, which never reaches here; a zero binding
+      // would match no evidence anyway.
+      ERR_clear_error();
+      binding_.fill(0);
+    }
+  }
 
   const PeerId& peer() const override { return peer_; }
+  const LinkBinding& binding() const override { return binding_; }
   const PublicKey& peer_key() const override { return key_; }
   std::string remote() const override { return remote_; }
   bool open() const override { return open_; }
@@ -500,6 +512,7 @@ class TlsConnection : public Connection {
   }
 
   std::shared_ptr<SslStream> stream_;
+  LinkBinding binding_{};
   PublicKey key_;
   PeerId peer_;
   std::string remote_;

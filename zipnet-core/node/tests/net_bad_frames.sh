@@ -23,8 +23,8 @@ for target in "$S1" "$A"; do
   exec 8<&-
   "$B/zipnet_probe" "$target" nettest hello >>"$W/probe.out" || fail "$target stopped answering"
 done
-grep -q 'frame length 16777217 is not 1..65536 (before the peer'"'"'s Hello)' "$W/s1.log" || fail "server: oversized frame"
-grep -q 'frame length 0 is not 1..65536 (before the peer'"'"'s Hello)' "$W/agg.log" || fail "aggregator: zero-length frame"
+grep -q 'frame length 16777217 is not 1..262144 (before the peer'"'"'s Hello)' "$W/s1.log" || fail "server: oversized frame"
+grep -q 'frame length 0 is not 1..262144 (before the peer'"'"'s Hello)' "$W/agg.log" || fail "aggregator: zero-length frame"
 grep -q 'frame type 99 is not a zipnet message' "$W/s1.log" || fail "server: bad type"
 grep -q 'Hello: params wire_version truncated\|Hello: .*truncated\|Hello.*needs' "$W/s1.log" ||
   fail "server: malformed Hello"

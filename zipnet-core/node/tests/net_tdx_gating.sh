@@ -1,42 +1,77 @@
 #!/usr/bin/env bash
-# A TDX-gated committee (policy from the real sample quote's MR_TD, DCAP collateral): a client
-# with mock evidence is not admitted (ConnectTimeout, silently; Attestation in strict mode), and
-# a client presenting the real sample quote — bound to other keys — is refused as well.
+# A TDX-gated deployment whose every node presents simulated TDX evidence (the development PKI of
+# one seed, collateral and root from `tdx-attest sim-pki`) on every link: the client of the
+# admitted image gets its message into a fully signed record; a client of another image, a mock
+# client, a development client (no committee policy) and a client replaying a copied quote are
+# refused, each for its reason (silently: ConnectTimeout; strict: Attestation at once); a server
+# of another image is absent for the committee and for a watcher, which prints why.
 source "$(dirname "$0")/lib.sh"
-V=${SHARED:-}/vectors/dcap-qvl
-[ -f "$V/tdx_quote" ] || { echo "skipped: $V/tdx_quote absent"; exit 77; }
-mrtd=$(od -An -tx1 -v -j 184 -N 48 "$V/tdx_quote" | tr -d ' \n')
-cat >"$W/policy.yaml" <<P
-version: 1
-sets:
-  - name: sample
-    mr_td: "$mrtd"
-P
+[ -x "${TDX_ATTEST:-}" ] || { echo "skipped: TDX_ATTEST (tdx-attest) not given"; exit 77; }
+seed="zipnet net test"
+"$TDX_ATTEST" sim-pki --seed "$seed" --out "$W/pki" >/dev/null
+m() { printf 'mr_td=%s rtmr1=%s rtmr2=%s' "$(printf "$1%.0s" {1..48})" "$(printf "$2%.0s" {1..48})" \
+  "$(printf "$3%.0s" {1..48})"; }
+SERVER_IMAGE=$(m 10 11 12) CLIENT_IMAGE=$(m 20 21 22) OTHER_CLIENT=$(m 20 21 23) OTHER_SERVER=$(m 10 11 13)
+policy() {  # policy NAME PROGRAM MR_TD RTMR1 RTMR2
+  printf 'version: 1\nsets:\n  - name: %s\n    program: %s\n    mr_td: "%s"\n    rtmr1: "%s"\n    rtmr2: "%s"\n' \
+    "$1" "$2" "$(printf "$3%.0s" {1..48})" "$(printf "$4%.0s" {1..48})" "$(printf "$5%.0s" {1..48})"
+}
+policy client-image zipnet-client 20 21 22 >"$W/clients.yaml"
+policy server-image zipnet-server 10 11 12 >"$W/committee.yaml"
+export ZIPNET_TDX_COLLATERAL=$W/pki/collateral.json ZIPNET_TDX_ROOT_CA=$W/pki/dev-root.pem
+export ZIPNET_EVIDENCE=simulated ZIPNET_SIM_SEED=$seed
 make_committee 3
-gate=(--tdx-gating on --policy "$W/policy.yaml" --collateral "$V/tdx_quote_collateral.json")
-for i in 1 2 3; do start_server "$i" "${gate[@]}"; done
-start_aggregator
+gate=(--tdx-gating on --policy "$W/clients.yaml")
+for i in 1 2 3; do ZIPNET_SIM_MEASUREMENTS=$SERVER_IMAGE start_server "$i" "${gate[@]}"; done
+ZIPNET_SIM_MEASUREMENTS=$SERVER_IMAGE start_aggregator --committee-policy "$W/committee.yaml"
+wait_for "$W/s1.log" 'committee formed: 3 servers' 20
+wait_for "$W/s1.log" 'server [0-9a-f]+ attested \(.*\): policy set this-server-image' 5
 
-# Silent drop: the mock client times out after its 2 s.
+client=(--committee-policy "$W/committee.yaml")
+ZIPNET_SIM_MEASUREMENTS=$CLIENT_IMAGE run_client alice 0 "${client[@]}" --message "attested hello" \
+  --max-messages 1 --connect-timeout 20
+grep -q 'delivered' "$W/alice.log" || fail "alice: no delivery"
+wait_for "$W/s1.log" 'client [0-9a-f]+ attested \(.*\): policy set client-image' 1
+
+# Refused, silently: ConnectTimeout after 2 s; each server logs why.
+ZIPNET_SIM_MEASUREMENTS=$OTHER_CLIENT run_client other 3 "${client[@]}" --connect-timeout 2
+wait_for "$W/s1.log" "refused client [0-9a-f]+ from .*: attestation \(policy\): policy refused the evidence: set 'client-image': RTMR2 2323232323232323\.\.\. is not 2222" 5
 run_client mock 3 --evidence mock --connect-timeout 2
-grep -q 'zipnet-client: error: ConnectTimeout: registered with 0 of 3 servers after 2000 ms' "$W/mock.log" ||
-  fail "mock client: no ConnectTimeout line"
-[ $MS -ge 2000 ] && [ $MS -lt 6000 ] || fail "ConnectTimeout after $MS ms"
-wait_for "$W/s1.log" 'refused registration of client [0-9a-f]+: mock evidence is refused by a TDX-gated committee' 5
+wait_for "$W/s2.log" 'refused client [0-9a-f]+ from .*: attestation \(mock\): mock evidence \(no quote\); a zipnet-client must present a TDX quote' 5
+ZIPNET_SIM_MEASUREMENTS=$CLIENT_IMAGE run_client dev 3 --connect-timeout 2
+wait_for "$W/s3.log" 'refused client [0-9a-f]+ from .*: attestation \(policy\): policy refused the evidence: launch.development: ' 5
+# A host holding a copy of a quote of the admitted image (made for some other session).
+"$TDX_ATTEST" quote --provider simulated --sim-seed "$seed" --mock-from "$CLIENT_IMAGE" \
+  --report-data "$(printf '00%.0s' {1..64})" --out "$W/copied.quote" >/dev/null 2>&1 ||
+  fail "tdx-attest quote --provider simulated"
+run_client replay 3 "${client[@]}" --quote-file "$W/copied.quote" --connect-timeout 2
+wait_for "$W/s1.log" 'refused client [0-9a-f]+ from .*: attestation \(binding\): the quote was not made for this connection' 5
 
-# The real quote replayed: its REPORTDATA does not bind this client's keys.
-run_client replay 3 --quote-file "$V/tdx_quote" --connect-timeout 2
-wait_for "$W/s2.log" 'refused registration of client [0-9a-f]+: report_data does not bind this client.s keys' 5
+# A server of another image: peers refuse it, and a watcher bootstrapped with it says why.
+ZIPNET_LISTEN=127.0.0.1:$(port 9) ZIPNET_SIM_MEASUREMENTS=$OTHER_SERVER \
+  ZIPNET_COMMITTEE="$(echo "$ZIPNET_COMMITTEE" | cut -d, -f1),$("$B/zipnet-server" --identity "$W/s9.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')@127.0.0.1:$(port 9)" \
+  timeout "$NODE_SECONDS" "$B/zipnet-server" --identity "$W/s9.key" "${gate[@]}" >>"$W/s9.log" 2>&1 &
+PIDS+=("$!")
+wait_for "$W/s1.log" "refused server [0-9a-f]+ from .*: attestation \(policy\): policy refused the evidence: set 'this-server-image': RTMR2 1313131313131313\.\.\. is not 1212" 10
+s9=$("$B/zipnet-server" --identity "$W/s9.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')
+timeout 10 "$B/zipnet-client" --watch --max-rounds 1 "${client[@]}" --evidence mock --connect-timeout 3 \
+  --bootstrap "$s9@127.0.0.1:$(port 9)" >"$W/watch.out" 2>"$W/watch.log" || true
+grep -q "^refused server $s9 (127.0.0.1:$(port 9)): attestation (policy): policy refused the evidence: set 'server-image': RTMR2 1313131313131313\.\.\. is not 1212" "$W/watch.out" ||
+  fail "watcher: no refusal line"
 
-# Strict surfacing: the same two clients get Attestation("...") and exit 4 at once.
+# Strict surfacing: a committee that tells refused clients why; a client that ends when it
+# refuses a server.
 for i in 1 2 3; do kill "${PIDS[$((i - 1))]}"; done
 sleep 0.5
-for i in 1 2 3; do start_server "$i" "${gate[@]}" --strict-attestation; done
-run_client strict-mock 4 --evidence mock --connect-timeout 20
-run_client strict-replay 4 --quote-file "$V/tdx_quote" --connect-timeout 20
-got=$(grep -h 'zipnet-client: error:' "$W/strict-mock.log" "$W/strict-replay.log" |
-  sed -E 's/carries [0-9a-f]{16}…, expected [0-9a-f]{16}…/carries X…, expected Y…/')
-want='zipnet-client: error: Attestation("mock evidence is refused by a TDX-gated committee")
-zipnet-client: error: Attestation("report_data does not bind this client'"'"'s keys (the quote carries X…, expected Y…)")'
+for i in 1 2 3; do ZIPNET_SIM_MEASUREMENTS=$SERVER_IMAGE start_server "$i" "${gate[@]}" --strict-attestation; done
+ZIPNET_SIM_MEASUREMENTS=$OTHER_CLIENT run_client strict-other 4 "${client[@]}" --connect-timeout 20
+run_client strict-replay 4 "${client[@]}" --quote-file "$W/copied.quote" --connect-timeout 20
+ZIPNET_SIM_MEASUREMENTS=$CLIENT_IMAGE run_client strict-client 4 "${client[@]}" --strict-attestation \
+  --bootstrap "$s9@127.0.0.1:$(port 9)" --connect-timeout 20
+got=$(grep -h 'zipnet-client: error:' "$W/strict-other.log" "$W/strict-replay.log" "$W/strict-client.log" |
+  sed -E 's/[0-9a-f]{16}…/X…/g; s/server [0-9a-f]{10}:/server S:/')
+want="zipnet-client: error: Attestation(\"policy refused the evidence: set 'client-image': RTMR2 2323232323232323... is not 2222222222222222...\")
+zipnet-client: error: Attestation(\"the quote was not made for this connection (REPORTDATA X…, this session's X…)\")
+zipnet-client: error: Attestation(\"server S: policy refused the evidence: set 'server-image': RTMR2 1313131313131313... is not 1212121212121212...\")"
 [ "$got" = "$want" ] || fail "strict errors: $got"
 echo "$got"

@@ -89,7 +89,28 @@ TEST_CASE("session messages round-trip and name what is wrong") {
   CHECK(!DecodeHello(bad).ok());
   bad = hb;
   bad.push_back(0);
-  CHECK(DecodeHello(bad).status().message() == "Hello: 1 trailing bytes at offset 0x69");
+  CHECK(DecodeHello(bad).status().message() == "Hello: 1 trailing bytes at offset 0x72");
+  // The attestation it carries: kind, quote, RTMR3 log.
+  h.attestation = Attestation{EvidenceKind::kTdx, Bytes{1, 2, 3}, "{\"imr\":3}\n"};
+  const Bytes hab = Encode(h);
+  auto ad = DecodeHello(hab);
+  REQUIRE(ad.ok());
+  CHECK(ad->attestation.kind == EvidenceKind::kTdx);
+  CHECK(ad->attestation.quote == Bytes{1, 2, 3});
+  CHECK(ad->attestation.event_log == "{\"imr\":3}\n");
+  CHECK(Encode(*ad) == hab);
+  bad = hab;
+  bad[0x69] = 2;
+  CHECK(DecodeHello(bad).status().message() ==
+        "Hello: evidence kind 2 at offset 0x69 is not 0 (mock) or 1 (tdx)");
+  bad = hab;
+  bad[0x69] = 0;
+  CHECK(DecodeHello(bad).status().message() == "Hello: mock evidence carries a quote of 3 bytes");
+  WireLimits tight;
+  tight.max_evidence = 2;
+  CHECK(DecodeHello(hab, tight).status().message().rfind("Hello: quote length 3", 0) == 0);
+  bad = Bytes(hab.begin(), hab.end() - 2);
+  CHECK(DecodeHello(bad).status().message().rfind("Hello: event log", 0) == 0);
 
   Roster r;
   r.servers.resize(2);
@@ -329,63 +350,6 @@ TEST_CASE("watcher lines: valid, garbled and empty slots") {
   CHECK(lines[0] == "round 9 finalized: 3 participants, 0 signatures");
   CHECK(lines[1] == "  slot 1: valid \"hi \\\"there\\\"\\x0a\"");
   CHECK(lines[2] == "  slot 3: garbled (tag mismatch: collision)");
-}
-
-TEST_CASE(
-    "TDX evidence check: a verified quote binding the bundle's keys and matching the "
-    "policy is admitted; anything else is refused with the reason") {
-  SystemRng rng;
-  const X25519KeyPair dh = X25519Generate(rng);
-  const Ed25519KeyPair ed = Ed25519Generate(rng);
-  ClientBundle bundle;
-  bundle.instance_id = InstanceId(kDefaultUniverse, "t");
-  bundle.ed25519 = ed.public_key;
-  bundle.x25519 = dh.public_key;
-  bundle.evidence_kind = EvidenceKind::kTdx;
-  const auto report_data = BundleReportData(bundle);
-
-  tdxrt::testing::QuoteBuilder builder;
-  builder.now = static_cast<std::int64_t>(std::time(nullptr));  // checked at the current time
-  builder.quote.report.mr_td.fill(0x42);
-  std::copy(report_data.begin(), report_data.end(), builder.quote.report.report_data.begin());
-  const auto built = builder.Build();
-  bundle.evidence = built.quote;
-  auto verifier = tdxrt::Verifier::Create(built.collateral, built.root_pem);
-  REQUIRE(verifier.ok());
-  auto shared_verifier = std::make_shared<const tdxrt::Verifier>(std::move(verifier).value());
-  const std::string other(96, 'a');
-  auto policy_for = [](const std::string& mr) {
-    auto p = tdxrt::ParsePolicy("version: 1\nsets:\n  - name: image\n    mr_td: \"" + mr + "\"\n",
-                                "policy.yaml");
-    REQUIRE(p.ok());
-    return std::make_shared<const tdxrt::Policy>(std::move(p).value());
-  };
-  // mr_td 0x42 repeated: "4242...".
-  std::string mr;
-  for (int i = 0; i < 48; ++i) mr += "42";
-  auto check = MakeEvidenceCheck(policy_for(mr), shared_verifier);
-  CHECK(check(bundle, report_data).ok());
-
-  // Keys the quote does not bind.
-  ClientBundle other_keys = bundle;
-  other_keys.x25519[0] ^= 1;
-  const Status unbound = check(other_keys, BundleReportData(other_keys));
-  CHECK(unbound.message().rfind("report_data does not bind this client's keys", 0) == 0);
-
-  // An image the policy does not list.
-  auto strict = MakeEvidenceCheck(policy_for(other), shared_verifier);
-  const Status refused = strict(bundle, report_data);
-  CHECK(refused.message().rfind("policy refused the evidence: ", 0) == 0);
-
-  // No collateral: the quote cannot be verified, so it is not admitted.
-  auto unverified = MakeEvidenceCheck(policy_for(mr), nullptr);
-  CHECK(!unverified(bundle, report_data).ok());
-
-  // A flipped byte in the signed body.
-  ClientBundle tampered = bundle;
-  tampered.evidence[200] ^= 1;
-  const Status bad = check(tampered, report_data);
-  CHECK(!bad.ok());
 }
 
 TEST_CASE("a server without a committee takes one only from its operator, checked") {

@@ -63,6 +63,12 @@ class DevPki {
   std::unique_ptr<State> s_;
 };
 
+// Sets the measurements an image's development evidence claims (mock or simulated quotes):
+// MRTD (single-pass), RTMR1 and RTMR2 from `source`, which is either the image's
+// <name>-measurements.json (tdximage build) or inline text "mr_td=HEX rtmr1=HEX rtmr2=HEX"
+// (spaces or commas between; any of rtmr0..rtmr2 may be given), as a host passes it at launch.
+Status ClaimImageMeasurements(std::string_view source, TdReport& report);
+
 // The quote's PCK chain was issued by a development PKI (a certificate of it carries
 // kDevPkiOrganization). For labels only; see the header comment.
 bool IsDevelopmentQuote(const Quote& quote);

@@ -1,5 +1,5 @@
 // What every zipnet node program shares: identity files, logging in the documented format,
-// the Prometheus endpoint, and evidence checking through the runtime's policy and DCAP verifier.
+// the Prometheus endpoint, the refused-peers metric.
 #pragma once
 
 #include <filesystem>
@@ -17,13 +17,16 @@ class logger;
 namespace prometheus {
 class Registry;
 class Exposer;
+class Counter;
+template <typename T>
+class Family;
 }  // namespace prometheus
-namespace tdxrt {
-struct Policy;
-class Verifier;
-}  // namespace tdxrt
 
 namespace zipnet::node {
+
+struct NodeCommon;
+class Connection;
+struct Refusal;
 
 // A node's long-lived keys.
 struct NodeIdentity {
@@ -54,20 +57,28 @@ class MetricsEndpoint {
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
-// Evidence check for a TDX-gated committee: the quote's REPORTDATA must bind the bundle's keys;
-// with a verifier the quote is DCAP-verified at the current time; then the policy decides.
-// Without a verifier the policy admits no TDX quote (an unverified quote proves nothing).
-EvidenceCheck MakeEvidenceCheck(std::shared_ptr<const tdxrt::Policy> policy,
-                                std::shared_ptr<const tdxrt::Verifier> verifier);
+// zipnet_peers_refused_total{role, reason}: peers refused at their Hello (attestation.h).
+prometheus::Family<prometheus::Counter>& RefusedPeersMetric(prometheus::Registry& r);
 
-// Decodes a peer's Hello and checks it comes from `role` of this instance with these params.
-Result<Hello> ExpectHello(ByteSpan body, const WireLimits& limits, NodeRole role,
-                          const Hash& instance_id, const RoundParams& params);
+// Judges the attestation in a peer's Hello (NodeCommon::Judge): logs an admitted peer's policy
+// set, or logs and counts (`refused`, optional) a refusal and returns the status that closes
+// the link ("attestation: ..."); `refusal` gets it.
+Status AdmitHello(const NodeCommon& common, const Hello& hello, const Connection& c,
+                  spdlog::logger& log, prometheus::Family<prometheus::Counter>* refused,
+                  std::optional<Refusal>* refusal = nullptr);
+
+// Decodes a peer's Hello, checks it comes from `role` of this instance with these params, and
+// admits its attestation (AdmitHello).
+Result<Hello> ExpectHello(ByteSpan body, const NodeCommon& common, const Connection& c,
+                          NodeRole role, spdlog::logger& log,
+                          prometheus::Family<prometheus::Counter>* refused,
+                          std::optional<Refusal>* refusal = nullptr);
 
 // The largest frame a peer of each role may send once its Hello is accepted (every other
 // accepted peer stays at TransportOptions::unauthenticated_max_frame): a client's bundle (its
-// evidence and keys), a client's envelope (a vector of these params), an operator's Configure.
-std::size_t BundleFrameLimit(const WireLimits& limits);
+// keys: its evidence was in its Hello), a client's envelope (a vector of these params), an
+// operator's Configure.
+inline constexpr std::size_t kBundleFrameLimit = 4096;
 std::size_t EnvelopeFrameLimit(const RoundParams& params);
 inline constexpr std::size_t kConfigureFrameLimit = 512 * 1024;
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "zipnet/client.h"
+#include "zipnet/node/attestation.h"
 #include "zipnet/node/transport.h"
 #include "zipnet/node_wire.h"
 #include "zipnet/server.h"
@@ -38,15 +39,19 @@ struct NodeCommon {
   RoundParams params;
   TransportOptions transport;
   std::shared_ptr<prometheus::Registry> metrics;  // optional
+  // What this node presents on every link (null: mock evidence), and how it judges its peers
+  // (zipnet/node/attestation.h).
+  std::shared_ptr<Attester> attester;
+  PeerJudges judges;
   Hash instance_id() const { return InstanceId(universe, instance); }
-  // The Hello this node sends as `role` (servers add their X25519 key and last round).
-  Hello MakeHello(NodeRole role) const {
-    Hello h;
-    h.role = role;
-    h.instance_id = instance_id();
-    h.params = params;
-    return h;
-  }
+  // The Hello this node sends as `role` on `c` (servers add their last round): its X25519 key
+  // (servers and clients) and its attestation made for that session.
+  Result<Hello> MakeHello(NodeRole role, const Connection& c, const PublicKey& ed25519,
+                          const PublicKey& x25519 = {}) const;
+  // Judges the attestation in a peer's Hello by the peer's role: nullopt when admitted (or not
+  // judged), else why not. `matched` gets the admitting policy set.
+  std::optional<Refusal> Judge(const Hello& hello, const Connection& c,
+                               std::string* matched = nullptr) const;
 };
 
 // --- committee server ---------------------------------------------------------------------------
@@ -62,9 +67,10 @@ struct ServerNodeConfig {
   Millis fold{300};                    // the aggregator's fold deadline after opening
   Millis deadline{3000};               // a round not finished by then is aborted
   std::uint32_t min_participants = 1;
+  // Clients must present TDX evidence, judged by common.judges.client (required); off: mock
+  // evidence is admitted (development).
   bool tdx_gating = true;
   bool strict_attestation = false;  // answer a refused registration with Rejected
-  EvidenceCheck evidence_check;     // required when tdx_gating
   unsigned threads = 1;
   // The operator (ZIPNET_OPERATOR): the one peer that may send this server a committee list
   // (Configure). A server's identity is born where it runs (inside its TD), so the list naming
@@ -130,15 +136,13 @@ struct ClientExit {
   std::string ToString() const;  // "ConnectTimeout: ...", "Attestation(\"...\")"
 };
 
-// Produces the evidence for this client's bundle given its report_data.
-using EvidenceSource = std::function<Result<std::pair<EvidenceKind, Bytes>>(
-    const std::array<std::uint8_t, 64>& report_data)>;
-
 struct ClientNodeConfig {
   NodeCommon common;
   std::vector<PeerAddress> bootstrap;  // every committee server
   ClientKeys keys;
-  EvidenceSource evidence;
+  // A committee server (or the aggregator) whose attestation is refused ends the client with
+  // Attestation("...") instead of being treated as absent (ConnectTimeout).
+  bool strict_attestation = false;
   std::optional<std::string> message;  // re-queued whenever delivered; none = cover traffic
   std::uint32_t cadence = 1;
   Millis connect_timeout{30000};

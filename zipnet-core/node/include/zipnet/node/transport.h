@@ -25,7 +25,7 @@
 #include <memory>
 #include <string>
 
-#include "zipnet/wire.h"
+#include "zipnet/node_wire.h"
 
 namespace zipnet::node {
 
@@ -107,7 +107,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual ~Connection() = default;
   virtual const PeerId& peer() const = 0;
   virtual const PublicKey& peer_key() const = 0;  // the peer certificate's Ed25519 key
-  virtual std::string remote() const = 0;         // "host:port", for logs
+  // This TLS session's exporter value ("EXPORTER-zipnet-link-v1", 32 bytes, no context): what
+  // evidence binds to be fresh for this connection (zipnet/node_wire.h, LinkReportData).
+  virtual const LinkBinding& binding() const = 0;
+  virtual std::string remote() const = 0;  // "host:port", for logs
   // Starts reading: frames go to on_frame until the connection closes (once, on_close).
   virtual void Start(FrameHandler on_frame, CloseHandler on_close) = 0;
   virtual void Send(MessageType type, ByteSpan body) = 0;
@@ -128,7 +131,10 @@ using ConnectionPtr = std::shared_ptr<Connection>;
 
 struct TransportOptions {
   WireLimits limits;  // limits.max_frame: the most any authenticated peer may send at once
-  std::size_t unauthenticated_max_frame = 64 * 1024;  // a Hello is about 100 bytes
+  // A Hello is its attestation and about 100 bytes: a quote (5 KiB with its PCK chain) and an
+  // RTMR3 log whose launch record holds at most the 64 KiB the guest's /init takes from the host
+  // (hex in the log, so twice that).
+  std::size_t unauthenticated_max_frame = 256 * 1024;
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds hello_timeout{10000};  // after TLS, until Authenticated
   std::chrono::milliseconds idle_timeout{60000};   // nothing received: closed

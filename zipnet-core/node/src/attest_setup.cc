@@ -1,0 +1,261 @@
+// A zipnet program's attestation set-up (see attest_setup.h).
+#include "attest_setup.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "tdxrt/collateral.h"
+#include "tdxrt/dcap.h"
+#include "tdxrt/evidence.h"
+#include "tdxrt/file.h"
+#include "tdxrt/launch.h"
+#include "tdxrt/policy.h"
+#include "tdxrt/provider.h"
+#include "tdxrt/rtmr.h"
+#include "tdxrt/sim_tdx.h"
+#include "zipnet/node/common.h"
+
+namespace zipnet::node {
+
+namespace {
+
+const char* NameOf(Program p) {
+  switch (p) {
+    case Program::kServer:
+      return "zipnet-server";
+    case Program::kAggregator:
+      return "zipnet-aggregator";
+    case Program::kClient:
+      return "zipnet-client";
+  }
+  return "?";
+}
+
+std::string Text(const Bytes& b) { return std::string(b.begin(), b.end()); }
+
+// A policy setting's value: inline YAML/JSON (a host passes it at launch as one line, "{...}")
+// or the path of a policy file.
+Result<tdxrt::Policy> PolicyValue(const std::string& value, const std::string& setting) {
+  if (!value.empty() && value.front() == '{') return tdxrt::ParsePolicy(value, setting);
+  return tdxrt::LoadPolicy(value);  // its errors name the file
+}
+
+Result<VerifierSource> MakeVerifierSource(const AttestFlags& f) {
+  if (f.collateral.empty()) return VerifierSource{};
+  // A file, or the JSON itself (a host passes it at launch as one line: it is signed data,
+  // verified against the root, so it may come from anywhere).
+  const bool inline_json = f.collateral.front() == '{';
+  const std::string where = inline_json ? std::string("ZIPNET_TDX_COLLATERAL") : f.collateral;
+  std::string text = f.collateral;
+  if (!inline_json) {
+    TDX_ASSIGN_OR_RETURN(Bytes bytes, tdxrt::ReadFile(f.collateral));
+    text = Text(bytes);
+  }
+  auto collateral = tdxrt::ParseCollateralJson(text);
+  if (!collateral.ok()) return collateral.status().WithContext(where);
+  std::string root;
+  if (!f.root_ca.empty()) {
+    TDX_ASSIGN_OR_RETURN(Bytes pem, tdxrt::ReadFile(f.root_ca, 1 << 20));
+    root = Text(pem);
+  }
+  auto v = tdxrt::Verifier::Create(*collateral, root);
+  if (!v.ok()) return v.status().WithContext(where);
+  auto shared = std::make_shared<const tdxrt::Verifier>(std::move(v).value());
+  return VerifierSource(
+      [shared]() -> Result<std::shared_ptr<const tdxrt::Verifier>> { return shared; });
+}
+
+// The launch record goes into RTMR3 once per boot of the TD: a program restarted in the same TD
+// (a server taking its operator's committee list) finds it in the log and extends nothing.
+Status RecordLaunch(const tdxrt::RuntimeEvent& event, const tdxrt::Rtmr3Device::Options& o,
+                    spdlog::logger& log) {
+  std::error_code ec;
+  if (std::filesystem::exists(o.log, ec)) {
+    TDX_ASSIGN_OR_RETURN(Bytes text, tdxrt::ReadFile(o.log));
+    auto events = tdxrt::ParseRuntimeEventLog(Text(text));
+    if (!events.ok()) return events.status().WithContext(o.log.string());
+    for (const auto& e : *events) {
+      if (e.name == tdxrt::kLaunchEvent) {
+        log.info("launch record already in RTMR3 (extended at this TD's first start)");
+        return Status::Ok();
+      }
+    }
+  }
+  TDX_TRY(tdxrt::Rtmr3Device(o).Extend(event).status());
+  log.info("launch record extended into RTMR3 (event {})", std::string(tdxrt::kLaunchEvent));
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<Attester>> MakeAttester(const AttestFlags& f, const AttestContext& ctx,
+                                               spdlog::logger& log) {
+  std::string mode = f.evidence;
+  if (mode == "auto") {
+    // The tdx_guest CPU flag, not configfs-tsm (whose module loads in any guest): inside a TD a
+    // failing quote is an error, never a silent fall-back to mock evidence.
+    mode = tdxrt::InsideTdxGuest() ? "tdx" : "mock";
+  }
+  if (mode == "mock") return MockAttester();
+  const char* host = std::getenv("TDX_HOST_SETTINGS");
+  TDX_ASSIGN_OR_RETURN(
+      tdxrt::LaunchRecord record,
+      tdxrt::LaunchRecordFromEnvironment(NameOf(ctx.program), ctx.development, host ? host : ""));
+  TDX_ASSIGN_OR_RETURN(tdxrt::RuntimeEvent event, tdxrt::LaunchEvent(record));
+  if (mode == "tdx") {
+    const tdxrt::Rtmr3Device::Options o;
+    TDX_TRY(RecordLaunch(event, o, log));
+    return QuoteAttester(
+        std::make_shared<tdxrt::ConfigfsTsmProvider>(),
+        [path = o.log]() -> Result<std::string> {
+          TDX_ASSIGN_OR_RETURN(Bytes text, tdxrt::ReadFile(path));
+          return Text(text);
+        },
+        "TDX quotes from configfs-tsm, RTMR3 log " + o.log.string());
+  }
+  // Simulated TDX: the development PKI's quotes claiming the image's measurements (which the
+  // host states: nothing here is evidence of anything, see tdxrt/sim_tdx.h), with RTMR3 the
+  // replay of this program's launch record.
+  if (f.sim_seed.empty())
+    return Status::InvalidArgument("simulated evidence needs ZIPNET_SIM_SEED");
+  if (f.sim_measurements.empty()) {
+    return Status::InvalidArgument("simulated evidence needs ZIPNET_SIM_MEASUREMENTS");
+  }
+  auto pki = tdxrt::DevPki::FromSeed(f.sim_seed);
+  if (!pki.ok()) return pki.status().WithContext("ZIPNET_SIM_SEED");
+  tdxrt::TdReport identity = tdxrt::DevPki::DefaultReport();
+  if (Status st = tdxrt::ClaimImageMeasurements(f.sim_measurements, identity); !st.ok()) {
+    return st.WithContext("ZIPNET_SIM_MEASUREMENTS");
+  }
+  return SimulatedAttester(std::make_shared<const tdxrt::DevPki>(std::move(pki).value()), identity,
+                           record);
+}
+
+// A committee server admits peers running its own image (MRTD, RTMR1, RTMR2 of its own quote:
+// the same build, memory size and command line) and, for a rollout, the sets of
+// ZIPNET_COMMITTEE_POLICY.
+Result<tdxrt::Policy> CommitteePolicyOfServer(Attester& attester, const AttestFlags& f) {
+  tdxrt::Policy p;
+  if (!f.committee_policy.empty()) {
+    TDX_ASSIGN_OR_RETURN(p, PolicyValue(f.committee_policy, "ZIPNET_COMMITTEE_POLICY"));
+  }
+  TDX_ASSIGN_OR_RETURN(Attestation own, attester.Attest({}));
+  TDX_ASSIGN_OR_RETURN(tdxrt::Evidence e, tdxrt::ParseEvidence(own.quote));
+  tdxrt::MeasurementSet self;
+  self.name = "this-server-image";
+  self.mr_td = e.report.mr_td;
+  self.rtmr[1] = e.report.rtmr[1];
+  self.rtmr[2] = e.report.rtmr[2];
+  self.program = "zipnet-server";
+  p.sets.insert(p.sets.begin(), self);
+  return p;
+}
+
+}  // namespace
+
+void AddAttestFlags(CLI::App& app, AttestFlags& f, Program program) {
+  app.add_option("--evidence", f.evidence,
+                 "What this node presents on every link: tdx (configfs-tsm quotes), simulated "
+                 "(development PKI), mock (development), or auto (tdx inside a TD, else mock)")
+      ->envname("ZIPNET_EVIDENCE")
+      ->check(CLI::IsMember({"auto", "tdx", "mock", "simulated"}))
+      ->capture_default_str();
+  app.add_option("--sim-seed", f.sim_seed, "Simulated evidence: the development PKI's seed")
+      ->envname("ZIPNET_SIM_SEED");
+  app.add_option("--sim-measurements", f.sim_measurements,
+                 "Simulated evidence: the image's measurements (its <name>-measurements.json, or "
+                 "\"mr_td=HEX rtmr1=HEX rtmr2=HEX\")")
+      ->envname("ZIPNET_SIM_MEASUREMENTS");
+  if (program != Program::kServer) {
+    // A server's collateral option is --collateral (with its client policy).
+    app.add_option("--collateral", f.collateral,
+                   "DCAP collateral JSON: peers' quotes are verified with it")
+        ->envname("ZIPNET_TDX_COLLATERAL");
+  }
+  app.add_option("--root-ca", f.root_ca,
+                 "PEM file of the root quotes must chain to (default: Intel's SGX Root CA; a "
+                 "development PKI's for simulated TDX)")
+      ->envname("ZIPNET_TDX_ROOT_CA");
+  app.add_option("--committee-policy", f.committee_policy,
+                 program == Program::kServer
+                     ? "Other server images peer servers may run besides this one's (a rollout)"
+                     : "Measurement policy committee servers must satisfy (a file, or inline "
+                       "{...}); without it servers are not judged (development)")
+      ->envname("ZIPNET_COMMITTEE_POLICY");
+  if (program != Program::kAggregator) {
+    app.add_option("--aggregator-policy", f.aggregator_policy,
+                   "Measurement policy the aggregator must satisfy (optional: it is not trusted "
+                   "for anonymity)")
+        ->envname("ZIPNET_AGGREGATOR_POLICY");
+  }
+  if (program == Program::kClient) {
+    app.add_flag("--strict-attestation", f.strict,
+                 "End with Attestation(\"...\") when a committee server's attestation is "
+                 "refused, instead of treating it as absent (ConnectTimeout)")
+        ->envname("ZIPNET_STRICT_ATTESTATION");
+  }
+}
+
+bool SetUpAttestation(const std::string& tool, const AttestFlags& f, const AttestContext& ctx,
+                      NodeCommon& common) {
+  auto log = Logger(ctx.program == Program::kServer       ? "zipnet_server"
+                    : ctx.program == Program::kAggregator ? "zipnet_aggregator"
+                                                          : "zipnet_client");
+  auto fail = [&](const std::string& what, const Status& st) {
+    std::fprintf(stderr, "%s: error: %s%s\n", tool.c_str(),
+                 what.empty() ? "" : (what + ": ").c_str(), st.message().c_str());
+    return false;
+  };
+  // Passes: the evidence this node presents (the launch record first); the verifier; the
+  // judge of each peer role.
+  auto attester = MakeAttester(f, ctx, *log);
+  if (!attester.ok()) return fail("evidence", attester.status());
+  common.attester = *attester;
+  log->info("evidence: {}", (*attester)->Describe());
+  auto verifier = MakeVerifierSource(f);
+  if (!verifier.ok()) return fail("", verifier.status());
+  auto judge = [&](const tdxrt::Policy& p, const char* program) {
+    return std::make_shared<const PeerJudge>(
+        PeerRequirement{std::make_shared<const tdxrt::Policy>(p), program, *verifier});
+  };
+  auto policy = [&](const std::string& value, const std::string& setting,
+                    std::optional<tdxrt::Policy>& out) {
+    if (value.empty()) return true;
+    auto p = PolicyValue(value, setting);
+    if (!p.ok()) return fail(setting, p.status());
+    out = std::move(p).value();
+    return true;
+  };
+  std::optional<tdxrt::Policy> committee, aggregator, clients;
+  if (!policy(f.aggregator_policy, "ZIPNET_AGGREGATOR_POLICY", aggregator)) return false;
+  if (aggregator) common.judges.aggregator = judge(*aggregator, "zipnet-aggregator");
+  if (ctx.program == Program::kServer) {
+    if (ctx.gating) {
+      if (!policy(ctx.client_policy, "ZIPNET_TDX_POLICY", clients)) return false;
+      common.judges.client = judge(*clients, "zipnet-client");
+      if ((*attester)->kind() == EvidenceKind::kMock) {
+        return fail("", Status::InvalidArgument(
+                            "TDX gating is on but this server presents mock evidence: peer "
+                            "servers and clients could not tell it from any other host's "
+                            "(ZIPNET_EVIDENCE=tdx, or simulated for development)"));
+      }
+      auto own = CommitteePolicyOfServer(**attester, f);
+      if (!own.ok()) return fail("committee policy", own.status());
+      common.judges.server = judge(*own, "zipnet-server");
+    }
+  } else if (!policy(f.committee_policy, "ZIPNET_COMMITTEE_POLICY", committee)) {
+    return false;
+  } else if (committee) {
+    common.judges.server = judge(*committee, "zipnet-server");
+  }
+  if (!common.judges.server) {
+    log->warn("committee servers are not judged: {}",
+              ctx.program == Program::kServer ? "TDX gating is off (development)"
+                                              : "no ZIPNET_COMMITTEE_POLICY (development)");
+  }
+  if (!*verifier && (common.judges.server || common.judges.client || common.judges.aggregator)) {
+    log->warn("no ZIPNET_TDX_COLLATERAL: quotes cannot be verified, so no peer will be admitted");
+  }
+  return true;
+}
+
+}  // namespace zipnet::node

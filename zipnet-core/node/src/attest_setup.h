@@ -1,0 +1,45 @@
+// How a zipnet program attests itself and judges its peers (zipnet/node/attestation.h), from
+// its settings: the evidence it presents (a TD's quotes, simulated TDX, mock), the launch record
+// it extends into RTMR3 before anything else, the trust root and collateral quotes are verified
+// with, and the policies each peer role is judged by.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "zipnet/node/node.h"
+
+namespace zipnet::node {
+
+struct AttestFlags {
+  std::string evidence = "auto";  // auto, tdx, mock, simulated
+  std::string sim_seed;           // simulated: the development PKI's seed
+  std::string sim_measurements;   // simulated: the measurements the quotes claim
+  std::string collateral;         // DCAP collateral JSON
+  std::string root_ca;            // PEM file of the trusted root (default: Intel's)
+  std::string committee_policy;   // how committee servers are judged (path or inline)
+  std::string aggregator_policy;  // how the aggregator is judged (path or inline)
+  bool strict = false;
+};
+
+enum class Program { kServer, kAggregator, kClient };
+
+// The options; which ones a program has depends on what it judges.
+void AddAttestFlags(CLI::App& app, AttestFlags& f, Program program);
+
+// What SetUpAttestation needs beyond the flags.
+struct AttestContext {
+  Program program;
+  bool development = false;  // the launch record's marker (gating off, no committee policy)
+  // Servers: how clients are judged (gating on), and whether peer servers must match this
+  // server's own image (gating on).
+  std::string client_policy;
+  bool gating = false;
+};
+
+// Extends the launch record (once per TD boot), makes common.attester and common.judges, and
+// logs what it chose. On failure prints "<tool>: error: ..." and returns false.
+bool SetUpAttestation(const std::string& tool, const AttestFlags& f, const AttestContext& ctx,
+                      NodeCommon& common);
+
+}  // namespace zipnet::node
