@@ -59,9 +59,9 @@ TEST_CASE("launch record corruptions are named by line") {
       {head + std::string("host A=\0\n", 9), "tdx-launch event, line 4: the value of A holds NUL"},
       {head + "host A=1", "tdx-launch event, line 4: does not end with a newline"},
   };
-  for (const auto& [text, why] : cases) {
-    CAPTURE(text);
-    CHECK(ParseLaunchRecord(text).status().message() == why);
+  for (const auto& c : cases) {
+    CAPTURE(c.first);
+    CHECK(ParseLaunchRecord(c.first).status().message() == c.second);
   }
 }
 
@@ -128,12 +128,12 @@ TEST_CASE("policies read the launch record: program, host settings, development 
       {{"zipnet-server", false, {{"ZIPNET_INSTANCE", "zipnet"}, {"ZIPNET_TDX_POLICY", "/x"}}},
        "set 'v1': the host set ZIPNET_TDX_POLICY (to '/x'), which it pins unset"},
   };
-  for (const auto& [record, why] : refusals) {
-    const std::vector<RuntimeEvent> l = {LaunchEvent(record).value()};
-    auto [e2, v2] = verified(l);
-    d = Evaluate(policy("", pins), e2, &v2, &l);
+  for (const auto& refusal : refusals) {
+    const std::vector<RuntimeEvent> l = {LaunchEvent(refusal.first).value()};
+    const auto checked = verified(l);
+    d = Evaluate(policy("", pins), checked.first, &checked.second, &l);
     CHECK(!d.admitted);
-    CHECK(d.reasons.back() == why);
+    CHECK(d.reasons.back() == refusal.second);
   }
 
   // A development image is refused by every policy that does not allow development, pins or not.

@@ -28,9 +28,6 @@ git -C "$work/repo" init -q && git -C "$work/repo" add -A
 git -C "$work/repo" -c user.name=t -c user.email=t@t commit -q -m snapshot
 recipe=recipes/debian/zipnet-client.yaml
 
-step "host (Debian 12): this build's tdximage"
-"$TDXIMAGE" -q build "$work/repo/$recipe" --out "$work/host" >/dev/null
-
 step "a Debian 13 root with a C++ toolchain ($archive trixie)"
 root=$work/trixie
 mmdebstrap --quiet --variant=apt \
@@ -39,7 +36,6 @@ mmdebstrap --quiet --variant=apt \
 grep -o '^VERSION_ID="13"' "$root/etc/os-release"
 mkdir -p "$root/work/cache"
 cp -a "$work/repo" "$root/work/repo"
-cp -al "$TDXIMAGE_CACHE/sha256" "$root/work/cache/sha256"  # verified content only
 
 # The Debian 13 root as a machine of its own: its own mount namespace whose root it is (entered
 # with pivot_root, as container runtimes do; a chroot may not create the user namespace a
@@ -57,6 +53,14 @@ step "tdximage compiled inside the Debian 13 root"
 in_trixie "cmake -S /work/repo -B /work/bld -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
   -DTDX_BUILD_BENCH=OFF >/dev/null && cmake --build /work/bld --target tdximage >/dev/null"
 echo "trixie tdximage built with $(in_trixie 'g++ --version' | head -1 | sed 's/ ([^)]*)//; s/\.[0-9]*\.[0-9]*$/.x/')"
+
+# (The host's build comes after the Debian 13 root is ready: meanwhile the tests' image fixture
+# compiles the same node into the shared cache, which this build then reuses.)
+step "host (Debian 12): this build's tdximage"
+"$TDXIMAGE" -q build "$work/repo/$recipe" --out "$work/host" >/dev/null
+
+# The sources the host's build fetched or found, verified content only.
+cp -al "$TDXIMAGE_CACHE/sha256" "$root/work/cache/sha256"
 
 step "in a plain chroot the kernel refuses the build's user namespace: named, nothing written"
 { chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root /bin/sh -c "cd /work/repo && \

@@ -383,8 +383,16 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
 namespace {
 
 // A measurement policy (tdx-attest check, zipnet committees) admitting exactly this image:
-// one set per MR_TD page order, both with the image's RTMR1 and RTMR2.
-std::string PolicyFor(const ordered_json& meas, const Recipe& r, const std::string& tool) {
+// one set per MR_TD page order, both with the image's RTMR1 and RTMR2 and, when the payload
+// declares its settings (tdxrt/guest_settings.h), the program its launch record must name.
+std::string PolicyFor(const ordered_json& meas, const Recipe& r, const AssembledImage& img,
+                      const std::string& tool) {
+  std::optional<std::string> program;
+  for (const auto& d : img.declared_settings) {
+    if ("/" + d.path == r.payload_command || d.path == r.payload_command) {
+      program = d.settings.program;
+    }
+  }
   tdxrt::Policy p;
   for (const char* order : {"single-pass", "two-pass"}) {
     tdxrt::MeasurementSet s;
@@ -398,6 +406,7 @@ std::string PolicyFor(const ordered_json& meas, const Recipe& r, const std::stri
     s.mr_td = hex(meas["mr_td"][order]);
     s.rtmr[1] = hex(meas["rtmr1"]);
     s.rtmr[2] = hex(meas["rtmr2"]);
+    s.program = program;
     p.sets.push_back(std::move(s));
   }
   return tdxrt::SerializePolicy(
@@ -407,7 +416,10 @@ std::string PolicyFor(const ordered_json& meas, const Recipe& r, const std::stri
              r.memory +
              " (a different MEMORY changes it: recompute with mrtd-calc); RTMR2 the "
              "cmdline and initramfs.\nRTMR0 is not pinned: it holds the host QEMU's ACPI tables.\n"
-             "Check a quote: tdx-attest check QUOTE --policy THIS --collateral C.json");
+             "Check a quote: tdx-attest check QUOTE --policy THIS --collateral C.json" +
+             std::string(program ? " --event-log LOG\n(program: the launch record in the TD's "
+                                   "RTMR3 log must name it)"
+                                 : ""));
 }
 
 }  // namespace
@@ -439,8 +451,8 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
   log("initramfs " + std::to_string(img.tree.nodes().size()) + " entries, " +
       std::to_string(img.tree.total_file_bytes()) + " bytes of files -> " +
       std::to_string(initramfs.size()) + " bytes (" + std::string(CompressionName(comp)) +
-      (r.compression_level > 0 ? " " + std::to_string(r.compression_level) : std::string()) +
-      ", " + CompressorVersion(comp) + ")");
+      (r.compression_level > 0 ? " " + std::to_string(r.compression_level) : std::string()) + ", " +
+      CompressorVersion(comp) + ")");
 
   // Measurements.
   ordered_json meas;
@@ -520,7 +532,7 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
   if (st.ok()) st = put_text(n + "-rtmr1.hex", meas["rtmr1"].get<std::string>() + "\n");
   if (st.ok()) st = put_text(n + "-rtmr2.hex", meas["rtmr2"].get<std::string>() + "\n");
   if (st.ok()) st = put_text(n + "-measurements.json", tdxrt::DumpJson(meas) + "\n");
-  if (st.ok()) st = put_text(n + "-policy.yaml", PolicyFor(meas, r, o.tool_version));
+  if (st.ok()) st = put_text(n + "-policy.yaml", PolicyFor(meas, r, img, o.tool_version));
   if (!st.ok()) {
     cleanup();
     return st;

@@ -194,16 +194,17 @@ TEST_CASE("build key: the same tree read from another path is the same key") {
   moved["source"]["what"] = "git /home/auditor/checkout [runtime]";
   CHECK(BuildKey(moved) == key);
   // Everything else that decides the outputs' bytes changes it.
-  for (const auto& [path, value] : std::vector<std::pair<std::string, ordered_json>>{
-           {"/source/digest", "tdximage-tree-v1:E"},
-           {"/source/files", 4},
-           {"/toolchain/0/sha256", "U"},
-           {"/commands/0", "make -j1"},
-           {"/environment/TZ", "CET"},
-           {"/outputs_wanted/0", "/build/out/other"}}) {
+  const std::vector<std::pair<std::string, ordered_json>> changes = {
+      {"/source/digest", "tdximage-tree-v1:E"},
+      {"/source/files", 4},
+      {"/toolchain/0/sha256", "U"},
+      {"/commands/0", "make -j1"},
+      {"/environment/TZ", "CET"},
+      {"/outputs_wanted/0", "/build/out/other"}};
+  for (const auto& change : changes) {
     ordered_json other = d;
-    other[ordered_json::json_pointer(path)] = value;
-    CHECK_MESSAGE(BuildKey(other) != key, path);
+    other[ordered_json::json_pointer(change.first)] = change.second;
+    CHECK_MESSAGE(BuildKey(other) != key, change.first);
   }
 }
 

@@ -28,6 +28,8 @@ const char* NameOf(Program p) {
       return "zipnet-aggregator";
     case Program::kClient:
       return "zipnet-client";
+    case Program::kOperator:
+      return "zipnet-operator";
   }
   return "?";
 }
@@ -199,6 +201,7 @@ bool SetUpAttestation(const std::string& tool, const AttestFlags& f, const Attes
                       NodeCommon& common) {
   auto log = Logger(ctx.program == Program::kServer       ? "zipnet_server"
                     : ctx.program == Program::kAggregator ? "zipnet_aggregator"
+                    : ctx.program == Program::kOperator   ? "zipnet_operator"
                                                           : "zipnet_client");
   auto fail = [&](const std::string& what, const Status& st) {
     std::fprintf(stderr, "%s: error: %s%s\n", tool.c_str(),

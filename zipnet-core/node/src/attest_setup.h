@@ -22,7 +22,8 @@ struct AttestFlags {
   bool strict = false;
 };
 
-enum class Program { kServer, kAggregator, kClient };
+// kOperator: zipnet-server --configure, which judges the server it sends a list to.
+enum class Program { kServer, kAggregator, kClient, kOperator };
 
 // The options; which ones a program has depends on what it judges.
 void AddAttestFlags(CLI::App& app, AttestFlags& f, Program program);

@@ -65,7 +65,7 @@ void RestartWithCommittee(char** argv, const std::vector<PeerAddress>& committee
 
 }  // namespace
 
-int ConfigureServer(const std::string& tool, const CommonFlags& flags,
+int ConfigureServer(const std::string& tool, const CommonFlags& flags, const AttestFlags& attest,
                     const std::string& operator_identity, const std::string& target,
                     const std::string& committee, const std::string& aggregator);
 
@@ -150,8 +150,8 @@ int ServerMain(int argc, char** argv, const char* settings) {
   if (auto code = CheckSettings(tool, settings)) return *code;
 
   if (!configure_target.empty()) {
-    return ConfigureServer(tool, common_flags, operator_identity, configure_target, committee,
-                           aggregator);
+    return ConfigureServer(tool, common_flags, attest, operator_identity, configure_target,
+                           committee, aggregator);
   }
   bool created = false;
   auto id = LoadOrCreateIdentity(identity, &created);
@@ -231,7 +231,7 @@ int ServerMain(int argc, char** argv, const char* settings) {
 }
 
 // zipnet-server --configure: the operator sends a server its committee list.
-int ConfigureServer(const std::string& tool, const CommonFlags& flags,
+int ConfigureServer(const std::string& tool, const CommonFlags& flags, const AttestFlags& attest,
                     const std::string& operator_identity, const std::string& target,
                     const std::string& committee, const std::string& aggregator) {
   if (operator_identity.empty() || committee.empty() || aggregator.empty()) {
@@ -255,6 +255,15 @@ int ConfigureServer(const std::string& tool, const CommonFlags& flags,
   CommonFlags quiet = flags;
   quiet.metrics.clear();
   if (!SetUpCommon(tool, quiet, common, no_metrics)) return 1;
+  // With ZIPNET_COMMITTEE_POLICY the list goes only to a server whose attestation it admits.
+  if (!SetUpAttestation(tool, attest,
+                        {.program = Program::kOperator,
+                         .development = attest.committee_policy.empty(),
+                         .client_policy = {},
+                         .gating = false},
+                        common)) {
+    return 1;
+  }
   Loop loop;
   int rc = 1;
   SendConfiguration(

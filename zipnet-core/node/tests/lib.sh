@@ -134,3 +134,21 @@ metrics() {
   timeout 5 cat <&9
   exec 9<&-
 }
+
+# simulated_tdx SEED: every node started after this presents simulated TDX evidence (the
+# development PKI of SEED; tdx-attest sim-pki writes its root and current collateral) and
+# verifies its peers' against that root. IMAGE MR_TD-byte RTMR1-byte RTMR2-byte prints the
+# measurements an image claims (ZIPNET_SIM_MEASUREMENTS); POLICY NAME PROGRAM the same three bytes
+# prints a policy admitting that image running PROGRAM. Needs TDX_ATTEST.
+simulated_tdx() {
+  [ -x "${TDX_ATTEST:-}" ] || { echo "skipped: TDX_ATTEST (tdx-attest) not given"; exit 77; }
+  "$TDX_ATTEST" sim-pki --seed "$1" --out "$W/pki" >/dev/null
+  export ZIPNET_TDX_COLLATERAL=$W/pki/collateral.json ZIPNET_TDX_ROOT_CA=$W/pki/dev-root.pem
+  export ZIPNET_EVIDENCE=simulated ZIPNET_SIM_SEED=$1
+}
+hex48() { printf "$1%.0s" {1..48}; }
+IMAGE() { printf 'mr_td=%s rtmr1=%s rtmr2=%s' "$(hex48 "$1")" "$(hex48 "$2")" "$(hex48 "$3")"; }
+POLICY() {
+  printf 'version: 1\nsets:\n  - name: %s\n    program: %s\n    mr_td: "%s"\n    rtmr1: "%s"\n    rtmr2: "%s"\n' \
+    "$1" "$2" "$(hex48 "$3")" "$(hex48 "$4")" "$(hex48 "$5")"
+}

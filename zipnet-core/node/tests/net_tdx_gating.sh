@@ -6,20 +6,11 @@
 # refused, each for its reason (silently: ConnectTimeout; strict: Attestation at once); a server
 # of another image is absent for the committee and for a watcher, which prints why.
 source "$(dirname "$0")/lib.sh"
-[ -x "${TDX_ATTEST:-}" ] || { echo "skipped: TDX_ATTEST (tdx-attest) not given"; exit 77; }
-seed="zipnet net test"
-"$TDX_ATTEST" sim-pki --seed "$seed" --out "$W/pki" >/dev/null
-m() { printf 'mr_td=%s rtmr1=%s rtmr2=%s' "$(printf "$1%.0s" {1..48})" "$(printf "$2%.0s" {1..48})" \
-  "$(printf "$3%.0s" {1..48})"; }
-SERVER_IMAGE=$(m 10 11 12) CLIENT_IMAGE=$(m 20 21 22) OTHER_CLIENT=$(m 20 21 23) OTHER_SERVER=$(m 10 11 13)
-policy() {  # policy NAME PROGRAM MR_TD RTMR1 RTMR2
-  printf 'version: 1\nsets:\n  - name: %s\n    program: %s\n    mr_td: "%s"\n    rtmr1: "%s"\n    rtmr2: "%s"\n' \
-    "$1" "$2" "$(printf "$3%.0s" {1..48})" "$(printf "$4%.0s" {1..48})" "$(printf "$5%.0s" {1..48})"
-}
-policy client-image zipnet-client 20 21 22 >"$W/clients.yaml"
-policy server-image zipnet-server 10 11 12 >"$W/committee.yaml"
-export ZIPNET_TDX_COLLATERAL=$W/pki/collateral.json ZIPNET_TDX_ROOT_CA=$W/pki/dev-root.pem
-export ZIPNET_EVIDENCE=simulated ZIPNET_SIM_SEED=$seed
+simulated_tdx "zipnet net test"
+SERVER_IMAGE=$(IMAGE 10 11 12) CLIENT_IMAGE=$(IMAGE 20 21 22) OTHER_CLIENT=$(IMAGE 20 21 23)
+OTHER_SERVER=$(IMAGE 10 11 13)
+POLICY client-image zipnet-client 20 21 22 >"$W/clients.yaml"
+POLICY server-image zipnet-server 10 11 12 >"$W/committee.yaml"
 make_committee 3
 gate=(--tdx-gating on --policy "$W/clients.yaml")
 for i in 1 2 3; do ZIPNET_SIM_MEASUREMENTS=$SERVER_IMAGE start_server "$i" "${gate[@]}"; done
@@ -41,7 +32,7 @@ wait_for "$W/s2.log" 'refused client [0-9a-f]+ from .*: attestation \(mock\): mo
 ZIPNET_SIM_MEASUREMENTS=$CLIENT_IMAGE run_client dev 3 --connect-timeout 2
 wait_for "$W/s3.log" 'refused client [0-9a-f]+ from .*: attestation \(policy\): policy refused the evidence: launch.development: ' 5
 # A host holding a copy of a quote of the admitted image (made for some other session).
-"$TDX_ATTEST" quote --provider simulated --sim-seed "$seed" --mock-from "$CLIENT_IMAGE" \
+"$TDX_ATTEST" quote --provider simulated --sim-seed "$ZIPNET_SIM_SEED" --mock-from "$CLIENT_IMAGE" \
   --report-data "$(printf '00%.0s' {1..64})" --out "$W/copied.quote" >/dev/null 2>&1 ||
   fail "tdx-attest quote --provider simulated"
 run_client replay 3 "${client[@]}" --quote-file "$W/copied.quote" --connect-timeout 2
