@@ -31,11 +31,10 @@ guest_bootstrap=${ZIPNET_BOOTSTRAP//@127.0.0.1:/@10.0.2.2:}
 export ZIPNET_AGGREGATOR="${ZIPNET_AGGREGATOR%@*}@10.0.2.2:$(port 0)"
 if [ "$e2e_mode" = gated ]; then
   "$TDX_ATTEST" sim-pki --seed e2e --out "$W/pki" >/dev/null
-  export ZIPNET_EVIDENCE=simulated ZIPNET_SIM_SEED=e2e ZIPNET_TDX_COLLATERAL=$W/pki/collateral.json \
-    ZIPNET_TDX_ROOT_CA=$W/pki/dev-root.pem
-  ZIPNET_SIM_MEASUREMENTS="mr_td=$(printf '10%.0s' {1..48})"
-  export ZIPNET_SIM_MEASUREMENTS
-  gate=(--tdx-gating on --policy "$img/$e2e_name-policy.yaml" --strict-attestation)
+  # (Flags, not exported variables: the launcher would pass the client's names on to the guest.)
+  gate=(--tdx-gating on --policy "$img/$e2e_name-policy.yaml" --strict-attestation
+    --evidence simulated --sim-seed e2e --sim-measurements "mr_td=$(printf '10%.0s' {1..48})"
+    --collateral "$W/pki/collateral.json" --root-ca "$W/pki/dev-root.pem")
 else
   gate=(--tdx-gating off)
 fi

@@ -1,13 +1,11 @@
-# zipnet_server_boot.sh IMAGE_DIR NAME [hostile]: sourced by the boot_zipnet_server* cases. Boots
+# zipnet_server_boot.sh IMAGE_DIR NAME: sourced by the boot_zipnet_server case. Boots
 # the server image IMAGE_DIR/NAME-run-qemu.sh under TCG (TDX=0), its port forwarded to this
 # host's loopback; its identity is born in the TD, so it waits for its committee list, which the
 # operator (an identity made here, passed as ZIPNET_OPERATOR) sends with `zipnet-server
-# --configure` once the guest has printed its peer id. With "hostile", the host also slips
-# settings the image measures into the guest's fw_cfg file, as a host running QEMU itself can
-# (the launcher would refuse them). Sets SID (the guest's peer id), SPORT, VM; the aggregator
-# runs on this host at $(port 0).
+# --configure` once the guest has printed its peer id. Sets SID (the guest's peer id), SPORT, VM;
+# the aggregator runs on this host at $(port 0).
 command -v qemu-system-x86_64 >/dev/null || { echo "skipped: qemu-system-x86_64 is not installed"; exit 77; }
-boot_img=$1 boot_name=$2 boot_mode=${3:-}
+boot_img=$1 boot_name=$2
 export NODE_SECONDS=280
 export ZIPNET_INSTANCE=zipnet  # measured in the image
 source "$SRC/zipnet-core/node/tests/lib.sh"
@@ -21,17 +19,6 @@ KEEP=1 TMPDIR="$PWD/tmp" ZIPNET_OPERATOR="$op" HOSTFWD="tcp:127.0.0.1:$SPORT-:78
   ACCEL=tcg "$boot_img/$boot_name-run-qemu.sh" --print-cmd >"$W/cmd" 2>"$W/launcher.log"
 dir=$(sed -n 's/.* kept the extracted files in \(.*\)$/\1/p' "$W/launcher.log")
 [ -f "$dir/guest-env" ] || fail "no guest-env in the launcher's kept directory"
-if [ "$boot_mode" = hostile ]; then
-  # Red-team findings 1-3: gating off, another policy (pointing at the measured binary), an
-  # anonymity set of one, an identity file of the host's, another operator.
-  cat >>"$dir/guest-env" <<HOSTILE
-ZIPNET_TDX_GATING=off
-ZIPNET_TDX_POLICY=/usr/bin/zipnet-server
-ZIPNET_MIN_PARTICIPANTS=1
-ZIPNET_IDENTITY=/sys/firmware/qemu_fw_cfg/by_name/opt/tdximage/env/raw
-ZIPNET_OPERATOR=$aid
-HOSTILE
-fi
 (eval "exec timeout 240 $(cat "$W/cmd")") >"$W/boot.log" 2>&1 &
 VM=$!
 PIDS+=("$VM")

@@ -132,9 +132,15 @@ Result<std::shared_ptr<Attester>> MakeAttester(const AttestFlags& f, const Attes
                            record);
 }
 
+// Settings every member of a committee must run with alike: a peer whose launch record shows
+// another value (or the host's value where this server's image set its own) is refused.
+constexpr const char* kCommitteeWideSettings[] = {"ZIPNET_INSTANCE", "ZIPNET_UNIVERSE",
+                                                  "ZIPNET_ROUND_PERIOD_MS", "ZIPNET_FOLD_MS",
+                                                  "ZIPNET_ROUND_DEADLINE_MS"};
+
 // A committee server admits peers running its own image (MRTD, RTMR1, RTMR2 of its own quote:
-// the same build, memory size and command line) and, for a rollout, the sets of
-// ZIPNET_COMMITTEE_POLICY.
+// the same build, memory size and command line) with its own committee-wide settings, and, for
+// a rollout, the sets of ZIPNET_COMMITTEE_POLICY.
 Result<tdxrt::Policy> CommitteePolicyOfServer(Attester& attester, const AttestFlags& f) {
   tdxrt::Policy p;
   if (!f.committee_policy.empty()) {
@@ -148,6 +154,13 @@ Result<tdxrt::Policy> CommitteePolicyOfServer(Attester& attester, const AttestFl
   self.rtmr[1] = e.report.rtmr[1];
   self.rtmr[2] = e.report.rtmr[2];
   self.program = "zipnet-server";
+  TDX_ASSIGN_OR_RETURN(auto events, tdxrt::ParseRuntimeEventLog(own.event_log));
+  TDX_ASSIGN_OR_RETURN(tdxrt::LaunchRecord launch, tdxrt::FindLaunchRecord(events));
+  for (const char* name : kCommitteeWideSettings) {
+    const auto it = launch.host_settings.find(name);
+    self.host_settings[name] =
+        it == launch.host_settings.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
   p.sets.insert(p.sets.begin(), self);
   return p;
 }

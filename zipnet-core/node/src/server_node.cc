@@ -349,7 +349,7 @@ struct ServerNode::State {
       case NodeRole::kWatcher:
         roles[c] = h.role;
         if (h.role == NodeRole::kClient) client_links[c] = {h.x25519, h.attestation.kind};
-        // A client sends its bundle (evidence and keys); a watcher nothing.
+        // A client sends its bundle (its keys; its evidence was in its Hello); a watcher nothing.
         c->Authenticated(h.role == NodeRole::kClient
                              ? kBundleFrameLimit
                              : config.common.transport.unauthenticated_max_frame);

@@ -4,7 +4,8 @@
 # admitted image gets its message into a fully signed record; a client of another image, a mock
 # client, a development client (no committee policy) and a client replaying a copied quote are
 # refused, each for its reason (silently: ConnectTimeout; strict: Attestation at once); a server
-# of another image is absent for the committee and for a watcher, which prints why.
+# of another image, or of the same image with another round timing from its host, is absent for
+# the committee, and for a watcher, which prints why.
 source "$(dirname "$0")/lib.sh"
 simulated_tdx "zipnet net test"
 SERVER_IMAGE=$(IMAGE 10 11 12) CLIENT_IMAGE=$(IMAGE 20 21 22) OTHER_CLIENT=$(IMAGE 20 21 23)
@@ -44,6 +45,13 @@ ZIPNET_LISTEN=127.0.0.1:$(port 9) ZIPNET_SIM_MEASUREMENTS=$OTHER_SERVER \
   timeout "$NODE_SECONDS" "$B/zipnet-server" --identity "$W/s9.key" "${gate[@]}" >>"$W/s9.log" 2>&1 &
 PIDS+=("$!")
 wait_for "$W/s1.log" "refused server [0-9a-f]+ from .*: attestation \(policy\): policy refused the evidence: set 'this-server-image': RTMR2 1313131313131313\.\.\. is not 1212" 10
+# The same image with a committee-wide setting (round timing) taken from the host: its launch
+# record differs from the committee's, so its peers refuse it.
+ZIPNET_LISTEN=127.0.0.1:$(port 8) ZIPNET_SIM_MEASUREMENTS=$SERVER_IMAGE TDX_HOST_SETTINGS=ZIPNET_ROUND_PERIOD_MS \
+  ZIPNET_COMMITTEE="$(echo "$ZIPNET_COMMITTEE" | cut -d, -f1),$("$B/zipnet-server" --identity "$W/s8.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')@127.0.0.1:$(port 8)" \
+  timeout "$NODE_SECONDS" "$B/zipnet-server" --identity "$W/s8.key" "${gate[@]}" >>"$W/s8.log" 2>&1 &
+PIDS+=("$!")
+wait_for "$W/s1.log" "refused server [0-9a-f]+ from .*: attestation \(policy\): policy refused the evidence: set 'this-server-image': the host set ZIPNET_ROUND_PERIOD_MS \(to '300'\), which it pins unset" 10
 s9=$("$B/zipnet-server" --identity "$W/s9.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')
 timeout 10 "$B/zipnet-client" --watch --max-rounds 1 "${client[@]}" --evidence mock --connect-timeout 3 \
   --bootstrap "$s9@127.0.0.1:$(port 9)" >"$W/watch.out" 2>"$W/watch.log" || true
