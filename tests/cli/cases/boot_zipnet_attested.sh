@@ -123,7 +123,10 @@ grep -o 'zipnet_client: server [0-9a-f]* attested (10.0.2.2:[0-9]*): policy set 
 signed_record "$W/watch.out" "hello, attested"
 echo "other image's launcher: $(cat "$W/other.exit")"
 grep -o 'zipnet-client: error: ConnectTimeout: .*' "$W/other.log" | sed 's/after [0-9]* ms/after T ms/'
+# (One more file changes RTMR2, and RTMR1 too: QEMU writes the initrd's size into the kernel's
+# setup header before it is measured.)
 for i in 1 2; do
-  grep -q "refused client [0-9a-f]* from .*: attestation (policy): policy refused the evidence: set 'zipnet-client-sim': RTMR2 $(cut -c1-16 out/zipnet-client-other/zipnet-client-other-rtmr2.hex)\.\.\. is not $(cut -c1-16 out/zipnet-client-sim/zipnet-client-sim-rtmr2.hex)" "$W/s$i.log" &&
-    echo "server $i refused the other image: its RTMR2 is not the policy's"
+  grep -q "refused client [0-9a-f]* from .*: attestation (policy): policy refused the evidence: set 'zipnet-client-sim': RTMR1 $(cut -c1-16 out/zipnet-client-other/zipnet-client-other-rtmr1.hex)\.\.\. is not $(cut -c1-16 out/zipnet-client-sim/zipnet-client-sim-rtmr1.hex)" "$W/s$i.log" &&
+    echo "server $i refused the other image: its RTMR1 is not the policy's"
 done
+true

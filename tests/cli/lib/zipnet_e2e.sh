@@ -69,7 +69,7 @@ else
   grep -o 'zipnet-client: error: Attestation(.*)' "$W/boot.log"
   grep -o "tdx-init: payload exited with status [0-9]*; powering off" "$W/boot.log"
   grep -o 'refused client [0-9a-f]* from [0-9.:]*: .*' "$W/s1.log" | head -n 1 |
-    sed 's/client [0-9a-f]* from [0-9.:]*/client ID from ADDR/'
+    sed 's/client [0-9a-f]* from [0-9.]*:[0-9]*/client ID from ADDR/'
   refused=$(metrics "$(port 50)" |
     sed -n 's/^zipnet_peers_refused_total{reason="mock",role="client"} \([0-9.e+]*\)$/\1/p')
   awk -v n="${refused:-0}" 'BEGIN { print (n >= 1 ? "metric zipnet_peers_refused_total{reason=mock,role=client} >= 1" : "metric zipnet_peers_refused_total{reason=mock,role=client} = " n) }'
