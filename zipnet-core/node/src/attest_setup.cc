@@ -98,12 +98,16 @@ Result<std::shared_ptr<Attester>> MakeAttester(const AttestFlags& f, const Attes
     mode = tdxrt::InsideTdxGuest() ? "tdx" : "mock";
   }
   if (mode == "mock") return MockAttester();
+  // The launch record's development marker: a server with gating off admits mock evidence; a
+  // client, aggregator or operator without a committee policy judges no server.
+  const bool development =
+      ctx.program == Program::kServer ? !ctx.gating : f.committee_policy.empty();
   const char* host = std::getenv("TDX_HOST_SETTINGS");
   TDX_ASSIGN_OR_RETURN(
       tdxrt::LaunchRecord record,
-      tdxrt::LaunchRecordFromEnvironment(NameOf(ctx.program), ctx.development, host ? host : ""));
-  TDX_ASSIGN_OR_RETURN(tdxrt::RuntimeEvent event, tdxrt::LaunchEvent(record));
+      tdxrt::LaunchRecordFromEnvironment(NameOf(ctx.program), development, host ? host : ""));
   if (mode == "tdx") {
+    TDX_ASSIGN_OR_RETURN(tdxrt::RuntimeEvent event, tdxrt::LaunchEvent(record));
     const tdxrt::Rtmr3Device::Options o;
     TDX_TRY(RecordLaunch(event, o, log));
     return QuoteAttester(

@@ -31,7 +31,6 @@ void AddAttestFlags(CLI::App& app, AttestFlags& f, Program program);
 // What SetUpAttestation needs beyond the flags.
 struct AttestContext {
   Program program;
-  bool development = false;  // the launch record's marker (gating off, no committee policy)
   // Servers: how clients are judged (gating on), and whether peer servers must match this
   // server's own image (gating on).
   std::string client_policy;

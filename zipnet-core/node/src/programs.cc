@@ -216,12 +216,10 @@ int ServerMain(int argc, char** argv, const char* settings) {
     return 2;
   }
   // Gating off admits mock evidence: a development image, which the launch record says.
-  if (!SetUpAttestation(tool, attest,
-                        {.program = Program::kServer,
-                         .development = !config.tdx_gating,
-                         .client_policy = policy_file,
-                         .gating = config.tdx_gating},
-                        config.common)) {
+  if (!SetUpAttestation(
+          tool, attest,
+          {.program = Program::kServer, .client_policy = policy_file, .gating = config.tdx_gating},
+          config.common)) {
     return 1;
   }
   Loop loop;
@@ -257,10 +255,7 @@ int ConfigureServer(const std::string& tool, const CommonFlags& flags, const Att
   if (!SetUpCommon(tool, quiet, common, no_metrics)) return 1;
   // With ZIPNET_COMMITTEE_POLICY the list goes only to a server whose attestation it admits.
   if (!SetUpAttestation(tool, attest,
-                        {.program = Program::kOperator,
-                         .development = attest.committee_policy.empty(),
-                         .client_policy = {},
-                         .gating = false},
+                        {.program = Program::kOperator, .client_policy = {}, .gating = false},
                         common)) {
     return 1;
   }
@@ -339,10 +334,7 @@ int AggregatorMain(int argc, char** argv, const char* settings) {
   if (!Check(tool, servers, "ZIPNET_BOOTSTRAP")) return 2;
   config.servers = *servers;
   if (!SetUpAttestation(tool, attest,
-                        {.program = Program::kAggregator,
-                         .development = attest.committee_policy.empty(),
-                         .client_policy = {},
-                         .gating = false},
+                        {.program = Program::kAggregator, .client_policy = {}, .gating = false},
                         config.common)) {
     return 1;
   }
@@ -454,10 +446,7 @@ int ClientMain(int argc, char** argv, const char* settings) {
   }
   auto fixed = common.attester;
   if (!SetUpAttestation(tool, attest,
-                        {.program = Program::kClient,
-                         .development = attest.committee_policy.empty(),
-                         .client_policy = {},
-                         .gating = false},
+                        {.program = Program::kClient, .client_policy = {}, .gating = false},
                         common)) {
     return 1;
   }
