@@ -15,6 +15,7 @@ using sim::Faults;
 using sim::RoundOutcome;
 using sim::SimConfig;
 using sim::Simulation;
+using tdxrt::BytesOf;
 
 std::unique_ptr<Simulation> Make(SimConfig c) {
   auto s = Simulation::Create(std::move(c));
@@ -27,8 +28,6 @@ RoundOutcome Run(Simulation& s, const Faults& f = {}) {
   REQUIRE_MESSAGE(o.ok(), o.status().message());
   return std::move(o).value();
 }
-
-Bytes Msg(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
 std::string Str(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
@@ -46,8 +45,8 @@ TEST_CASE("delivery: one talker, many cover clients; 240 bytes fit, 241 do not")
   auto s = Make({.seed = 11, .servers = 3, .clients = 10});
   const RoundParams& p = s->config().params;
   const std::string m240(240, 'z');
-  REQUIRE(s->client(0).Enqueue(Msg(m240)).ok());
-  const Status too_long = s->client(1).Enqueue(Msg(std::string(241, 'y')));
+  REQUIRE(s->client(0).Enqueue(BytesOf(m240)).ok());
+  const Status too_long = s->client(1).Enqueue(BytesOf(std::string(241, 'y')));
   REQUIRE(!too_long.ok());
   CHECK(too_long.message() == "MessageTooLong: the message is 241 bytes, a slot carries 240");
   CHECK(s->client(1).queued() == 0);
@@ -95,7 +94,7 @@ TEST_CASE("same inputs, other aggregator trees and arrival orders: byte-identica
                 .leaf_aggregators = leaves};
     auto s = Make(c);
     for (std::size_t i = 0; i < 4; ++i) {
-      REQUIRE(s->client(i).Enqueue(Msg("message from client " + std::to_string(i))).ok());
+      REQUIRE(s->client(i).Enqueue(BytesOf("message from client " + std::to_string(i))).ok());
     }
     Run(*s);
     RoundOutcome o = Run(*s);
@@ -112,14 +111,14 @@ TEST_CASE("forced collision: both tags fail, the record is published, both retry
   auto s = Make({.seed = 31, .servers = 3, .clients = 6});
   const RoundParams& p = s->config().params;
   for (std::size_t i = 0; i < 3; ++i) {
-    REQUIRE(s->client(i).Enqueue(Msg("talker " + std::to_string(i))).ok());
+    REQUIRE(s->client(i).Enqueue(BytesOf("talker " + std::to_string(i))).ok());
   }
   Run(*s);  // all three reserve
   // Client 1 is made to talk in client 0's slot in round 1 (which slot that is: find out from
   // a dry look at round 1 of an identical simulation).
   auto probe = Make({.seed = 31, .servers = 3, .clients = 6});
   for (std::size_t i = 0; i < 3; ++i)
-    REQUIRE(probe->client(i).Enqueue(Msg("talker " + std::to_string(i))).ok());
+    REQUIRE(probe->client(i).Enqueue(BytesOf("talker " + std::to_string(i))).ok());
   Run(*probe);
   const RoundOutcome dry = Run(*probe);
   REQUIRE(dry.seals[0].slot);
@@ -136,16 +135,16 @@ TEST_CASE("forced collision: both tags fail, the record is published, both retry
   // The third talker is unaffected.
   REQUIRE(o.seals[2].kind == SealKind::kTalk);
   CHECK(ReadSlot(o.record->output, s->instance_id(), o.round, *o.seals[2].slot, p).value() ==
-        Msg("talker 2"));
+        BytesOf("talker 2"));
   CHECK(s->client(2).TakeDelivered().size() == 1);
   RunUntilQuiet(*s, 10);
-  CHECK(s->client(0).TakeDelivered() == std::vector<Bytes>{Msg("talker 0")});
-  CHECK(s->client(1).TakeDelivered() == std::vector<Bytes>{Msg("talker 1")});
+  CHECK(s->client(0).TakeDelivered() == std::vector<Bytes>{BytesOf("talker 0")});
+  CHECK(s->client(1).TakeDelivered() == std::vector<Bytes>{BytesOf("talker 1")});
 }
 
 TEST_CASE("a missing share: no record, a signed abort saying why, messages stay queued") {
   auto s = Make({.seed = 41, .servers = 3, .clients = 4});
-  REQUIRE(s->client(0).Enqueue(Msg("patience")).ok());
+  REQUIRE(s->client(0).Enqueue(BytesOf("patience")).ok());
   Run(*s);
   RoundOutcome o = Run(*s, Faults{.withhold_share = 2});
   CHECK(!o.record);
@@ -156,7 +155,7 @@ TEST_CASE("a missing share: no record, a signed abort saying why, messages stay 
   CHECK(VerifyAbort(*o.abort, s->committee(), s->instance_id()).ok());
   CHECK(s->client(0).queued() == 1);
   RunUntilQuiet(*s, 10);
-  CHECK(s->client(0).TakeDelivered() == std::vector<Bytes>{Msg("patience")});
+  CHECK(s->client(0).TakeDelivered() == std::vector<Bytes>{BytesOf("patience")});
 }
 
 TEST_CASE("a flipped bit in the aggregate or a share breaks exactly that slot's tag") {
@@ -164,12 +163,12 @@ TEST_CASE("a flipped bit in the aggregate or a share breaks exactly that slot's 
     auto s = Make({.seed = 51, .servers = 3, .clients = 6});
     const RoundParams& p = s->config().params;
     for (std::size_t i = 0; i < 3; ++i) {
-      REQUIRE(s->client(i).Enqueue(Msg("talker " + std::to_string(i))).ok());
+      REQUIRE(s->client(i).Enqueue(BytesOf("talker " + std::to_string(i))).ok());
     }
     Run(*s);
     auto probe = Make({.seed = 51, .servers = 3, .clients = 6});
     for (std::size_t i = 0; i < 3; ++i)
-      REQUIRE(probe->client(i).Enqueue(Msg("talker " + std::to_string(i))).ok());
+      REQUIRE(probe->client(i).Enqueue(BytesOf("talker " + std::to_string(i))).ok());
     Run(*probe);
     const RoundOutcome dry = Run(*probe);
     const std::uint32_t victim = *dry.seals[1].slot;
@@ -198,7 +197,7 @@ TEST_CASE("a flipped bit in the aggregate or a share breaks exactly that slot's 
 
 TEST_CASE("a listed client whose envelope is missing garbles the output") {
   auto s = Make({.seed = 61, .servers = 3, .clients = 5});
-  REQUIRE(s->client(0).Enqueue(Msg("hello")).ok());
+  REQUIRE(s->client(0).Enqueue(BytesOf("hello")).ok());
   Run(*s);
   RoundOutcome o = Run(*s, Faults{.list_without_envelope = 3});
   REQUIRE(o.record);
@@ -214,7 +213,7 @@ TEST_CASE("a listed client whose envelope is missing garbles the output") {
 
 TEST_CASE("the aggregator rejects duplicate ids and reused nonces") {
   auto s = Make({.seed = 71, .servers = 2, .clients = 3});
-  REQUIRE(s->client(0).Enqueue(Msg("a")).ok());
+  REQUIRE(s->client(0).Enqueue(BytesOf("a")).ok());
   RoundOutcome o = Run(*s);
   Simulation* sp = s.get();
   AggregatorConfig ac{s->config().params, s->instance_id(), Ed25519FromSeed(Secret32())};
@@ -241,7 +240,7 @@ TEST_CASE("the aggregator rejects duplicate ids and reused nonces") {
 TEST_CASE("replays from another round, instance or params decode to garbage") {
   auto s = Make({.seed = 81, .servers = 3, .clients = 3});
   const RoundParams& p = s->config().params;
-  REQUIRE(s->client(0).Enqueue(Msg("only once")).ok());
+  REQUIRE(s->client(0).Enqueue(BytesOf("only once")).ok());
   Run(*s);
   RoundOutcome o = Run(*s);
   REQUIRE(o.seals[0].kind == SealKind::kTalk);
@@ -281,7 +280,7 @@ TEST_CASE("rate limit: the (msgs_per_window + 1)-th sealing in a window is refus
   c.params.msgs_per_window = 3;
   c.params.rounds_per_window = 10;
   auto s = Make(c);
-  for (int i = 0; i < 8; ++i) REQUIRE(s->client(0).Enqueue(Msg("m" + std::to_string(i))).ok());
+  for (int i = 0; i < 8; ++i) REQUIRE(s->client(0).Enqueue(BytesOf("m" + std::to_string(i))).ok());
   std::vector<SealKind> kinds;
   for (int r = 0; r < 12; ++r) kinds.push_back(Run(*s).seals[0].kind);
   // reserve, talk, talk, then refused for the rest of window 0; window 1 (round 10) resumes.
@@ -296,29 +295,29 @@ TEST_CASE("rate limit: the (msgs_per_window + 1)-th sealing in a window is refus
 
 TEST_CASE("cadence: a client talks or reserves only every Nth round") {
   auto s = Make({.seed = 95, .servers = 2, .clients = 2, .cadence = 3});
-  REQUIRE(s->client(0).Enqueue(Msg("slow")).ok());
+  REQUIRE(s->client(0).Enqueue(BytesOf("slow")).ok());
   std::vector<SealKind> kinds;
   for (int r = 0; r < 7; ++r) kinds.push_back(Run(*s).seals[0].kind);
   // Talk rounds are 0, 3, 6; the client reserves in the round before one (2) and talks in it (3).
   CHECK(kinds == std::vector<SealKind>{SealKind::kCover, SealKind::kCover, SealKind::kReserve,
                                        SealKind::kTalk, SealKind::kCover, SealKind::kCover,
                                        SealKind::kCover});
-  CHECK(s->client(0).TakeDelivered() == std::vector<Bytes>{Msg("slow")});
+  CHECK(s->client(0).TakeDelivered() == std::vector<Bytes>{BytesOf("slow")});
 }
 
 TEST_CASE("ratchet: a client absent for several epochs catches up and delivers") {
   SimConfig c{.seed = 101, .servers = 3, .clients = 4};
   c.params.epoch_rounds = 2;
   auto s = Make(c);
-  REQUIRE(s->client(1).Enqueue(Msg("before")).ok());
+  REQUIRE(s->client(1).Enqueue(BytesOf("before")).ok());
   RunUntilQuiet(*s, 6);
   CHECK(s->client(1).TakeDelivered().size() == 1);
   s->SetAbsent(1, true);
   for (int i = 0; i < 7; ++i) Run(*s);  // three and a half epochs without client 1
   s->SetAbsent(1, false);
-  REQUIRE(s->client(1).Enqueue(Msg("after")).ok());
+  REQUIRE(s->client(1).Enqueue(BytesOf("after")).ok());
   RunUntilQuiet(*s, 6);
-  CHECK(s->client(1).TakeDelivered() == std::vector<Bytes>{Msg("after")});
+  CHECK(s->client(1).TakeDelivered() == std::vector<Bytes>{BytesOf("after")});
   // The servers' ratchets for client 1 have moved on: an old round's pads are gone.
   const std::vector<ClientId> ids = {s->client(1).id()};
   auto old = s->server(0).ComputeShare(1, ids);
@@ -405,8 +404,8 @@ TEST_CASE("anonymity sanity: swapping senders does not change the corrupt server
     for (int run = 0; run < kRuns; ++run) {
       auto s = Make({.seed = static_cast<std::uint64_t>(1000 + run), .servers = 3, .clients = 4});
       const std::string m1 = "first message", m2 = "second message";
-      REQUIRE(s->client(0).Enqueue(Msg(world == 0 ? m1 : m2)).ok());
-      REQUIRE(s->client(1).Enqueue(Msg(world == 0 ? m2 : m1)).ok());
+      REQUIRE(s->client(0).Enqueue(BytesOf(world == 0 ? m1 : m2)).ok());
+      REQUIRE(s->client(1).Enqueue(BytesOf(world == 0 ? m2 : m1)).ok());
       Run(*s);
       RoundOutcome o = Run(*s);
       REQUIRE(o.record);

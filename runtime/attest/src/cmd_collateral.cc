@@ -99,12 +99,12 @@ int RunFetch(const FetchArgs& a, bool json) {
   return Code(ExitCode::kOk);
 }
 
-struct ServeArgs {
+struct PccsServeArgs {
   std::string dir, listen = "127.0.0.1:0", cert, key, port_file;
   int max_seconds = 0;
 };
 
-int RunServe(const ServeArgs& a) {
+int RunPccsServe(const PccsServeArgs& a) {
   tdxrt::PccsServerOptions o;
   o.directory = a.dir;
   const std::size_t colon = a.listen.rfind(':');
@@ -196,7 +196,7 @@ void AddCollateralCommands(CLI::App& app, std::vector<Runner>& runners) {
     return RunFetch(*fa, json);
   });
 
-  auto sa = std::make_shared<ServeArgs>();
+  auto sa = std::make_shared<PccsServeArgs>();
   auto* serve = app.add_subcommand("pccs-serve",
                                    "Serve a directory of collateral files in the PCS API v4 shape");
   serve->add_option("dir", sa->dir, "Directory of collateral JSON files")->required();
@@ -208,7 +208,7 @@ void AddCollateralCommands(CLI::App& app, std::vector<Runner>& runners) {
   serve->fallthrough();
   runners.push_back([serve, sa](bool) -> std::optional<int> {
     if (!serve->parsed()) return std::nullopt;
-    return RunServe(*sa);
+    return RunPccsServe(*sa);
   });
 
   auto ma = std::make_shared<SimArgs>();

@@ -290,13 +290,13 @@ int RunConnect(const ConnectArgs& a) {
   return code;
 }
 
-struct ServeArgs {
+struct RatlsServeArgs {
   std::string cert, key, listen = "127.0.0.1:0", port_file, message = "hello from ratls-serve";
   JudgeArgs judge;
   int max_seconds = 0, max_connections = 0;
 };
 
-int RunServe(const ServeArgs& a) {
+int RunRatlsServe(const RatlsServeArgs& a) {
   auto id = LoadIdentity(a.cert, a.key);
   if (!id.ok()) return Fail(id.status().message());
   std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_server_method()));
@@ -418,7 +418,7 @@ void AddRatlsCommands(CLI::App& app, std::vector<Runner>& runners) {
     return RunConnect(*ca);
   });
 
-  auto sa = std::make_shared<ServeArgs>();
+  auto sa = std::make_shared<RatlsServeArgs>();
   auto* serve = app.add_subcommand("ratls-serve", "A small RA-TLS server (tests, demonstrations)");
   serve->add_option("--cert", sa->cert, "RA-TLS certificate")->required();
   serve->add_option("--key", sa->key, "Its key")->required();
@@ -431,7 +431,7 @@ void AddRatlsCommands(CLI::App& app, std::vector<Runner>& runners) {
   serve->fallthrough();
   runners.push_back([serve, sa](bool) -> std::optional<int> {
     if (!serve->parsed()) return std::nullopt;
-    return RunServe(*sa);
+    return RunRatlsServe(*sa);
   });
 }
 

@@ -7,15 +7,12 @@
 #include <filesystem>
 
 #include "quote_builder.h"
+#include "tdx_test/support.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 
 namespace tdxrt {
 namespace {
-
-std::filesystem::path Vector(const char* name) {
-  return std::filesystem::path(TDX_SHARED_DIR) / "vectors/dcap-qvl" / name;
-}
 
 std::int64_t At(const char* rfc3339) { return ParseRfc3339(rfc3339).value(); }
 
@@ -25,9 +22,9 @@ struct Real {
 };
 
 std::optional<Real> LoadReal(const char* quote, const char* collateral) {
-  if (!std::filesystem::exists(Vector(quote))) return std::nullopt;
-  auto q = ReadFile(Vector(quote));
-  auto c = ReadFile(Vector(collateral));
+  if (!std::filesystem::exists(tdx_test::DcapVector(quote))) return std::nullopt;
+  auto q = ReadFile(tdx_test::DcapVector(quote));
+  auto c = ReadFile(tdx_test::DcapVector(collateral));
   REQUIRE(q.ok());
   REQUIRE(c.ok());
   auto parsed = ParseCollateralJson(std::string(c->begin(), c->end()));

@@ -65,7 +65,7 @@ BnPtr ReduceToScalar(const Bytes& wide, const BIGNUM* n, BN_CTX* ctx) {
   return v;
 }
 
-Bytes Tlv(std::uint8_t tag, ByteSpan value) {
+Bytes DerTlv(std::uint8_t tag, ByteSpan value) {
   Bytes out{tag};
   const std::size_t n = value.size();
   if (n < 0x80) {
@@ -106,7 +106,7 @@ Bytes SignedDer(const Bytes& tbs, EVP_PKEY* key) {
   ECDSA_SIG_free(sig);
   static const Bytes kEcdsaWithSha256 = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
                                          0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
-  return Tlv(0x30, Cat({tbs, kEcdsaWithSha256, Tlv(0x03, bits)}));
+  return DerTlv(0x30, Cat({tbs, kEcdsaWithSha256, DerTlv(0x03, bits)}));
 }
 
 void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
@@ -120,7 +120,7 @@ void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
 Bytes SgxOid(std::initializer_list<std::uint8_t> arcs) {
   Bytes oid = {0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01};
   oid.insert(oid.end(), arcs);
-  return Tlv(0x06, oid);
+  return DerTlv(0x06, oid);
 }
 
 Bytes DerInt(unsigned v) {
@@ -131,12 +131,12 @@ Bytes DerInt(unsigned v) {
     v >>= 8;
   }
   if (b[0] & 0x80) b.insert(b.begin(), 0);
-  return Tlv(0x02, b);
+  return DerTlv(0x02, b);
 }
 
 template <std::size_t N>
 Bytes Octets(const std::array<std::uint8_t, N>& a) {
-  return Tlv(0x04, Bytes(a.begin(), a.end()));
+  return DerTlv(0x04, Bytes(a.begin(), a.end()));
 }
 
 }  // namespace
@@ -321,18 +321,18 @@ std::string PrivateKeyPem(EVP_PKEY* key) {
 Bytes SgxExtensionDer(const PckExtension& f) {
   Bytes tcb;
   for (std::uint8_t i = 0; i < 16; ++i) {
-    tcb = Cat({tcb, Tlv(0x30, Cat({SgxOid({2, static_cast<std::uint8_t>(i + 1)}),
-                                   DerInt(f.sgx_components[i])}))});
+    tcb = Cat({tcb, DerTlv(0x30, Cat({SgxOid({2, static_cast<std::uint8_t>(i + 1)}),
+                                      DerInt(f.sgx_components[i])}))});
   }
-  tcb = Cat({tcb, Tlv(0x30, Cat({SgxOid({2, 17}), DerInt(f.pce_svn)}))});
-  tcb = Cat({tcb, Tlv(0x30, Cat({SgxOid({2, 18}), Octets(f.cpu_svn)}))});
-  return Tlv(0x30, Cat({
-                       Tlv(0x30, Cat({SgxOid({1}), Octets(f.ppid)})),
-                       Tlv(0x30, Cat({SgxOid({2}), Tlv(0x30, tcb)})),
-                       Tlv(0x30, Cat({SgxOid({3}), Octets(f.pce_id)})),
-                       Tlv(0x30, Cat({SgxOid({4}), Octets(f.fmspc)})),
-                       Tlv(0x30, Cat({SgxOid({5}), Tlv(0x0a, Bytes{0})})),
-                   }));
+  tcb = Cat({tcb, DerTlv(0x30, Cat({SgxOid({2, 17}), DerInt(f.pce_svn)}))});
+  tcb = Cat({tcb, DerTlv(0x30, Cat({SgxOid({2, 18}), Octets(f.cpu_svn)}))});
+  return DerTlv(0x30, Cat({
+                          DerTlv(0x30, Cat({SgxOid({1}), Octets(f.ppid)})),
+                          DerTlv(0x30, Cat({SgxOid({2}), DerTlv(0x30, tcb)})),
+                          DerTlv(0x30, Cat({SgxOid({3}), Octets(f.pce_id)})),
+                          DerTlv(0x30, Cat({SgxOid({4}), Octets(f.fmspc)})),
+                          DerTlv(0x30, Cat({SgxOid({5}), DerTlv(0x0a, Bytes{0})})),
+                      }));
 }
 
 std::array<std::uint8_t, 64> P256PublicRaw(EVP_PKEY* key) {

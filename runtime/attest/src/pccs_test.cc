@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "issue.h"
+#include "tdx_test/support.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/pccs_client.h"
@@ -20,17 +21,7 @@ namespace fs = std::filesystem;
 constexpr std::int64_t kT0 = 1798761600;  // 2027-01-01T00:00:00Z
 constexpr std::int64_t kDay = 86400;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/tdxrt-pccs-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using tdx_test::TempDir;
 
 void Put(const fs::path& file, const Collateral& c) {
   REQUIRE(WriteFileAtomic(file, std::string_view(SerializeCollateralJson(c)), 0644).ok());

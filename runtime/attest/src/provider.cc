@@ -26,8 +26,6 @@ Status Unavailable(const std::string& why) {
   return Status::NotFound("attestation unavailable: " + why);
 }
 
-std::string Errno() { return std::strerror(errno); }
-
 // Reads a small configfs attribute (text or binary) with plain read(2) calls.
 Result<Bytes> ReadAttribute(const fs::path& p, std::size_t max) {
   const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "quote_builder.h"
+#include "tdx_test/support.h"
 #include "tdxrt/evidence.h"
 #include "tdxrt/file.h"
 
@@ -30,18 +31,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "tdxrt-tsm-XXXXXX").string();
-    REQUIRE(::mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using tdx_test::TempDir;
 
 void WriteText(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
 

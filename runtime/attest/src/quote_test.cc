@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "quote_builder.h"
+#include "tdx_test/support.h"
 #include "tdxrt/evidence.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
@@ -14,18 +15,14 @@
 namespace tdxrt {
 namespace {
 
-std::filesystem::path Vector(const char* name) {
-  return std::filesystem::path(TDX_SHARED_DIR) / "vectors/dcap-qvl" / name;
-}
-
-bool HaveShared() { return std::filesystem::exists(Vector("tdx_quote")); }
+bool HaveShared() { return std::filesystem::exists(tdx_test::DcapVector("tdx_quote")); }
 
 TEST_CASE("the real v4 quote parses with the documented field offsets") {
   if (!HaveShared()) {
     MESSAGE("skipped: ../shared/vectors/dcap-qvl is absent");
     return;
   }
-  auto bytes = ReadFile(Vector("tdx_quote"));
+  auto bytes = ReadFile(tdx_test::DcapVector("tdx_quote"));
   REQUIRE(bytes.ok());
   auto q = ParseQuote(*bytes);
   REQUIRE_MESSAGE(q.ok(), q.status().message());
@@ -50,7 +47,7 @@ TEST_CASE("the real v5 quote (TD report 1.5) parses") {
     MESSAGE("skipped: ../shared/vectors/dcap-qvl is absent");
     return;
   }
-  auto bytes = ReadFile(Vector("tdx_quote_outdated"));
+  auto bytes = ReadFile(tdx_test::DcapVector("tdx_quote_outdated"));
   REQUIRE(bytes.ok());
   auto q = ParseQuote(*bytes);
   REQUIRE_MESSAGE(q.ok(), q.status().message());
@@ -66,7 +63,7 @@ TEST_CASE("truncation at every offset of the real quote is rejected cleanly") {
     return;
   }
   for (const char* name : {"tdx_quote", "tdx_quote_outdated"}) {
-    auto bytes = ReadFile(Vector(name));
+    auto bytes = ReadFile(tdx_test::DcapVector(name));
     REQUIRE(bytes.ok());
     auto whole = ParseQuote(*bytes);
     REQUIRE(whole.ok());

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/provider.h"
 #include "tdxrt/sha.h"
@@ -16,8 +17,6 @@
 
 namespace tdxrt {
 namespace {
-
-std::string Errno() { return std::strerror(errno); }
 
 Measurement ToMeasurement(const Sha384Digest& d) {
   Measurement m{};

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "tdx_test/support.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 
@@ -21,18 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "tdxrt-rtmr-XXXXXX").string();
-    REQUIRE(::mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using tdx_test::TempDir;
 
 RuntimeEvent Event(std::string name, const std::string& payload_hex) {
   return RuntimeEvent{std::move(name), FromHex(payload_hex).value()};

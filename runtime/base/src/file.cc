@@ -15,8 +15,9 @@
 
 namespace tdxrt {
 
-namespace {
 std::string Errno() { return std::strerror(errno); }
+
+namespace {
 
 class Fd {
  public:

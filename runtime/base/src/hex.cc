@@ -12,6 +12,11 @@ std::string HexOffset(std::uint64_t value) {
   return buf;
 }
 
+bool IsLowerHex(std::string_view text, std::size_t digits) {
+  return text.size() == digits &&
+         text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
 std::string ToHex(ByteSpan data) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

@@ -14,6 +14,17 @@ TEST_CASE("hex round trip and strict errors") {
   CHECK(tdxrt::FromHex("abcd", 3).status().message() == "expected 6 hex digits (3 bytes), got 4");
 }
 
+TEST_CASE("IsLowerHex: exactly N lowercase hex digits, as ToHex writes them") {
+  CHECK(tdxrt::IsLowerHex("00abff", 6));
+  CHECK(tdxrt::IsLowerHex(std::string(64, 'f'), 64));
+  CHECK_FALSE(tdxrt::IsLowerHex("00ABff", 6));  // uppercase is another spelling
+  CHECK_FALSE(tdxrt::IsLowerHex("00abf", 6));
+  CHECK_FALSE(tdxrt::IsLowerHex("00abff0", 6));
+  CHECK_FALSE(tdxrt::IsLowerHex("0xabff", 6));
+  CHECK_FALSE(tdxrt::IsLowerHex("00ab f", 6));
+  CHECK(tdxrt::IsLowerHex("", 0));
+}
+
 TEST_CASE("SHA-384 known answer (FIPS 180-2 'abc')") {
   const std::uint8_t abc[] = {'a', 'b', 'c'};
   CHECK(tdxrt::ToHex(tdxrt::Sha384(abc)) ==

@@ -29,7 +29,7 @@ std::vector<LogEvent> Sample() {
   };
 }
 
-std::string Error(const Bytes& b) {
+std::string LogError(const Bytes& b) {
   auto r = mrtd::ParseCcEventLog(b);
   if (!r.ok()) return r.status().message();
   auto rep = mrtd::ReplayRtmrs(*r);
@@ -72,7 +72,7 @@ TEST_CASE("event logs with bad lengths get exact diagnoses") {
   auto with = [&](auto mutate) {
     Bytes b = log.bytes;
     mutate(b);
-    return Error(b);
+    return LogError(b);
   };
   const std::size_t size_field = e2 + 12 + 2 + 32 + 2 + 48;
   const std::size_t left = log.bytes.size() - (size_field + 4);
@@ -102,7 +102,7 @@ TEST_CASE("event logs with bad lengths get exact diagnoses") {
         "event 0 (Spec ID): algorithm count 0 is out of range (1..16)");
   CHECK(with([&](Bytes& b) { tdxrt::StoreLe<std::uint16_t>(b, 0x20 + 28 + 4, 0x000d); }) ==
         "event log has no SHA-384 digests (Spec ID event)");
-  CHECK(Error(Bytes{}) ==
+  CHECK(LogError(Bytes{}) ==
         "event 0 (Spec ID): MR index at offset 0x0 is truncated: needs 4 bytes, 0 left");
   // Every truncation is either a clean error or a shorter valid log; never a crash.
   for (std::size_t len = 0; len <= log.bytes.size(); ++len) {

@@ -21,7 +21,7 @@ constexpr std::uint32_t kOptRvaCount32 = 92, kOptRvaCount64 = 108;
 constexpr std::uint32_t kOptDataDir32 = 96, kOptDataDir64 = 112;
 constexpr std::uint32_t kSecurityDirIndex = 4;
 constexpr std::uint32_t kSectionHeaderSize = 40;
-constexpr std::uint16_t kMaxSections = 96;  // PE loaders' limit
+constexpr std::uint16_t kMaxPeSections = 96;  // PE loaders' limit
 }  // namespace
 
 Result<PeImage> ParsePe(ByteSpan img) {
@@ -81,9 +81,9 @@ Result<PeImage> ParsePe(ByteSpan img) {
     pe.cert_table_offset = *LoadLe<std::uint32_t>(img, cert_dir);
     pe.cert_table_size = *LoadLe<std::uint32_t>(img, cert_dir + 4);
   }
-  if (*nsec > kMaxSections) {
+  if (*nsec > kMaxPeSections) {
     return Status::Corrupt("PE image: " + std::to_string(*nsec) + " sections (limit " +
-                           std::to_string(kMaxSections) + ")");
+                           std::to_string(kMaxPeSections) + ")");
   }
   const std::uint64_t sec_table = opt + *opt_size;
   if (!tdxrt::InBounds(size, sec_table, std::uint64_t{*nsec} * kSectionHeaderSize)) {

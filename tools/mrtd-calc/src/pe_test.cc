@@ -27,7 +27,7 @@ std::string Expected(const Bytes& img,
   return tdxrt::ToHex(h.Final());
 }
 
-std::string Error(const Bytes& img) {
+std::string PeError(const Bytes& img) {
   auto r = mrtd::AuthenticodeSha384(img);
   return r.ok() ? "ok" : r.status().message();
 }
@@ -93,9 +93,9 @@ TEST_CASE("malformed PE images are rejected with exact diagnoses") {
   auto with = [&](auto mutate) {
     Bytes b = pe.image;
     mutate(b);
-    return Error(b);
+    return PeError(b);
   };
-  CHECK(Error(Bytes{}) == "PE image: file is empty or too short");
+  CHECK(PeError(Bytes{}) == "PE image: file is empty or too short");
   CHECK(with([&](Bytes& b) { b[pe.pe_offset] = 'X'; }) ==
         "PE image: no 'PE\\0\\0' signature at 0x40 (not a PE/COFF image)");
   CHECK(with([&](Bytes& b) { tdxrt::StoreLe<std::uint32_t>(b, 0x3c, 0xfffffff0); }) ==

@@ -28,7 +28,7 @@ constexpr std::array<std::uint8_t, 16> kTdxMetadataGuid = {
 constexpr std::uint32_t kSignatureTdvf = 0x46564454;  // "TDVF" little endian
 constexpr std::uint64_t kDescriptorHeaderSize = 16;
 constexpr std::uint64_t kSectionSize = 32;
-constexpr std::uint32_t kMaxSections = 256;
+constexpr std::uint32_t kMaxTdvfSections = 256;
 constexpr std::uint64_t kMaxSectionMemory = 4ull << 30;  // 4 GiB: beyond any real TDVF section
 constexpr std::uint64_t kMaxGpa = 1ull << 52;            // TDX GPA width (52 bits)
 
@@ -225,10 +225,10 @@ Result<TdvfMetadata> ParseTdvf(ByteSpan fw) {
     return Status::Unsupported("TDVF descriptor at " + HexOffset(desc) + ": version " +
                                std::to_string(md.version) + " (only version 1 is defined)");
   }
-  if (count == 0 || count > kMaxSections) {
+  if (count == 0 || count > kMaxTdvfSections) {
     return Status::Corrupt("TDVF descriptor at " + HexOffset(desc) + ": section count " +
                            std::to_string(count) + " is out of range (1.." +
-                           std::to_string(kMaxSections) + ")");
+                           std::to_string(kMaxTdvfSections) + ")");
   }
   if (length != kDescriptorHeaderSize + kSectionSize * count) {
     return Status::Corrupt("TDVF descriptor at " + HexOffset(desc) + ": length " +

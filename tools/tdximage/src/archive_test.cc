@@ -12,6 +12,7 @@
 #include <vector>
 
 using tdxrt::Bytes;
+using tdxrt::BytesOf;
 
 namespace {
 
@@ -73,8 +74,6 @@ Bytes Deb(const Bytes& data_tar) {
                Format::kAr);
 }
 
-Bytes B(const std::string& s) { return Bytes(s.begin(), s.end()); }
-
 }  // namespace
 
 TEST_CASE("path normalisation refuses absolute paths and '..'") {
@@ -130,15 +129,15 @@ TEST_CASE("path traversal, oversized entries and truncated packages are rejected
   INFO(r.status().message());
   CHECK(r.status().message().find("data.tar.xz") != std::string::npos);
 
-  CHECK(tdximage::DebDataTar(B("!<arch>\n")).status().message() ==
+  CHECK(tdximage::DebDataTar(BytesOf("!<arch>\n")).status().message() ==
         ".deb: no data.tar member (truncated or not a Debian package)");
-  CHECK_FALSE(tdximage::DebDataTar(B("not an archive at all")).ok());
+  CHECK_FALSE(tdximage::DebDataTar(BytesOf("not an archive at all")).ok());
   // Every truncation of a small package fails cleanly or yields the member intact.
   Bytes small = Deb(Tar({{"./f", "hello"}}, false));
   for (std::size_t len = 0; len < small.size(); len += 3) {
     Bytes b(small.begin(), small.begin() + static_cast<long>(len));
     auto m = tdximage::ReadDebMember(b, "f");
-    if (m.ok()) CHECK(*m == B("hello"));
+    if (m.ok()) CHECK(*m == BytesOf("hello"));
   }
 }
 

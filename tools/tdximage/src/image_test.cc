@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tdx_test/support.h"
 #include "tdximage/build.h"
 #include "tdximage/cache.h"
 #include "tdximage/closure.h"
@@ -26,23 +27,13 @@
 
 namespace fs = std::filesystem;
 using tdxrt::Bytes;
+using tdxrt::BytesOf;
 using namespace tdximage;  // NOLINT(google-build-using-namespace)
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("tdximage_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  static inline int counter = 0;
-};
+using tdx_test::TempDir;
 
-Bytes B(const std::string& s) { return Bytes(s.begin(), s.end()); }
 std::string Sha(const Bytes& b) { return tdxrt::ToHex(tdxrt::Sha256(b)); }
 
 struct Entry {
@@ -84,7 +75,7 @@ Bytes MakeTar(const std::vector<Entry>& entries) {
 
 class FakeRunner final : public CommandRunner {
  public:
-  Bytes deb = B("!<arch>\nfake deb bytes");
+  Bytes deb = BytesOf("!<arch>\nfake deb bytes");
   int calls = 0;
   int exit_code = 0;
   tdxrt::Result<int> Run(const std::vector<std::string>& argv, const std::string& cwd,
@@ -107,7 +98,7 @@ class FakeRunner final : public CommandRunner {
 
 class FakeHttp final : public HttpFetcher {
  public:
-  Bytes body = B("upstream file");
+  Bytes body = BytesOf("upstream file");
   int calls = 0;
   tdxrt::Result<Bytes> Fetch(const std::string&,
                              const std::function<void(std::uint64_t, std::uint64_t)>&) override {
@@ -239,7 +230,7 @@ TEST_CASE("file sources read only regular, visible files of the recipe's tree; i
 TEST_CASE("cache: only verified content enters; corrupted entries are removed and named") {
   TempDir d;
   Cache c(d.path);
-  const Bytes data = B("hello cache");
+  const Bytes data = BytesOf("hello cache");
   auto sha = c.Insert(data, std::nullopt, "source 'x'");
   REQUIRE(sha.ok());
   CHECK(*sha == Sha(data));
@@ -327,7 +318,7 @@ TEST_CASE("sources: apt and url through the seams, pins enforced, offline refuse
   auto u = store.Get(url, nullptr, d.path.string());
   REQUIRE(u.ok());
   CHECK(u->filename == "x.tar.gz");
-  http.body = B("tampered");
+  http.body = BytesOf("tampered");
   SourceSpec url2 = url;
   url2.sha256 = std::string(64, '1');
   CHECK(store.Get(url2, nullptr, d.path.string()).status().message() ==
@@ -347,7 +338,7 @@ TEST_CASE("sources: apt and url through the seams, pins enforced, offline refuse
   SourceSpec file{"f", SourceSpec::Kind::kFile, "", "", "", "", "f.sh", 1, ""};
   LockEntry old{file.Identity(), std::string(64, 'c'), 10, "f.sh", ""};
   CHECK(store.Get(file, &old, d.path.string()).status().message() ==
-        "source 'f': " + (d.path / "f.sh").string() + " has sha256 " + Sha(B("#!/bin/sh\n")) +
+        "source 'f': " + (d.path / "f.sh").string() + " has sha256 " + Sha(BytesOf("#!/bin/sh\n")) +
             " but the lock pins " + std::string(64, 'c') +
             " (hint: run 'tdximage lock' if the change is intended)");
   old.size = 3;  // another size: refused before reading
@@ -362,7 +353,7 @@ TEST_CASE("--archive: pinned packages by pool path, checked against the lock, ba
   Cache cache(d.path / "cache");
   FakeRunner runner;
   FakeHttp http;
-  http.body = B("a package from a snapshot");
+  http.body = BytesOf("a package from a snapshot");
   SourceOptions o;
   o.archives = {"https://archive.invalid/debian/", "https://archive.invalid/debian-security"};
   std::vector<std::string> urls;
@@ -445,7 +436,7 @@ TEST_CASE(
   CHECK(v.Find("lib/modules/6.1/a.ko") != nullptr);
   CHECK(v.Find("etc/skip") == nullptr);
   CHECK(*tdximage::KernelModulesVersion(v) == "6.1");
-  CHECK(v.AddFile("lib/modules/6.1/a.ko/x", B("x"), 0644, "t").message() ==
+  CHECK(v.AddFile("lib/modules/6.1/a.ko/x", BytesOf("x"), 0644, "t").message() ==
         "'lib/modules/6.1/a.ko/x': parent 'lib/modules/6.1/a.ko' is not a directory in the image");
 }
 
@@ -458,7 +449,7 @@ TEST_CASE(
     if (reversed) std::reverse(files.begin(), files.end());
     FileTree t;
     for (const auto& [p, d] : files)
-      REQUIRE(t.AddFile(p, B(d), p == "bin/x" ? 0700 : 0600, "t").ok());
+      REQUIRE(t.AddFile(p, BytesOf(d), p == "bin/x" ? 0700 : 0600, "t").ok());
     REQUIRE(t.AddSymlink("bin/sh", "x", "t").ok());
     InitramfsOptions o;
     o.compression = c;
@@ -512,7 +503,7 @@ TEST_CASE("ELF: this test binary's interpreter and libraries; corruption diagnos
   Bytes bad = *self;
   tdxrt::StoreLe<std::uint64_t>(bad, 0x20, 0xffffffffff);
   CHECK(ReadElfDynamic(bad).status().message().find("ELF program headers") == 0);
-  CHECK(ReadElfDynamic(B("#!/bin/sh\n")).status().message() ==
+  CHECK(ReadElfDynamic(BytesOf("#!/bin/sh\n")).status().message() ==
         "not an ELF file (no \\x7fELF magic at 0x0)");
   Bytes cut(self->begin(), self->begin() + 40);
   CHECK(ReadElfDynamic(cut).status().message() == "ELF header truncated: file is 40 bytes");
@@ -556,8 +547,8 @@ TEST_CASE(
   REQUIRE(
       t.AddFile(root + "coco/tdx-guest.ko", FakeModule(Mi("tdx_guest", "tsm")), 0644, "k").ok());
   REQUIRE(t.AddFile(root + "coco/tsm.ko", FakeModule(Mi("tsm", "")), 0644, "k").ok());
-  REQUIRE(t.AddFile("lib/modules/6.9.0/modules.builtin", B("kernel/drivers/virtio/virtio.ko\n"),
-                    0644, "k")
+  REQUIRE(t.AddFile("lib/modules/6.9.0/modules.builtin",
+                    BytesOf("kernel/drivers/virtio/virtio.ko\n"), 0644, "k")
               .ok());
   auto c = ModuleClosure(t, "6.9.0", {"virtio-net", "tdx-guest", "failover"});
   REQUIRE_MESSAGE(c.ok(), c.status().message());
@@ -663,16 +654,16 @@ TEST_CASE("assembly refuses a rootfs tarball that escapes the tree, naming the s
   auto put = [&](const std::string& name, Bytes b) {
     set[name] = {Sha(b), b.size(), name, std::make_shared<const Bytes>(std::move(b))};
   };
-  put("k", B("not a kernel"));
-  put("o", B("not firmware"));
+  put("k", BytesOf("not a kernel"));
+  put("o", BytesOf("not firmware"));
   put("evil", MakeTar({{"etc/ok", "x"}, {"../../../etc/cron.d/evil", "x"}}));
   BuildOptions o;
   CHECK(AssembleImage(r, set, o).status().message() ==
         "kernel (source 'k'): not a bzImage: no 'HdrS' setup header signature at 0x202");
   put("k", mrtd::testing::BuildPe(mrtd::testing::MinimalBzImage(0x200)).image);
-  put("o", mrtd::testing::BuildFirmware(
-               {{mrtd::TdvfSectionType::kBfv, 0xfffff000, 0x1000, mrtd::kAttrMrExtend, B("fw")}},
-               mrtd::testing::FwLayout::kGuidTable)
+  put("o", mrtd::testing::BuildFirmware({{mrtd::TdvfSectionType::kBfv, 0xfffff000, 0x1000,
+                                          mrtd::kAttrMrExtend, BytesOf("fw")}},
+                                        mrtd::testing::FwLayout::kGuidTable)
                .image);
   CHECK(AssembleImage(r, set, o).status().message() ==
         "evil: archive entry '../../../etc/cron.d/evil' escapes the tree ('..')");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tdxrt/file.h"
+#include "tdxrt/hex.h"
 #include "tdxrt/json.h"
 
 namespace tdximage {
@@ -12,10 +13,6 @@ using tdxrt::Result;
 using tdxrt::Status;
 
 namespace {
-
-bool IsHex64(const std::string& s) {
-  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
 
 // pool/<component>/<prefix>/<source>/<file>.deb, nothing that could climb out of an archive URL.
 bool PoolPathOk(const std::string& p) {
@@ -65,7 +62,7 @@ Result<Lock> ParseLock(const std::string& text, const std::string& file) {
       le.size = e.at("size").get<std::uint64_t>();
       le.filename = e.value("filename", "");
       le.pool = e.value("pool", "");
-      if (!IsHex64(le.sha256))
+      if (!tdxrt::IsLowerHex(le.sha256, 64))
         return Status::Corrupt(file + ": source '" + name + "': sha256 is not 64 hex digits");
       if (!le.pool.empty() && !PoolPathOk(le.pool))
         return Status::Corrupt(file + ": source '" + name + "': pool '" + le.pool +
@@ -86,7 +83,8 @@ Result<Lock> ParseLock(const std::string& text, const std::string& file) {
         tp.size = p.at("size").get<std::uint64_t>();
         tp.pool = p.at("pool").get<std::string>();
         const std::string where = file + ": toolchain package '" + tp.name + "'";
-        if (!IsHex64(tp.sha256)) return Status::Corrupt(where + ": sha256 is not 64 hex digits");
+        if (!tdxrt::IsLowerHex(tp.sha256, 64))
+          return Status::Corrupt(where + ": sha256 is not 64 hex digits");
         if (!PoolPathOk(tp.pool))
           return Status::Corrupt(where + ": pool '" + tp.pool + "' is not an archive path");
         if (tp.name.empty() || tp.name <= previous)

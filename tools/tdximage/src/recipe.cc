@@ -12,6 +12,7 @@
 #include "mrtd/rtmr.h"
 #include "tdximage/host_settings.h"
 #include "tdxrt/file.h"
+#include "tdxrt/hex.h"
 #include "tdxrt/yaml_diagnostics.h"
 
 namespace tdximage {
@@ -66,12 +67,6 @@ class Parser : public tdxrt::YamlDiagnostics {
     return r;
   }
 };
-
-bool IsHex64(const std::string& s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
 
 bool AbsolutePath(const std::string& p) {
   return !p.empty() && p[0] == '/' && p.find("/../") == std::string::npos;
@@ -232,7 +227,7 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
           s.url = P.Str(n, "url", true, where).value_or("");
           // Optional: without it, `tdximage lock` pins what it downloads (networked machine).
           if (auto sha = P.Str(n, "sha256", false, where)) {
-            if (!IsHex64(*sha))
+            if (!tdxrt::IsLowerHex(*sha, 64))
               P.Error(n["sha256"], where + ": sha256 must be 64 lowercase hex digits");
             s.sha256 = *sha;
           }

@@ -27,9 +27,8 @@ std::string ClientExit::ToString() const {
   return detail;
 }
 
-namespace {
-
-// Rosters from every bootstrap server, which must agree; the committee they name.
+// Rosters from every bootstrap server, which must agree; the committee they name. (Not in the
+// anonymous namespace: the client's and the watcher's states hold one.)
 struct RosterSet {
   std::map<PeerId, Roster> by_server;
 
@@ -65,6 +64,8 @@ struct RosterSet {
            std::to_string(bootstrap_size) + " servers";
   }
 };
+
+namespace {
 
 std::string Quote(const Bytes& m) {
   std::string out = "\"";

@@ -20,6 +20,9 @@
 namespace tdxrt {
 
 using Bytes = std::vector<std::uint8_t>;
+
+// The bytes of a string, as they are.
+inline Bytes BytesOf(std::string_view s) { return Bytes(s.begin(), s.end()); }
 using ByteSpan = std::span<const std::uint8_t>;
 
 // "0x1ff000" style formatting used in every diagnostic.

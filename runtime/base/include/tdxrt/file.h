@@ -4,11 +4,15 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 #include "tdxrt/bytes.h"
 
 namespace tdxrt {
+
+// The OS reason for the last failed call (strerror(errno)), for error messages.
+std::string Errno();
 
 inline constexpr std::uint64_t kDefaultMaxFileSize = 4ull << 30;  // 4 GiB
 

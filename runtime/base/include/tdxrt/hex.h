@@ -11,6 +11,10 @@ namespace tdxrt {
 
 std::string ToHex(ByteSpan data);
 
+// True when `text` is exactly `digits` lowercase hex digits (the form ToHex writes: how
+// lock files and recipes spell a SHA-256).
+bool IsLowerHex(std::string_view text, std::size_t digits);
+
 // Decodes hex digits (either case). An optional "0x" prefix is accepted. Whitespace, odd length
 // and non-hex characters are errors naming the position. If expected_len is non-zero, the decoded
 // length must equal it.
