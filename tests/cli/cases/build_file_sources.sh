@@ -12,7 +12,7 @@ with_source() {  # with_source 'SPEC': the recipe with a source 'extra' and /etc
 build() { "$TDXIMAGE" -q "$@" --out out 2>&1 >/dev/null || echo "exit $?"; }
 lock() { "$TDXIMAGE" -q --offline "$@" lock r/img.yaml 2>&1 | sed "s|$PWD|PWD|g"; }
 with_source '{file: hello.sh}'
-"$TDXIMAGE" -q --offline lock r/img.yaml
+"$TDXIMAGE" -q lock r/img.yaml  # fetches what the kept pins name and the cache lacks
 build build r/img.yaml
 grep -o '"identity": "file hello.sh"' out/tdx-hello-debian/tdx-hello-debian-manifest.json
 for spec in '{file: ../outside.txt}' '{file: .git/config}' '{file: /proc/self/environ}' '{file: /dev/zero}'; do
