@@ -49,11 +49,8 @@ tdxrt::Result<std::unique_ptr<tdxrt::QuoteProvider>> MakeProvider(const Provider
       std::copy(m->begin(), m->end(), id.mr_td.begin());
     }
     if (!a.rtmr3_log.empty()) {
-      auto text = tdxrt::ReadFile(a.rtmr3_log, 64 << 20);
-      if (!text.ok()) return text.status();
-      auto events = tdxrt::ParseRuntimeEventLog(std::string(text->begin(), text->end()));
-      if (!events.ok())
-        return tdxrt::Status::Corrupt(a.rtmr3_log + ": " + events.status().message());
+      auto events = tdxrt::ReadRuntimeEventLog(a.rtmr3_log);
+      if (!events.ok()) return events.status();
       id.rtmr[3] = tdxrt::ReplayRtmr3(*events);
     }
     if (a.name == "mock") {

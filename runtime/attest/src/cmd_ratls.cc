@@ -119,10 +119,8 @@ int RunCertMake(const CertMakeArgs& a) {
   o.common_name = a.cn;
   o.validity = a.validity_days * 86400LL;
   if (!a.provider.rtmr3_log.empty()) {
-    auto text = tdxrt::ReadFile(a.provider.rtmr3_log, 64 << 20);
-    if (!text.ok()) return Fail(text.status().message());
-    auto events = tdxrt::ParseRuntimeEventLog(std::string(text->begin(), text->end()));
-    if (!events.ok()) return Fail(a.provider.rtmr3_log + ": " + events.status().message());
+    auto events = tdxrt::ReadRuntimeEventLog(a.provider.rtmr3_log);
+    if (!events.ok()) return Fail(events.status().message());
     o.event_log = std::move(events).value();
   }
   if (!a.bind_report_data.empty()) {

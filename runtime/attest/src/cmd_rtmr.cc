@@ -43,10 +43,8 @@ struct ReplayArgs {
 };
 
 int RunReplay(const ReplayArgs& a) {
-  auto text = tdxrt::ReadFile(a.log, 64 << 20);
-  if (!text.ok()) return Fail(text.status().message());
-  auto events = tdxrt::ParseRuntimeEventLog(std::string(text->begin(), text->end()));
-  if (!events.ok()) return Fail(a.log + ": " + events.status().message());
+  auto events = tdxrt::ReadRuntimeEventLog(a.log);
+  if (!events.ok()) return Fail(events.status().message());
   for (const auto& e : *events) {
     std::printf("  %s  %s (%zu bytes)\n", tdxrt::ToHex(e.Digest()).c_str(),
                 tdxrt::EscapeText(e.name).c_str(), e.payload.size());

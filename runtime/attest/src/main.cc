@@ -358,10 +358,8 @@ int RunCheck(const CheckArgs& a, bool json) {
 
   std::optional<std::vector<tdxrt::RuntimeEvent>> events;
   if (!a.event_log.empty()) {
-    auto text = tdxrt::ReadFile(a.event_log, 64 << 20);
-    if (!text.ok()) return Fail(text.status().message());
-    auto parsed = tdxrt::ParseRuntimeEventLog(std::string(text->begin(), text->end()));
-    if (!parsed.ok()) return Fail(a.event_log + ": " + parsed.status().message());
+    auto parsed = tdxrt::ReadRuntimeEventLog(a.event_log);
+    if (!parsed.ok()) return Fail(parsed.status().message());
     events = std::move(parsed).value();
   }
 

@@ -85,6 +85,14 @@ std::string RuntimeEventLine(const RuntimeEvent& e) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+Result<std::vector<RuntimeEvent>> ReadRuntimeEventLog(const std::filesystem::path& path) {
+  TDX_ASSIGN_OR_RETURN(Bytes text, ReadFile(path, 64 << 20));
+  auto events = ParseRuntimeEventLog(
+      std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
+  if (!events.ok()) return events.status().WithContext(path.string());
+  return events;
+}
+
 Result<std::vector<RuntimeEvent>> ParseRuntimeEventLog(std::string_view text) {
   std::vector<RuntimeEvent> out;
   std::size_t line_no = 0;

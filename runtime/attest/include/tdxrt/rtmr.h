@@ -43,6 +43,8 @@ Measurement ReplayRtmr3(const std::vector<RuntimeEvent>& events);
 std::string RuntimeEventLine(const RuntimeEvent& event);  // one JSON line, no newline
 // Parses a log; errors name the line number. Blank lines are skipped. At most 65536 events.
 Result<std::vector<RuntimeEvent>> ParseRuntimeEventLog(std::string_view text);
+// The log in a file (at most 64 MiB); errors name the file.
+Result<std::vector<RuntimeEvent>> ReadRuntimeEventLog(const std::filesystem::path& path);
 
 // The log replays to `rtmr3`; otherwise the error gives both values and the event count.
 Status CheckRtmr3Replay(const std::vector<RuntimeEvent>& events, const Measurement& rtmr3);
