@@ -4,15 +4,10 @@
 #include "tdxrt/rtmr.h"
 
 #include <doctest/doctest.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/inotify.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
-#include <thread>
 
+#include "fake_rtmr.h"
 #include "tdx_test/support.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
@@ -27,54 +22,6 @@ using tdx_test::TempDir;
 RuntimeEvent Event(std::string name, const std::string& payload_hex) {
   return RuntimeEvent{std::move(name), FromHex(payload_hex).value()};
 }
-
-// The fake kernel: measurements/rtmr3:sha384 holds the value; a write of 48 bytes is answered
-// by replacing the file's content with SHA-384(old || written). `rogue` extends once more.
-class FakeRtmr {
- public:
-  bool rogue = false;
-  explicit FakeRtmr(fs::path dir) : file_(dir / "rtmr3:sha384") {
-    fs::create_directories(dir);
-    Store(value_);
-    fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    REQUIRE(fd_ >= 0);
-    REQUIRE(inotify_add_watch(fd_, file_.c_str(), IN_CLOSE_WRITE) >= 0);
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~FakeRtmr() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-  }
-
- private:
-  void Store(const Measurement& m) {
-    REQUIRE(WriteFileAtomic(file_, ByteSpan(m.data(), m.size()), 0644).ok());
-    // WriteFileAtomic renames: watch the new inode.
-    if (fd_ >= 0) inotify_add_watch(fd_, file_.c_str(), IN_CLOSE_WRITE);
-  }
-  void Run() {
-    alignas(inotify_event) char buf[4096];
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      if (::read(fd_, buf, sizeof buf) <= 0) continue;
-      auto content = ReadFile(file_);
-      if (!content.ok() || content->size() != 48) continue;
-      Measurement written{};
-      std::copy(content->begin(), content->end(), written.begin());
-      if (written == value_) continue;  // our own store
-      value_ = ExtendRtmr(value_, written);
-      if (rogue) value_ = ExtendRtmr(value_, written);
-      Store(value_);
-    }
-  }
-  fs::path file_;
-  Measurement value_{};
-  int fd_ = -1;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
 
 TEST_CASE("runtime event digests and RTMR3 replay (dstack's convention)") {
   const RuntimeEvent e = Event("compose-hash", "abcd");

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "tdxrt/collateral.h"
@@ -68,27 +69,6 @@ Result<VerifierSource> MakeVerifierSource(const AttestFlags& f) {
       [shared]() -> Result<std::shared_ptr<const tdxrt::Verifier>> { return shared; });
 }
 
-// The launch record goes into RTMR3 once per boot of the TD: a program restarted in the same TD
-// (a server taking its operator's committee list) finds it in the log and extends nothing.
-Status RecordLaunch(const tdxrt::RuntimeEvent& event, const tdxrt::Rtmr3Device::Options& o,
-                    spdlog::logger& log) {
-  std::error_code ec;
-  if (std::filesystem::exists(o.log, ec)) {
-    TDX_ASSIGN_OR_RETURN(Bytes text, tdxrt::ReadFile(o.log));
-    auto events = tdxrt::ParseRuntimeEventLog(Text(text));
-    if (!events.ok()) return events.status().WithContext(o.log.string());
-    for (const auto& e : *events) {
-      if (e.name == tdxrt::kLaunchEvent) {
-        log.info("launch record already in RTMR3 (extended at this TD's first start)");
-        return Status::Ok();
-      }
-    }
-  }
-  TDX_TRY(tdxrt::Rtmr3Device(o).Extend(event).status());
-  log.info("launch record extended into RTMR3 (event {})", std::string(tdxrt::kLaunchEvent));
-  return Status::Ok();
-}
-
 Result<std::shared_ptr<Attester>> MakeAttester(const AttestFlags& f, const AttestContext& ctx,
                                                spdlog::logger& log) {
   std::string mode = f.evidence;
@@ -107,9 +87,8 @@ Result<std::shared_ptr<Attester>> MakeAttester(const AttestFlags& f, const Attes
       tdxrt::LaunchRecord record,
       tdxrt::LaunchRecordFromEnvironment(NameOf(ctx.program), development, host ? host : ""));
   if (mode == "tdx") {
-    TDX_ASSIGN_OR_RETURN(tdxrt::RuntimeEvent event, tdxrt::LaunchEvent(record));
     const tdxrt::Rtmr3Device::Options o;
-    TDX_TRY(RecordLaunch(event, o, log));
+    TDX_TRY(RecordLaunch(record, o, log));
     return QuoteAttester(
         std::make_shared<tdxrt::ConfigfsTsmProvider>(),
         [path = o.log]() -> Result<std::string> {
@@ -170,6 +149,33 @@ Result<tdxrt::Policy> CommitteePolicyOfServer(Attester& attester, const AttestFl
 }
 
 }  // namespace
+
+Status RecordLaunch(const tdxrt::LaunchRecord& record, const tdxrt::Rtmr3Device::Options& o,
+                    spdlog::logger& log) {
+  std::error_code ec;
+  if (std::filesystem::exists(o.log, ec)) {
+    auto events = tdxrt::ReadRuntimeEventLog(o.log);
+    if (!events.ok()) return events.status();
+    const bool recorded = std::any_of(events->begin(), events->end(),
+                                      [](const auto& e) { return e.name == tdxrt::kLaunchEvent; });
+    if (recorded) {
+      auto found = tdxrt::FindLaunchRecord(*events);
+      if (!found.ok()) return found.status().WithContext(o.log.string());
+      if (!(*found == record)) {
+        return Status::Mismatch(
+            o.log.string() + ": RTMR3 already holds another launch record (this TD's first " +
+            "start ran " + found->program + " with other settings from the host): this start " +
+            "would run with settings its quotes do not show");
+      }
+      log.info("launch record already in RTMR3 (extended at this TD's first start)");
+      return Status::Ok();
+    }
+  }
+  TDX_ASSIGN_OR_RETURN(tdxrt::RuntimeEvent event, tdxrt::LaunchEvent(record));
+  TDX_TRY(tdxrt::Rtmr3Device(o).Extend(event).status());
+  log.info("launch record extended into RTMR3 (event {})", std::string(tdxrt::kLaunchEvent));
+  return Status::Ok();
+}
 
 void AddAttestFlags(CLI::App& app, AttestFlags& f, Program program) {
   app.add_option("--evidence", f.evidence,

@@ -7,7 +7,13 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "tdxrt/launch.h"
+#include "tdxrt/rtmr.h"
 #include "zipnet/node/node.h"
+
+namespace spdlog {
+class logger;
+}
 
 namespace zipnet::node {
 
@@ -36,6 +42,13 @@ struct AttestContext {
   std::string client_policy;
   bool gating = false;
 };
+
+// The launch record goes into RTMR3 once per boot of the TD: a program restarted in the same TD
+// (a server taking its operator's committee list) finds it in the log and extends nothing; a
+// different record there (another program, other host settings) is an error, since this start's
+// quotes would show the first one.
+Status RecordLaunch(const tdxrt::LaunchRecord& record, const tdxrt::Rtmr3Device::Options& o,
+                    spdlog::logger& log);
 
 // Extends the launch record (once per TD boot), makes common.attester and common.judges, and
 // logs what it chose. On failure prints "<tool>: error: ..." and returns false.

@@ -9,10 +9,15 @@
 #include <random>
 #include <set>
 
+#include "attest_setup.h"
+#include "fake_rtmr.h"
+#include "tdx_test/support.h"
 #include "tdxrt/dcap.h"
+#include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/launch.h"
 #include "tdxrt/policy.h"
+#include "tdxrt/rtmr.h"
 #include "tdxrt/sim_tdx.h"
 #include "zipnet/node/attestation.h"
 #include "zipnet/node/common.h"
@@ -313,6 +318,51 @@ TEST_CASE(
   for (auto& s : servers) CHECK(s->stats().registry <= 1);
   CHECK(servers[0]->stats().registry == 1);
   CHECK(servers[0]->stats().finalized >= 1);
+}
+
+TEST_CASE("the launch record goes into RTMR3 once per TD boot; another record there is refused") {
+  tdx_test::TempDir t("zipnet-launch");
+  tdxrt::FakeRtmr kernel(t.path / "measurements");
+  tdxrt::Rtmr3Device::Options o;
+  o.measurements = t.path / "measurements";
+  o.log = t.path / "run/events.jsonl";
+  auto log = Logger("zipnet_test");
+  const tdxrt::LaunchRecord record{"zipnet-server", false, {{"ZIPNET_LISTEN", "0.0.0.0:7000"}}};
+  auto events = [&] {
+    auto text = tdxrt::ReadFile(o.log);
+    REQUIRE(text.ok());
+    auto parsed = tdxrt::ParseRuntimeEventLog(std::string(text->begin(), text->end()));
+    REQUIRE(parsed.ok());
+    return *parsed;
+  };
+
+  REQUIRE(RecordLaunch(record, o, *log).ok());
+  auto first = tdxrt::Rtmr3Device(o).Read();
+  REQUIRE(first.ok());
+  REQUIRE(events().size() == 1);
+  CHECK(*first == tdxrt::ReplayRtmr3(events()));
+  CHECK(*tdxrt::FindLaunchRecord(events()) == record);
+
+  // The program restarted in the same TD (the same record): nothing extended again.
+  REQUIRE(RecordLaunch(record, o, *log).ok());
+  CHECK(events().size() == 1);
+  CHECK(*tdxrt::Rtmr3Device(o).Read() == *first);
+
+  // Restarted with another host setting than RTMR3 shows: refused, RTMR3 untouched.
+  tdxrt::LaunchRecord other = record;
+  other.host_settings["ZIPNET_LISTEN"] = "0.0.0.0:7001";
+  Status st = RecordLaunch(other, o, *log);
+  CHECK(st.message() == o.log.string() +
+                            ": RTMR3 already holds another launch record (this TD's first start "
+                            "ran zipnet-server with other settings from the host): this start "
+                            "would run with settings its quotes do not show");
+  CHECK(*tdxrt::Rtmr3Device(o).Read() == *first);
+
+  // A log that is not one: named.
+  REQUIRE(tdxrt::WriteFileAtomic(o.log, std::string_view("not json\n"), 0644).ok());
+  st = RecordLaunch(record, o, *log);
+  CHECK_FALSE(st.ok());
+  CHECK(st.message().rfind(o.log.string() + ": ", 0) == 0);
 }
 
 }  // namespace
