@@ -47,17 +47,19 @@ struct AggregatorNode::State {
   prometheus::Histogram* m_fold = nullptr;
   prometheus::Family<prometheus::Counter>* m_refused = nullptr;
 
+  // Last: destroyed first, so no continuation of theirs runs on a half-destroyed state.
+  std::unique_ptr<AttestationWorkers> workers;
+
   State(Loop& l, AggregatorNodeConfig c) : loop(l), config(std::move(c)) {}
 
-  // Our Hello on `c`, with our attestation for that session; a failure to attest closes it.
+  // Our Hello on `c`, with our attestation for that session (made off the loop); a failure to
+  // attest closes it.
   void SendHello(const ConnectionPtr& c) {
-    auto h = config.common.MakeHello(NodeRole::kAggregator, *c, config.identity.public_key);
-    if (!h.ok()) {
-      log->error("{}", h.status().message());
-      c->Close(h.status().message());
-      return;
-    }
-    c->Send(MessageType::kHello, Encode(*h));
+    node::SendHello(*workers, config.common, NodeRole::kAggregator, c, config.identity.public_key,
+                    {}, nullptr, [this, c](const Status& st) {
+                      log->error("{}", st.message());
+                      c->Close(st.message());
+                    });
   }
 
   Status Init() {
@@ -65,6 +67,7 @@ struct AggregatorNode::State {
     params_hash = config.common.params.ParamsHash();
     self = PeerIdOf(config.identity.public_key);
     log = Logger("zipnet_aggregator");
+    workers = std::make_unique<AttestationWorkers>(loop, config.common.attestation_threads);
     if (auto* r = config.common.metrics.get()) {
       m_folded = &prometheus::BuildCounter()
                       .Name("zipnet_aggregator_envelopes_folded_total")
@@ -144,13 +147,18 @@ struct AggregatorNode::State {
     switch (type) {
       case MessageType::kHello: {
         if (greeted_servers.count(c)) return Status::Corrupt("a second Hello");
-        auto h = ExpectHello(body, config.common, *c, NodeRole::kServer, *log, m_refused);
-        if (!h.ok()) {
-          log->warn("server {}: {}", ShortHex(peer), h.status().message());
-          return h.status();
-        }
-        greeted_servers.insert(c);
-        return Status::Ok();
+        Status st = ExpectHelloOffLoop(
+            *workers, body, config.common, c, NodeRole::kServer, *log, m_refused,
+            [this, c](Hello, Status verdict, std::optional<Refusal>) {
+              if (!verdict.ok()) {
+                log->warn("server {}: {}", ShortHex(c->peer()), verdict.message());
+                return verdict;
+              }
+              greeted_servers.insert(c);
+              return Status::Ok();
+            });
+        if (!st.ok()) log->warn("server {}: {}", ShortHex(peer), st.message());
+        return st;
       }
       default:
         break;
@@ -301,14 +309,19 @@ struct AggregatorNode::State {
       if (h.role != NodeRole::kClient && h.role != NodeRole::kWatcher) {
         return Status::Mismatch("only clients and watchers connect to the aggregator");
       }
-      TDX_TRY(AdmitHello(config.common, h, *c, *log, m_refused));
-      greeted.insert(c);
-      // A client sends envelopes (a vector and a little); a watcher nothing.
-      c->Authenticated(h.role == NodeRole::kClient
-                           ? EnvelopeFrameLimit(config.common.params)
-                           : config.common.transport.unauthenticated_max_frame);
-      SendHello(c);
-      return Status::Ok();
+      return AdmitHelloOffLoop(
+          *workers, config.common, std::move(h), c, *log, m_refused,
+          [this, c](Hello judged, Status verdict, std::optional<Refusal>) {
+            TDX_TRY(verdict);
+            greeted.insert(c);
+            // A client sends envelopes (a vector and a little); a watcher
+            // nothing.
+            c->Authenticated(judged.role == NodeRole::kClient
+                                 ? EnvelopeFrameLimit(config.common.params)
+                                 : config.common.transport.unauthenticated_max_frame);
+            SendHello(c);
+            return Status::Ok();
+          });
     }
     if (type != MessageType::kEnvelope) {
       return Status::Corrupt("unexpected frame type " + std::to_string(int(type)) +

@@ -151,32 +151,38 @@ struct ClientNode::State {
   prometheus::Counter* m_sealed = nullptr;
   prometheus::Family<prometheus::Counter>* m_refused = nullptr;
 
+  // Last: destroyed first, so no continuation of theirs runs on a half-destroyed state.
+  std::unique_ptr<AttestationWorkers> workers;
+
   State(Loop& l, ClientNodeConfig c) : loop(l), config(std::move(c)) {}
 
-  // Our Hello on `c`, with our X25519 key and our attestation for that session; a failure to
-  // attest is fatal (a client in a TD never falls back to weaker evidence).
+  // Our Hello on `c`, with our X25519 key and our attestation for that session (made off the
+  // loop); a failure to attest is fatal (a client in a TD never falls back to weaker evidence).
   void SendHello(const ConnectionPtr& c) {
-    auto h = config.common.MakeHello(NodeRole::kClient, *c, config.keys.identity.public_key,
-                                     config.keys.dh.public_key);
-    if (!h.ok()) {
-      c->Close(h.status().message());
-      Exit({ClientExit::Kind::kFatal, h.status().message()});
-      return;
-    }
-    c->Send(MessageType::kHello, Encode(*h));
+    node::SendHello(*workers, config.common, NodeRole::kClient, c, config.keys.identity.public_key,
+                    config.keys.dh.public_key, nullptr, [this, c](const Status& st) {
+                      c->Close(st.message());
+                      Exit({ClientExit::Kind::kFatal, st.message()});
+                    });
   }
 
-  // A peer's Hello: from `role` of this instance, and its attestation admitted. A refused peer
-  // is absent (its link closes; the client waits for the others until ConnectTimeout), or, in
-  // strict mode, ends the client with Attestation("...").
-  Status ExpectPeerHello(const ConnectionPtr& c, ByteSpan body, NodeRole role) {
-    std::optional<Refusal> refusal;
-    auto h = ExpectHello(body, config.common, *c, role, *log, m_refused, &refusal);
-    if (refusal && config.strict_attestation) {
-      Exit({ClientExit::Kind::kAttestation,
-            std::string(NodeRoleName(role)) + " " + ShortHex(c->peer()) + ": " + refusal->detail});
-    }
-    return h.status();
+  // A peer's Hello: from `role` of this instance, and its attestation admitted (judged off the
+  // loop; the link reads nothing more meanwhile), then `admitted`. A refused peer is absent (its
+  // link closes; the client waits for the others until ConnectTimeout), or, in strict mode, ends
+  // the client with Attestation("...").
+  Status ExpectPeerHello(const ConnectionPtr& c, ByteSpan body, NodeRole role,
+                         std::function<Status()> admitted) {
+    return ExpectHelloOffLoop(*workers, body, config.common, c, role, *log, m_refused,
+                              [this, c, role, admitted = std::move(admitted)](
+                                  Hello, Status verdict, std::optional<Refusal> refusal) {
+                                if (refusal && config.strict_attestation) {
+                                  Exit({ClientExit::Kind::kAttestation,
+                                        std::string(NodeRoleName(role)) + " " +
+                                            ShortHex(c->peer()) + ": " + refusal->detail});
+                                }
+                                TDX_TRY(verdict);
+                                return admitted();
+                              });
   }
 
   Status Init() {
@@ -185,6 +191,7 @@ struct ClientNode::State {
     id = ClientIdOf(config.keys.dh.public_key);
     short_id = ShortHex(id);
     log = Logger("zipnet_client");
+    workers = std::make_unique<AttestationWorkers>(loop, config.common.attestation_threads);
     if (config.message) {
       const Bytes m(config.message->begin(), config.message->end());
       if (m.size() > config.common.params.payload_len()) {
@@ -292,9 +299,10 @@ struct ClientNode::State {
     const auto& limits = config.common.transport.limits;
     if (type == MessageType::kHello) {
       if (greeted.count(c)) return Status::Corrupt("a second Hello");
-      TDX_TRY(ExpectPeerHello(c, body, NodeRole::kServer));
-      greeted.insert(c);
-      return Status::Ok();
+      return ExpectPeerHello(c, body, NodeRole::kServer, [this, c] {
+        greeted.insert(c);
+        return Status::Ok();
+      });
     }
     if (!greeted.count(c)) {
       return Status::Corrupt("frame type " + std::to_string(int(type)) + " before the Hello");
@@ -405,9 +413,10 @@ struct ClientNode::State {
     switch (type) {
       case MessageType::kHello: {
         if (agg_greeted) return Status::Corrupt("a second Hello");
-        TDX_TRY(ExpectPeerHello(c, body, NodeRole::kAggregator));
-        agg_greeted = true;
-        return Status::Ok();
+        return ExpectPeerHello(c, body, NodeRole::kAggregator, [this] {
+          agg_greeted = true;
+          return Status::Ok();
+        });
       }
       case MessageType::kRoundOpen: {
         TDX_ASSIGN_OR_RETURN(RoundOpen o, DecodeRoundOpen(body, limits));
@@ -533,11 +542,15 @@ struct Watcher::State {
   bool stopped = false;
   std::set<ConnectionPtr> greeted;
 
+  // Last: destroyed first, so no continuation of theirs runs on a half-destroyed state.
+  std::unique_ptr<AttestationWorkers> workers;
+
   State(Loop& l, WatcherConfig c) : loop(l), config(std::move(c)) {}
 
   Status Init() {
     instance_id = config.common.instance_id();
     log = Logger("zipnet_watch");
+    workers = std::make_unique<AttestationWorkers>(loop, config.common.attestation_threads);
     TDX_ASSIGN_OR_RETURN(tls, TlsIdentity::Create(config.identity));
     dialers = PeerDialers(
         loop, tls, config.bootstrap, config.common.transport,
@@ -545,12 +558,8 @@ struct Watcher::State {
                             ByteSpan b) { return OnFrame(c, t, b); },
          .on_up =
              [this](const ConnectionPtr& c) {
-               auto h = config.common.MakeHello(NodeRole::kWatcher, *c, config.identity.public_key);
-               if (!h.ok()) {
-                 c->Close(h.status().message());
-                 return;
-               }
-               c->Send(MessageType::kHello, Encode(*h));
+               SendHello(*workers, config.common, NodeRole::kWatcher, c, config.identity.public_key,
+                         {}, nullptr, [c](const Status& st) { c->Close(st.message()); });
              },
          .on_down =
              [this](const ConnectionPtr& c, const std::string& why) {
@@ -586,16 +595,18 @@ struct Watcher::State {
     const auto& limits = config.common.transport.limits;
     if (type == MessageType::kHello) {
       if (greeted.count(c)) return Status::Corrupt("a second Hello");
-      std::optional<Refusal> refusal;
-      auto h = ExpectHello(body, config.common, *c, NodeRole::kServer, *log, nullptr, &refusal);
-      if (refusal) {
-        // What the watcher is for: showing who is refused and why.
-        config.print("refused server " + tdxrt::ToHex(c->peer()) + " (" + c->remote() +
-                     "): attestation (" + refusal->reason + "): " + refusal->detail);
-      }
-      TDX_TRY(h.status());
-      greeted.insert(c);
-      return Status::Ok();
+      return ExpectHelloOffLoop(*workers, body, config.common, c, NodeRole::kServer, *log, nullptr,
+                                [this, c](Hello, Status verdict, std::optional<Refusal> refusal) {
+                                  if (refusal) {
+                                    // What the watcher is for: showing who is refused and why.
+                                    config.print("refused server " + tdxrt::ToHex(c->peer()) +
+                                                 " (" + c->remote() + "): attestation (" +
+                                                 refusal->reason + "): " + refusal->detail);
+                                  }
+                                  TDX_TRY(verdict);
+                                  greeted.insert(c);
+                                  return Status::Ok();
+                                });
     }
     if (!greeted.count(c)) {
       return Status::Corrupt("frame type " + std::to_string(int(type)) + " before the Hello");

@@ -8,7 +8,11 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include <asio/post.hpp>
+#include <asio/thread_pool.hpp>
+#include <atomic>
 #include <cctype>
 #include <ctime>
 #include <mutex>
@@ -194,11 +198,13 @@ prometheus::Family<prometheus::Counter>& RefusedPeersMetric(prometheus::Registry
       .Register(r);
 }
 
-Status AdmitHello(const NodeCommon& common, const Hello& h, const Connection& c,
-                  spdlog::logger& log, prometheus::Family<prometheus::Counter>* refused,
-                  std::optional<Refusal>* refusal) {
-  std::string matched;
-  auto r = common.Judge(h, c, &matched);
+namespace {
+
+// AdmitHello's second half: logs an admitted peer's policy set, or logs and counts a refusal.
+Status RecordVerdict(const Hello& h, const Connection& c, std::optional<Refusal> r,
+                     const std::string& matched, spdlog::logger& log,
+                     prometheus::Family<prometheus::Counter>* refused,
+                     std::optional<Refusal>* refusal) {
   if (!r) {
     if (!matched.empty()) {
       log.info("{} {} attested ({}): policy set {}", NodeRoleName(h.role), ShortHex(c.peer()),
@@ -216,17 +222,170 @@ Status AdmitHello(const NodeCommon& common, const Hello& h, const Connection& c,
   return st;
 }
 
-Result<Hello> ExpectHello(ByteSpan body, const NodeCommon& common, const Connection& c,
-                          NodeRole role, spdlog::logger& log,
-                          prometheus::Family<prometheus::Counter>* refused,
-                          std::optional<Refusal>* refusal) {
+std::shared_ptr<const PeerJudge> JudgeOf(const PeerJudges& judges, NodeRole role) {
+  switch (role) {
+    case NodeRole::kServer:
+      return judges.server;
+    case NodeRole::kClient:
+      return judges.client;
+    case NodeRole::kAggregator:
+      return judges.aggregator;
+    default:
+      return nullptr;
+  }
+}
+
+// A Hello from `role` of this instance with these round parameters, or why not.
+Result<Hello> DecodeExpectedHello(ByteSpan body, const NodeCommon& common, NodeRole role) {
   TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, common.transport.limits));
   if (h.role != role || h.instance_id != common.instance_id() || !(h.params == common.params)) {
     return Status::Mismatch("peer is not a " + std::string(NodeRoleName(role)) +
                             " of this instance with these round parameters");
   }
+  return h;
+}
+
+}  // namespace
+
+Status AdmitHello(const NodeCommon& common, const Hello& h, const Connection& c,
+                  spdlog::logger& log, prometheus::Family<prometheus::Counter>* refused,
+                  std::optional<Refusal>* refusal) {
+  std::string matched;
+  auto r = common.Judge(h, c, &matched);
+  return RecordVerdict(h, c, std::move(r), matched, log, refused, refusal);
+}
+
+Result<Hello> ExpectHello(ByteSpan body, const NodeCommon& common, const Connection& c,
+                          NodeRole role, spdlog::logger& log,
+                          prometheus::Family<prometheus::Counter>* refused,
+                          std::optional<Refusal>* refusal) {
+  TDX_ASSIGN_OR_RETURN(Hello h, DecodeExpectedHello(body, common, role));
   TDX_TRY(AdmitHello(common, h, c, log, refused, refusal));
   return h;
+}
+
+// --- evidence off the loop
+// ------------------------------------------------------------------------
+
+namespace {
+std::int64_t ThreadCpuNs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+}  // namespace
+
+struct AttestationWorkers::Impl {
+  Loop& loop;
+  std::optional<asio::thread_pool> pool;
+  std::shared_ptr<char> alive = std::make_shared<char>(0);  // expires with these workers
+  std::atomic<std::int64_t> cpu_ns{0};
+  explicit Impl(Loop& l) : loop(l) {}
+};
+
+AttestationWorkers::AttestationWorkers(Loop& loop, unsigned threads)
+    : impl_(std::make_unique<Impl>(loop)) {
+  if (threads > 0) impl_->pool.emplace(threads);
+}
+
+AttestationWorkers::~AttestationWorkers() {
+  impl_->alive.reset();
+  if (impl_->pool) impl_->pool->join();
+}
+
+void AttestationWorkers::Run(std::function<void()> job, std::function<void()> then) {
+  if (!impl_->pool) {
+    job();
+    then();
+    return;
+  }
+  // The destructor joins the pool before impl_ goes: the job may use it.
+  asio::post(*impl_->pool, [job = std::move(job), then = std::move(then),
+                            alive = std::weak_ptr<char>(impl_->alive), impl = impl_.get()] {
+    const std::int64_t t0 = ThreadCpuNs();
+    job();
+    impl->cpu_ns += ThreadCpuNs() - t0;
+    Loop* loop = &impl->loop;
+    // The loop outlives these workers (it ran them), and the destructor waits for this job.
+    if (alive.expired()) return;
+    loop->Post([then, alive] {
+      if (alive.lock()) then();
+    });
+  });
+}
+
+double AttestationWorkers::cpu_seconds() const { return double(impl_->cpu_ns.load()) / 1e9; }
+
+void SendHello(AttestationWorkers& workers, const NodeCommon& common, NodeRole role,
+               const ConnectionPtr& c, const PublicKey& ed25519, const PublicKey& x25519,
+               std::function<void(Hello&)> finish, std::function<void(const Status&)> failed) {
+  auto h = std::make_shared<Hello>();
+  h->role = role;
+  h->instance_id = common.instance_id();
+  h->params = common.params;
+  h->x25519 = x25519;
+  if (!common.attester) {
+    if (finish) finish(*h);
+    c->Send(MessageType::kHello, Encode(*h));
+    return;
+  }
+  const auto rd = LinkReportData(c->binding(), role, h->instance_id, ed25519, x25519);
+  auto made = std::make_shared<std::optional<Result<Attestation>>>();
+  c->HoldOutput();
+  workers.Run(
+      [attester = common.attester, rd, made] { made->emplace(attester->Attest(rd)); },
+      [c, h, made, finish = std::move(finish), failed = std::move(failed)] {
+        if (!c->open()) return;
+        if (!(*made)->ok()) {
+          failed((*made)->status().WithContext("attestation for the link to " + c->remote()));
+          return;
+        }
+        h->attestation = std::move(**made).value();
+        if (finish) finish(*h);
+        c->ReleaseOutput(MessageType::kHello, Encode(*h));
+      });
+}
+
+Status AdmitHelloOffLoop(AttestationWorkers& workers, const NodeCommon& common, Hello hello,
+                         const ConnectionPtr& c, spdlog::logger& log,
+                         prometheus::Family<prometheus::Counter>* refused, HelloJudged judged) {
+  std::shared_ptr<const PeerJudge> judge = JudgeOf(common.judges, hello.role);
+  if (!judge) {
+    Status verdict = RecordVerdict(hello, *c, std::nullopt, "", log, refused, nullptr);
+    return judged(std::move(hello), verdict, std::nullopt);
+  }
+  const auto rd =
+      LinkReportData(c->binding(), hello.role, hello.instance_id, c->peer_key(), hello.x25519);
+  auto h = std::make_shared<Hello>(std::move(hello));
+  auto verdict = std::make_shared<std::variant<std::string, Refusal>>();
+  c->Pause();
+  workers.Run(
+      [judge, rd, h, verdict] {
+        *verdict = judge->Judge(h->attestation, rd, static_cast<std::int64_t>(std::time(nullptr)));
+      },
+      [c, h, verdict, log = &log, refused, judged = std::move(judged)] {
+        if (!c->open()) return;
+        std::optional<Refusal> refusal;
+        std::optional<Refusal> r;
+        std::string matched;
+        if (auto* no = std::get_if<Refusal>(verdict.get())) {
+          r = *no;
+        } else {
+          matched = std::get<std::string>(*verdict);
+        }
+        Status st = RecordVerdict(*h, *c, std::move(r), matched, *log, refused, &refusal);
+        Status next = judged(std::move(*h), st, std::move(refusal));
+        if (!next.ok()) return c->Close(next.message());
+        if (c->open()) c->Resume();
+      });
+  return Status::Ok();
+}
+
+Status ExpectHelloOffLoop(AttestationWorkers& workers, ByteSpan body, const NodeCommon& common,
+                          const ConnectionPtr& c, NodeRole role, spdlog::logger& log,
+                          prometheus::Family<prometheus::Counter>* refused, HelloJudged judged) {
+  TDX_ASSIGN_OR_RETURN(Hello h, DecodeExpectedHello(body, common, role));
+  return AdmitHelloOffLoop(workers, common, std::move(h), c, log, refused, std::move(judged));
 }
 
 std::size_t EnvelopeFrameLimit(const RoundParams& params) { return params.vector_len() + 4096; }

@@ -87,6 +87,9 @@ struct ServerNode::State {
   prometheus::Family<prometheus::Counter>* m_refused = nullptr;
   prometheus::Family<prometheus::Histogram>* m_phase = nullptr;
 
+  // Last: destroyed first, so no continuation of theirs runs on a half-destroyed state.
+  std::unique_ptr<AttestationWorkers> workers;
+
   State(Loop& l, ServerNodeConfig c) : loop(l), config(std::move(c)) {}
 
   // --- set-up ---
@@ -96,6 +99,7 @@ struct ServerNode::State {
     params_hash = config.common.params.ParamsHash();
     self = PeerIdOf(config.identity.public_key);
     log = Logger("zipnet_server");
+    workers = std::make_unique<AttestationWorkers>(loop, config.common.attestation_threads);
     if (config.operator_peer && !config.on_configure) {
       return Status::InvalidArgument("an operator is configured but nothing applies its settings");
     }
@@ -221,16 +225,15 @@ struct ServerNode::State {
   }
 
   // Our Hello on `c`, with our attestation for that session; a failure to attest closes it.
+  // Its evidence is made off the loop; what is sent on `c` meanwhile follows it.
   void SendHello(const ConnectionPtr& c) {
-    auto h = config.common.MakeHello(NodeRole::kServer, *c, config.identity.public_key,
-                                     config.dh.public_key);
-    if (!h.ok()) {
-      log->error("{}", h.status().message());
-      c->Close(h.status().message());
-      return;
-    }
-    h->last_round = round ? round->number : kNoRound;
-    c->Send(MessageType::kHello, Encode(*h));
+    node::SendHello(
+        *workers, config.common, NodeRole::kServer, c, config.identity.public_key,
+        config.dh.public_key, [this](Hello& h) { h.last_round = round ? round->number : kNoRound; },
+        [this, c](const Status& st) {
+          log->error("{}", st.message());
+          c->Close(st.message());
+        });
   }
 
   Roster MyRoster() const {
@@ -289,7 +292,9 @@ struct ServerNode::State {
     return Status::Ok();
   }
 
-  Status OnHello(const ConnectionPtr& c, const Hello& h) {
+  // A peer's Hello: its instance and parameters at once, its attestation off the loop (the
+  // link reads nothing more meanwhile), then OnJudgedHello.
+  Status OnHello(const ConnectionPtr& c, Hello h) {
     if (h.instance_id != instance_id) {
       log->info("refused {} {} from {}: another instance", NodeRoleName(h.role),
                 ShortHex(c->peer()), c->remote());
@@ -300,9 +305,17 @@ struct ServerNode::State {
                 ShortHex(c->peer()), c->remote());
       return Status::Mismatch("round parameters differ");
     }
+    return AdmitHelloOffLoop(
+        *workers, config.common, std::move(h), c, *log, m_refused,
+        [this, c](Hello judged, Status verdict, std::optional<Refusal> refusal) {
+          return OnJudgedHello(c, judged, verdict, refusal);
+        });
+  }
+
+  Status OnJudgedHello(const ConnectionPtr& c, const Hello& h, const Status& st,
+                       const std::optional<Refusal>& refusal) {
     const PeerId& peer = c->peer();
-    std::optional<Refusal> refusal;
-    if (Status st = AdmitHello(config.common, h, *c, *log, m_refused, &refusal); !st.ok()) {
+    if (!st.ok()) {
       if (h.role == NodeRole::kClient && config.strict_attestation) {
         // Strict surfacing: the client learns why (after our own Hello, which it judges
         // first) before the link closes.
@@ -904,7 +917,11 @@ Result<std::unique_ptr<ServerNode>> ServerNode::Create(Loop& loop, ServerNodeCon
 }
 
 Endpoint ServerNode::bound() const { return s_->listener->bound(); }
-ServerStats ServerNode::stats() const { return s_->stats; }
+ServerStats ServerNode::stats() const {
+  ServerStats st = s_->stats;
+  if (s_->workers) st.attestation_cpu_s = s_->workers->cpu_seconds();
+  return st;
+}
 
 void ServerNode::Stop() {
   if (!s_) return;

@@ -338,13 +338,36 @@ class TlsConnection : public Connection {
 
   void Send(MessageType type, ByteSpan body) override { Queue(EncodeFrame(type, body)); }
   void Flush(std::function<void()> done) override {
-    if (!open_ || out_.empty()) {
+    if (!open_ || (out_.empty() && !held_)) {
       asio::post(stream_->get_executor(), std::move(done));
       return;
     }
     flushed_.push_back(std::move(done));
   }
   void SendRaw(ByteSpan bytes) override { Queue(Bytes(bytes.begin(), bytes.end())); }
+
+  void Pause() override { paused_ = true; }
+  void Resume() override {
+    paused_ = false;
+    if (!read_waiting_ || !open_) return;
+    read_waiting_ = false;
+    auto self = std::static_pointer_cast<TlsConnection>(shared_from_this());
+    asio::post(stream_->get_executor(), [self] {
+      if (self->open_ && !self->paused_)
+        self->ReadHeader();
+      else if (self->open_)
+        self->read_waiting_ = true;
+    });
+  }
+
+  void HoldOutput() override { held_ = true; }
+  void ReleaseOutput(MessageType type, ByteSpan body) override {
+    held_ = false;
+    std::deque<std::shared_ptr<Bytes>> later = std::move(held_out_);
+    held_out_.clear();
+    Queue(EncodeFrame(type, body));
+    for (auto& frame : later) Append(std::move(frame));
+  }
 
   void Queue(Bytes bytes) {
     if (!open_) return;
@@ -356,8 +379,11 @@ class TlsConnection : public Connection {
             " bytes queued)");
       return;
     }
-    out_.push_back(std::move(frame));
-    if (!writing_) WriteNext();
+    if (held_) {
+      held_out_.push_back(std::move(frame));
+      return;
+    }
+    Append(std::move(frame));
   }
 
   void Abandon() override {
@@ -370,6 +396,7 @@ class TlsConnection : public Connection {
     if (!open_) return;
     open_ = false;
     reason_ = reason;
+    held_out_.clear();
     RunFlushed();
     timer_.cancel();
     slot_.reset();
@@ -386,6 +413,13 @@ class TlsConnection : public Connection {
 
  private:
   using Clock = std::chrono::steady_clock;
+
+  // A frame already counted in queued_, to the write queue.
+  void Append(std::shared_ptr<Bytes> frame) {
+    if (!open_) return;
+    out_.push_back(std::move(frame));
+    if (!writing_) WriteNext();
+  }
 
   // One timer per connection, set for the earliest of: the Hello deadline (until
   // authenticated), the idle deadline, the next keep-alive.
@@ -481,6 +515,10 @@ class TlsConnection : public Connection {
           if (!self->open_) return;
           if (!st.ok()) return self->Close(st.message());
           if (self->body_.capacity() > (1u << 20)) Bytes().swap(self->body_);
+          if (self->paused_) {
+            self->read_waiting_ = true;  // Resume() reads on
+            return;
+          }
           self->ReadHeader();
         });
   }
@@ -527,6 +565,10 @@ class TlsConnection : public Connection {
   std::array<std::uint8_t, 4> header_{};
   Bytes body_;
   std::deque<std::shared_ptr<Bytes>> out_;
+  bool paused_ = false;        // Pause(): no frame is read after the current one
+  bool read_waiting_ = false;  // a frame was handled while paused: Resume() reads the next
+  bool held_ = false;          // HoldOutput(): frames wait in held_out_ for ReleaseOutput
+  std::deque<std::shared_ptr<Bytes>> held_out_;
   std::vector<std::function<void()>> flushed_;  // Flush callbacks waiting for out_ to drain
   std::size_t queued_ = 0;
   bool writing_ = false;

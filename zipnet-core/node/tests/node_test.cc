@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "quote_builder.h"
 #include "tdxrt/dcap.h"
@@ -331,6 +333,114 @@ TEST_CASE("transport: before its Hello a peer may send only small frames") {
   CHECK(why == "frame length 1002 is not 1..1000 (before the peer's Hello)");
   for (auto& c : accepted) c->Abandon();
   if (conn) conn->Abandon();
+}
+
+TEST_CASE(
+    "transport: a paused link reads nothing more until resumed; held frames follow the "
+    "released one") {
+  Loop loop;
+  DeterministicRng rng(11);
+  auto server_tls = TlsIdentity::Create(Ed25519Generate(rng));
+  auto client_tls = TlsIdentity::Create(Ed25519Generate(rng));
+  REQUIRE(server_tls.ok());
+  REQUIRE(client_tls.ok());
+  std::vector<ConnectionPtr> accepted;
+  bool resumed = false;
+  std::vector<std::pair<int, bool>> got_by_server;  // (first body byte, resumed yet)
+  std::vector<std::pair<MessageType, int>> got_by_client;
+  std::vector<std::unique_ptr<Timer>> timers;
+  auto listener =
+      Listener::Start(loop, *server_tls, Endpoint{"127.0.0.1", 0}, {}, [&](ConnectionPtr c) {
+        accepted.push_back(c);
+        // Our "Hello" is being made: what we send meanwhile waits behind it.
+        c->HoldOutput();
+        c->Send(MessageType::kRegistered, Bytes{2});
+        c->Send(MessageType::kRegistered, Bytes{3});
+        c->Start(
+            [&, c](MessageType, ByteSpan body) {
+              got_by_server.emplace_back(body[0], resumed);
+              if (got_by_server.size() == 1) {
+                c->Pause();  // the peer's "Hello" is being judged
+                timers.push_back(loop.After(Millis(150), [&, c] {
+                  resumed = true;
+                  c->Resume();
+                  c->ReleaseOutput(MessageType::kHello, Bytes{1});
+                }));
+              }
+              return Status::Ok();
+            },
+            [](const std::string&) {});
+      });
+  REQUIRE(listener.ok());
+  ConnectionPtr conn;
+  Dial(loop, *client_tls, PeerAddress{(*server_tls)->peer(), (*listener)->bound()}, {},
+       [&](Result<ConnectionPtr> c) {
+         REQUIRE(c.ok());
+         conn = *c;
+         conn->Start(
+             [&](MessageType t, ByteSpan body) {
+               got_by_client.emplace_back(t, body[0]);
+               if (got_by_client.size() == 3 && got_by_server.size() == 3) loop.Stop();
+               return Status::Ok();
+             },
+             [](const std::string&) {});
+         for (std::uint8_t i = 1; i <= 3; ++i) conn->Send(MessageType::kRegistered, Bytes{i});
+       });
+  auto guard = loop.After(Millis(5000), [&] { loop.Stop(); });
+  loop.Run();
+  REQUIRE(got_by_server.size() == 3);
+  CHECK(got_by_server[0] == std::pair<int, bool>{1, false});
+  CHECK(got_by_server[1] == std::pair<int, bool>{2, true});  // read only after Resume()
+  CHECK(got_by_server[2] == std::pair<int, bool>{3, true});
+  REQUIRE(got_by_client.size() == 3);
+  CHECK(got_by_client[0] == std::pair<MessageType, int>{MessageType::kHello, 1});
+  CHECK(got_by_client[1] == std::pair<MessageType, int>{MessageType::kRegistered, 2});
+  CHECK(got_by_client[2] == std::pair<MessageType, int>{MessageType::kRegistered, 3});
+  for (auto& c : accepted) c->Abandon();
+  if (conn) conn->Abandon();
+}
+
+TEST_CASE("attestation workers: jobs off the loop, continuations on it, none after they are gone") {
+  Loop loop;
+  std::thread::id loop_thread, job_thread, then_thread;
+  auto workers = std::make_unique<AttestationWorkers>(loop, 2);
+  loop.Post([&] {
+    loop_thread = std::this_thread::get_id();
+    workers->Run([&] { job_thread = std::this_thread::get_id(); },
+                 [&] {
+                   then_thread = std::this_thread::get_id();
+                   loop.Stop();
+                 });
+  });
+  auto guard = loop.After(Millis(5000), [&] { loop.Stop(); });
+  loop.Run();
+  CHECK(job_thread != std::thread::id());
+  CHECK(job_thread != loop_thread);
+  CHECK(then_thread == loop_thread);
+
+  // Destroyed while its job runs: the destructor waits for the job, the continuation never runs
+  // (the loop then runs whatever was posted to it).
+  Loop other;
+  auto going = std::make_unique<AttestationWorkers>(other, 1);
+  std::atomic<bool> job_done{false};
+  bool continued = false;
+  going->Run(
+      [&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        job_done = true;
+      },
+      [&] { continued = true; });
+  going.reset();
+  CHECK(job_done);
+  other.Post([&] { other.Stop(); });
+  other.Run();
+  CHECK_FALSE(continued);
+
+  // No threads: both at once, in order, on the caller's thread.
+  AttestationWorkers inline_workers(loop, 0);
+  std::vector<std::string> order;
+  inline_workers.Run([&] { order.push_back("job"); }, [&] { order.push_back("then"); });
+  CHECK(order == std::vector<std::string>{"job", "then"});
 }
 
 TEST_CASE("watcher lines: valid, garbled and empty slots") {

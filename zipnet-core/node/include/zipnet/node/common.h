@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,7 +27,9 @@ namespace zipnet::node {
 
 struct NodeCommon;
 class Connection;
+class Loop;
 struct Refusal;
+using ConnectionPtr = std::shared_ptr<Connection>;
 
 // A node's long-lived keys.
 struct NodeIdentity {
@@ -73,6 +76,55 @@ Result<Hello> ExpectHello(ByteSpan body, const NodeCommon& common, const Connect
                           NodeRole role, spdlog::logger& log,
                           prometheus::Family<prometheus::Counter>* refused,
                           std::optional<Refusal>* refusal = nullptr);
+
+// --- evidence off the loop
+// ------------------------------------------------------------------------ Making a quote (the TD's
+// configfs-tsm, milliseconds) and judging one (DCAP signatures and certificate chains, the policy)
+// would stall every other link if done on the loop. A node runs them on these threads; the link
+// waits (its reads paused, or its output held behind its Hello) and everything else goes on.
+class AttestationWorkers {
+ public:
+  // threads == 0: jobs run at once on the caller's thread (the loop), as before.
+  AttestationWorkers(Loop& loop, unsigned threads);
+  // Waits for the jobs running; continuations not run yet never run (their owner is going).
+  ~AttestationWorkers();
+  AttestationWorkers(const AttestationWorkers&) = delete;
+  AttestationWorkers& operator=(const AttestationWorkers&) = delete;
+  // Runs `job` on a worker thread, then `then` on the loop, unless these workers are gone.
+  void Run(std::function<void()> job, std::function<void()> then);
+  // CPU time the worker threads spent in jobs (seconds; 0 without threads: the loop's own).
+  double cpu_seconds() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Sends this node's Hello as `role` on `c` with evidence made for that session on `workers`;
+// frames sent on `c` meanwhile follow the Hello. `finish` (optional) completes it just before
+// it leaves (a server's last round). When no evidence can be made, `failed` gets why (the
+// caller closes the link or exits: a node never falls back to weaker evidence).
+void SendHello(AttestationWorkers& workers, const NodeCommon& common, NodeRole role,
+               const ConnectionPtr& c, const PublicKey& ed25519, const PublicKey& x25519,
+               std::function<void(Hello&)> finish, std::function<void(const Status&)> failed);
+
+// What a node does with a judged Hello, on the loop: `verdict` is AdmitHello's (already logged
+// and counted), `refusal` its reason when refused. A failed status closes the link.
+using HelloJudged =
+    std::function<Status(Hello hello, Status verdict, std::optional<Refusal> refusal)>;
+
+// AdmitHello with the judging on `workers`: `c` reads nothing more until `judged` has run (on
+// the loop, `c` still open). Roles this node does not judge are decided at once. Returns what
+// `judged` returned when it ran at once, else OK.
+Status AdmitHelloOffLoop(AttestationWorkers& workers, const NodeCommon& common, Hello hello,
+                         const ConnectionPtr& c, spdlog::logger& log,
+                         prometheus::Family<prometheus::Counter>* refused, HelloJudged judged);
+
+// ExpectHello with the judging on `workers`: a Hello that is not from `role` of this instance
+// with these params is refused at once (the status returned); `judged` gets the rest.
+Status ExpectHelloOffLoop(AttestationWorkers& workers, ByteSpan body, const NodeCommon& common,
+                          const ConnectionPtr& c, NodeRole role, spdlog::logger& log,
+                          prometheus::Family<prometheus::Counter>* refused, HelloJudged judged);
 
 // The largest frame a peer of each role may send once its Hello is accepted (every other
 // accepted peer stays at TransportOptions::unauthenticated_max_frame): a client's bundle (its

@@ -43,6 +43,9 @@ struct NodeCommon {
   // (zipnet/node/attestation.h).
   std::shared_ptr<Attester> attester;
   PeerJudges judges;
+  // Threads making this node's quotes and judging its peers' (AttestationWorkers, common.h);
+  // 0: on the loop.
+  unsigned attestation_threads = 2;
   Hash instance_id() const { return InstanceId(universe, instance); }
   // The Hello this node sends as `role` on `c` (servers add their last round): its X25519 key
   // (servers and clients) and its attestation made for that session.
@@ -87,6 +90,7 @@ struct ServerStats {
   std::uint64_t aborted = 0;
   std::optional<std::uint64_t> round;
   std::size_t registry = 0;
+  double attestation_cpu_s = 0;  // its attestation threads' CPU (AttestationWorkers)
 };
 
 class ServerNode {

@@ -119,6 +119,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual void Authenticated(std::size_t max_frame) = 0;
   // Calls `done` once everything sent so far has been written (or the connection closed).
   virtual void Flush(std::function<void()> done) = 0;
+  // While a peer's Hello is judged off the loop: the frames after the one being handled are
+  // not read until Resume(), so nothing the peer sent next is taken as from an admitted peer
+  // (TCP holds the rest back; the Hello deadline still runs).
+  virtual void Pause() = 0;
+  virtual void Resume() = 0;
+  // While this node's Hello is being made off the loop (its evidence is a quote): frames sent
+  // from now on wait, and ReleaseOutput sends its frame before them, so the Hello goes first.
+  virtual void HoldOutput() = 0;
+  virtual void ReleaseOutput(MessageType type, ByteSpan body) = 0;
   // Sends bytes as they are, framed or not (tests of how peers handle malformed frames).
   virtual void SendRaw(ByteSpan bytes) = 0;
   virtual void Close(const std::string& reason) = 0;
