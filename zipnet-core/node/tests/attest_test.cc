@@ -19,6 +19,7 @@
 #include "tdxrt/policy.h"
 #include "tdxrt/rtmr.h"
 #include "tdxrt/sim_tdx.h"
+#include "test_tls.h"
 #include "zipnet/node/attestation.h"
 #include "zipnet/node/common.h"
 #include "zipnet/node/node.h"
@@ -153,22 +154,18 @@ TEST_CASE("the judge: binding, launch record, verification and policy, each refu
 
 TEST_CASE("both ends of a TLS session derive the same binding; another session another one") {
   Loop loop;
-  DeterministicRng rng(21);
-  auto server_tls = TlsIdentity::Create(Ed25519Generate(rng));
-  auto client_tls = TlsIdentity::Create(Ed25519Generate(rng));
-  REQUIRE(server_tls.ok());
-  REQUIRE(client_tls.ok());
+  const TlsPair tls = MakeTlsPair(21);
   std::vector<ConnectionPtr> accepted, dialed;
   auto listener =
-      Listener::Start(loop, *server_tls, Endpoint{"127.0.0.1", 0}, {}, [&](ConnectionPtr c) {
+      Listener::Start(loop, tls.server, Endpoint{"127.0.0.1", 0}, {}, [&](ConnectionPtr c) {
         accepted.push_back(c);
         c->Start([](MessageType, ByteSpan) { return Status::Ok(); }, [](const std::string&) {});
         if (accepted.size() == 2) loop.Post([&] { loop.Stop(); });
       });
   REQUIRE(listener.ok());
-  const PeerAddress addr{(*server_tls)->peer(), (*listener)->bound()};
+  const PeerAddress addr{tls.server->peer(), (*listener)->bound()};
   for (int i = 0; i < 2; ++i) {
-    Dial(loop, *client_tls, addr, {}, [&](Result<ConnectionPtr> c) {
+    Dial(loop, tls.client, addr, {}, [&](Result<ConnectionPtr> c) {
       REQUIRE(c.ok());
       dialed.push_back(*c);
       (*c)->Start([](MessageType, ByteSpan) { return Status::Ok(); }, [](const std::string&) {});

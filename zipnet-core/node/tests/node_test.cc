@@ -14,6 +14,7 @@
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/policy.h"
+#include "test_tls.h"
 #include "zipnet/node/common.h"
 #include "zipnet/node_wire.h"
 
@@ -301,17 +302,13 @@ TEST_CASE(
 
 TEST_CASE("transport: before its Hello a peer may send only small frames") {
   Loop loop;
-  DeterministicRng rng(10);
-  auto server_tls = TlsIdentity::Create(Ed25519Generate(rng));
-  auto client_tls = TlsIdentity::Create(Ed25519Generate(rng));
-  REQUIRE(server_tls.ok());
-  REQUIRE(client_tls.ok());
+  const TlsPair tls = MakeTlsPair(10);
   TransportOptions opts;
   opts.unauthenticated_max_frame = 1000;
   std::string why;
   std::vector<ConnectionPtr> accepted;
   auto listener =
-      Listener::Start(loop, *server_tls, Endpoint{"127.0.0.1", 0}, opts, [&](ConnectionPtr c) {
+      Listener::Start(loop, tls.server, Endpoint{"127.0.0.1", 0}, opts, [&](ConnectionPtr c) {
         accepted.push_back(c);
         c->Start([](MessageType, ByteSpan) { return Status::Ok(); },
                  [&](const std::string& w) {
@@ -321,7 +318,7 @@ TEST_CASE("transport: before its Hello a peer may send only small frames") {
       });
   REQUIRE(listener.ok());
   ConnectionPtr conn;
-  Dial(loop, *client_tls, PeerAddress{(*server_tls)->peer(), (*listener)->bound()}, opts,
+  Dial(loop, tls.client, PeerAddress{tls.server->peer(), (*listener)->bound()}, opts,
        [&](Result<ConnectionPtr> c) {
          REQUIRE(c.ok());
          conn = *c;
@@ -339,18 +336,14 @@ TEST_CASE(
     "transport: a paused link reads nothing more until resumed; held frames follow the "
     "released one") {
   Loop loop;
-  DeterministicRng rng(11);
-  auto server_tls = TlsIdentity::Create(Ed25519Generate(rng));
-  auto client_tls = TlsIdentity::Create(Ed25519Generate(rng));
-  REQUIRE(server_tls.ok());
-  REQUIRE(client_tls.ok());
+  const TlsPair tls = MakeTlsPair(11);
   std::vector<ConnectionPtr> accepted;
   bool resumed = false;
   std::vector<std::pair<int, bool>> got_by_server;  // (first body byte, resumed yet)
   std::vector<std::pair<MessageType, int>> got_by_client;
   std::vector<std::unique_ptr<Timer>> timers;
   auto listener =
-      Listener::Start(loop, *server_tls, Endpoint{"127.0.0.1", 0}, {}, [&](ConnectionPtr c) {
+      Listener::Start(loop, tls.server, Endpoint{"127.0.0.1", 0}, {}, [&](ConnectionPtr c) {
         accepted.push_back(c);
         // Our "Hello" is being made: what we send meanwhile waits behind it.
         c->HoldOutput();
@@ -373,7 +366,7 @@ TEST_CASE(
       });
   REQUIRE(listener.ok());
   ConnectionPtr conn;
-  Dial(loop, *client_tls, PeerAddress{(*server_tls)->peer(), (*listener)->bound()}, {},
+  Dial(loop, tls.client, PeerAddress{tls.server->peer(), (*listener)->bound()}, {},
        [&](Result<ConnectionPtr> c) {
          REQUIRE(c.ok());
          conn = *c;
