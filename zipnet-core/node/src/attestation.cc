@@ -140,14 +140,16 @@ std::variant<std::string, Refusal> PeerJudge::Judge(const Attestation& a,
   return Refuse("policy", "policy refused the evidence: " + why);
 }
 
-const PeerJudge* PeerJudges::For(NodeRole role) const {
+const PeerJudge* PeerJudges::For(NodeRole role) const { return Shared(role).get(); }
+
+std::shared_ptr<const PeerJudge> PeerJudges::Shared(NodeRole role) const {
   switch (role) {
     case NodeRole::kServer:
-      return server.get();
+      return server;
     case NodeRole::kClient:
-      return client.get();
+      return client;
     case NodeRole::kAggregator:
-      return aggregator.get();
+      return aggregator;
     case NodeRole::kWatcher:
     case NodeRole::kOperator:
       return nullptr;

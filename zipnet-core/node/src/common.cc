@@ -201,10 +201,9 @@ prometheus::Family<prometheus::Counter>& RefusedPeersMetric(prometheus::Registry
 namespace {
 
 // AdmitHello's second half: logs an admitted peer's policy set, or logs and counts a refusal.
-Status RecordVerdict(const Hello& h, const Connection& c, std::optional<Refusal> r,
+Status RecordVerdict(const Hello& h, const Connection& c, const std::optional<Refusal>& r,
                      const std::string& matched, spdlog::logger& log,
-                     prometheus::Family<prometheus::Counter>* refused,
-                     std::optional<Refusal>* refusal) {
+                     prometheus::Family<prometheus::Counter>* refused) {
   if (!r) {
     if (!matched.empty()) {
       log.info("{} {} attested ({}): policy set {}", NodeRoleName(h.role), ShortHex(c.peer()),
@@ -217,22 +216,7 @@ Status RecordVerdict(const Hello& h, const Connection& c, std::optional<Refusal>
   if (refused) {
     refused->Add({{"role", std::string(NodeRoleName(h.role))}, {"reason", r->reason}}).Increment();
   }
-  Status st = Status::Mismatch("attestation: " + r->detail);
-  if (refusal) *refusal = std::move(r);
-  return st;
-}
-
-std::shared_ptr<const PeerJudge> JudgeOf(const PeerJudges& judges, NodeRole role) {
-  switch (role) {
-    case NodeRole::kServer:
-      return judges.server;
-    case NodeRole::kClient:
-      return judges.client;
-    case NodeRole::kAggregator:
-      return judges.aggregator;
-    default:
-      return nullptr;
-  }
+  return Status::Mismatch("attestation: " + r->detail);
 }
 
 // A Hello from `role` of this instance with these round parameters, or why not.
@@ -252,7 +236,9 @@ Status AdmitHello(const NodeCommon& common, const Hello& h, const Connection& c,
                   std::optional<Refusal>* refusal) {
   std::string matched;
   auto r = common.Judge(h, c, &matched);
-  return RecordVerdict(h, c, std::move(r), matched, log, refused, refusal);
+  Status st = RecordVerdict(h, c, r, matched, log, refused);
+  if (refusal) *refusal = std::move(r);
+  return st;
 }
 
 Result<Hello> ExpectHello(ByteSpan body, const NodeCommon& common, const Connection& c,
@@ -264,8 +250,7 @@ Result<Hello> ExpectHello(ByteSpan body, const NodeCommon& common, const Connect
   return h;
 }
 
-// --- evidence off the loop
-// ------------------------------------------------------------------------
+// --- evidence off the loop ----------------------------------------------------------------------
 
 namespace {
 std::int64_t ThreadCpuNs() {
@@ -349,9 +334,9 @@ void SendHello(AttestationWorkers& workers, const NodeCommon& common, NodeRole r
 Status AdmitHelloOffLoop(AttestationWorkers& workers, const NodeCommon& common, Hello hello,
                          const ConnectionPtr& c, spdlog::logger& log,
                          prometheus::Family<prometheus::Counter>* refused, HelloJudged judged) {
-  std::shared_ptr<const PeerJudge> judge = JudgeOf(common.judges, hello.role);
+  std::shared_ptr<const PeerJudge> judge = common.judges.Shared(hello.role);
   if (!judge) {
-    Status verdict = RecordVerdict(hello, *c, std::nullopt, "", log, refused, nullptr);
+    Status verdict = RecordVerdict(hello, *c, std::nullopt, "", log, refused);
     return judged(std::move(hello), verdict, std::nullopt);
   }
   const auto rd =
@@ -366,14 +351,13 @@ Status AdmitHelloOffLoop(AttestationWorkers& workers, const NodeCommon& common, 
       [c, h, verdict, log = &log, refused, judged = std::move(judged)] {
         if (!c->open()) return;
         std::optional<Refusal> refusal;
-        std::optional<Refusal> r;
         std::string matched;
         if (auto* no = std::get_if<Refusal>(verdict.get())) {
-          r = *no;
+          refusal = std::move(*no);
         } else {
           matched = std::get<std::string>(*verdict);
         }
-        Status st = RecordVerdict(*h, *c, std::move(r), matched, *log, refused, &refusal);
+        Status st = RecordVerdict(*h, *c, refusal, matched, *log, refused);
         Status next = judged(std::move(*h), st, std::move(refusal));
         if (!next.ok()) return c->Close(next.message());
         if (c->open()) c->Resume();

@@ -326,9 +326,7 @@ TEST_CASE("the launch record goes into RTMR3 once per TD boot; another record th
   auto log = Logger("zipnet_test");
   const tdxrt::LaunchRecord record{"zipnet-server", false, {{"ZIPNET_LISTEN", "0.0.0.0:7000"}}};
   auto events = [&] {
-    auto text = tdxrt::ReadFile(o.log);
-    REQUIRE(text.ok());
-    auto parsed = tdxrt::ParseRuntimeEventLog(std::string(text->begin(), text->end()));
+    auto parsed = tdxrt::ReadRuntimeEventLog(o.log);
     REQUIRE(parsed.ok());
     return *parsed;
   };

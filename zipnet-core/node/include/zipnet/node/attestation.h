@@ -96,6 +96,8 @@ struct PeerJudges {
   std::shared_ptr<const PeerJudge> client;
   std::shared_ptr<const PeerJudge> aggregator;
   const PeerJudge* For(NodeRole role) const;
+  // The same, shared: for judging off the loop, where the judge must outlive the call.
+  std::shared_ptr<const PeerJudge> Shared(NodeRole role) const;
 };
 
 }  // namespace zipnet::node

@@ -77,11 +77,11 @@ Result<Hello> ExpectHello(ByteSpan body, const NodeCommon& common, const Connect
                           prometheus::Family<prometheus::Counter>* refused,
                           std::optional<Refusal>* refusal = nullptr);
 
-// --- evidence off the loop
-// ------------------------------------------------------------------------ Making a quote (the TD's
-// configfs-tsm, milliseconds) and judging one (DCAP signatures and certificate chains, the policy)
-// would stall every other link if done on the loop. A node runs them on these threads; the link
-// waits (its reads paused, or its output held behind its Hello) and everything else goes on.
+// --- evidence off the loop ----------------------------------------------------------------------
+// Making a quote (the TD's configfs-tsm, milliseconds) and judging one (DCAP signatures and
+// certificate chains, the policy) would stall every other link if done on the loop. A node runs
+// them on these threads; the link waits (its reads paused, or its output held behind its Hello) and
+// everything else goes on.
 class AttestationWorkers {
  public:
   // threads == 0: jobs run at once on the caller's thread (the loop), as before.
