@@ -44,7 +44,6 @@ inline int Usage(const std::string& msg) {
 }
 
 constexpr std::uint64_t kMaxQuoteFile = 4 << 20;  // a quote as hex or base64 text included
-constexpr std::uint64_t kMaxCollateralFile = 16 << 20;
 
 struct Loaded {
   tdxrt::Bytes bytes;  // binary, whatever form the file had

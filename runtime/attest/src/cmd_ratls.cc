@@ -19,10 +19,10 @@
 #include "cli_common.h"
 #include "pki.h"
 #include "tdxrt/hex.h"
-#include "tdxrt/pccs_client.h"
 #include "tdxrt/ratls.h"
 #include "tdxrt/sim_tdx.h"
 #include "tdxrt/text.h"
+#include "tdxrt/verifier_source.h"
 
 namespace tdx_attest {
 namespace {
@@ -45,41 +45,17 @@ void AddJudgeOptions(CLI::App* sub, JudgeArgs& a, bool policy_required) {
 tdxrt::Result<std::shared_ptr<tdxrt::RatlsPolicy>> MakeJudge(const JudgeArgs& a) {
   auto out = std::make_shared<tdxrt::RatlsPolicy>();
   TDX_ASSIGN_OR_RETURN(out->policy, tdxrt::LoadPolicy(a.policy));
-  std::string root;
-  if (!a.root.empty()) {
-    TDX_ASSIGN_OR_RETURN(tdxrt::Bytes r, tdxrt::ReadFile(a.root, 1 << 20));
-    root.assign(r.begin(), r.end());
-  }
   if (!a.at.empty()) {
     TDX_ASSIGN_OR_RETURN(std::int64_t at, tdxrt::ParseRfc3339(a.at));
     out->clock = [at] { return at; };
   }
-  if (!a.collateral.empty()) {
-    TDX_ASSIGN_OR_RETURN(tdxrt::Bytes text, tdxrt::ReadFile(a.collateral, kMaxCollateralFile));
-    auto c = tdxrt::ParseCollateralJson(std::string(text.begin(), text.end()));
-    if (!c.ok()) return c.status().WithContext(a.collateral);
-    auto v = tdxrt::Verifier::Create(*c, root);
-    if (!v.ok()) return v.status().WithContext(a.collateral);
-    auto shared = std::make_shared<const tdxrt::Verifier>(std::move(v).value());
-    out->verifiers =
-        [shared](const tdxrt::Quote&) -> tdxrt::Result<std::shared_ptr<const tdxrt::Verifier>> {
-      return shared;
-    };
-  } else if (!a.pccs.empty()) {
-    tdxrt::PcsClientOptions o;
-    o.base_url = a.pccs;
-    o.ca_file = a.ca_file;
-    tdxrt::CollateralCacheOptions co;
-    co.trusted_root_pem = root;
-    if (out->clock) co.clock = out->clock;
-    auto cache = std::make_shared<tdxrt::CollateralCache>(
-        tdxrt::CollateralCache::FromClient(std::make_shared<const tdxrt::PcsClient>(o)), co);
-    out->verifiers =
-        [cache](const tdxrt::Quote& q) -> tdxrt::Result<std::shared_ptr<const tdxrt::Verifier>> {
-      TDX_ASSIGN_OR_RETURN(tdxrt::CachedCollateral c, cache->GetForQuote(q));
-      return c.verifier;
-    };
-  }
+  tdxrt::VerifierConfig v;
+  v.collateral = a.collateral;
+  v.pccs_url = a.pccs;
+  v.pccs_ca_file = a.ca_file;
+  v.root_ca_file = a.root;
+  v.clock = out->clock;
+  TDX_ASSIGN_OR_RETURN(out->verifiers, tdxrt::MakeVerifierSource(v));
   return out;
 }
 

@@ -24,6 +24,7 @@
 #include "tdxrt/run_main.h"
 #include "tdxrt/sim_tdx.h"
 #include "tdxrt/text.h"
+#include "tdxrt/verifier_source.h"
 
 using namespace tdx_attest;  // NOLINT: the command files share cli_common.h
 
@@ -34,19 +35,8 @@ using tdxrt::ToHex;
 
 tdxrt::Result<tdxrt::Verifier> LoadVerifier(const std::string& collateral_path,
                                             const std::string& root_path) {
-  auto text = tdxrt::ReadFile(collateral_path, kMaxCollateralFile);
-  if (!text.ok()) return text.status();
-  auto c = tdxrt::ParseCollateralJson(std::string(text->begin(), text->end()));
-  if (!c.ok()) return c.status().WithContext(collateral_path);
-  std::string root;
-  if (!root_path.empty()) {
-    auto r = tdxrt::ReadFile(root_path, 1 << 20);
-    if (!r.ok()) return r.status();
-    root.assign(r->begin(), r->end());
-  }
-  auto v = tdxrt::Verifier::Create(*c, root);
-  if (!v.ok()) return v.status().WithContext(collateral_path);
-  return v;
+  TDX_ASSIGN_OR_RETURN(std::string root, tdxrt::ReadRootCa(root_path));
+  return tdxrt::LoadVerifier(collateral_path, root);
 }
 
 tdxrt::Result<std::int64_t> VerificationTime(const std::string& at) {

@@ -13,6 +13,7 @@
 #include "tdxrt/pccs_server.h"
 #include "tdxrt/pcs.h"
 #include "tdxrt/sim_tdx.h"
+#include "tdxrt/verifier_source.h"
 
 namespace tdxrt {
 namespace {
@@ -312,6 +313,73 @@ TEST_CASE("HTTPS with a pinned CA file; the system store does not know a private
   auto refused = PcsClient(Fast(server.url())).FetchForQuote(dev.quote);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().message().find("(after 1 attempt)") != std::string::npos);
+}
+
+TEST_CASE("a program's verifier source: one collateral (file or inline), or a PCCS; never both") {
+  Dev dev;
+  TempDir dir;
+  const Collateral c = dev.pki.MakeCollateral(kT0);
+  Put(dir.path / "dev.json", c);
+  REQUIRE(WriteFileAtomic(dir.path / "root.pem", std::string_view(dev.pki.RootPem()), 0644).ok());
+  auto verifies = [&](const VerifierSource& source) {
+    auto v = source(dev.quote);
+    REQUIRE_MESSAGE(v.ok(), v.status().message());
+    return std::holds_alternative<Verdict>((*v)->Verify(dev.quote, kT0 + kDay));
+  };
+  VerifierConfig none;
+  auto empty = MakeVerifierSource(none);
+  REQUIRE(empty.ok());
+  CHECK_FALSE(static_cast<bool>(*empty));
+
+  VerifierConfig file;
+  file.collateral = (dir.path / "dev.json").string();
+  file.root_ca_file = (dir.path / "root.pem").string();
+  auto from_file = MakeVerifierSource(file);
+  REQUIRE_MESSAGE(from_file.ok(), from_file.status().message());
+  CHECK(verifies(*from_file));
+  VerifierConfig inline_json = file;
+  inline_json.collateral = SerializeCollateralJson(c);
+  inline_json.collateral_name = "ZIPNET_TDX_COLLATERAL";
+  auto from_text = MakeVerifierSource(inline_json);
+  REQUIRE_MESSAGE(from_text.ok(), from_text.status().message());
+  CHECK(verifies(*from_text));
+  // Errors name the setting or the file; Intel's root does not sign the development chain.
+  inline_json.collateral = "{\"tcb_info\": 1}";
+  CHECK(MakeVerifierSource(inline_json).status().message().rfind("ZIPNET_TDX_COLLATERAL: ", 0) ==
+        0);
+  VerifierConfig missing = file;
+  missing.collateral = (dir.path / "absent.json").string();
+  CHECK(MakeVerifierSource(missing).status().message().find(missing.collateral) !=
+        std::string::npos);
+  VerifierConfig intel = file;
+  intel.root_ca_file.clear();
+  auto by_intel = MakeVerifierSource(intel);
+  REQUIRE(by_intel.ok());
+  CHECK_FALSE(verifies(*by_intel));
+
+  PccsServer server(Serving(dir.path));
+  REQUIRE(server.Start().ok());
+  VerifierConfig pccs;
+  pccs.pccs_url = server.url();
+  pccs.root_ca_file = file.root_ca_file;
+  pccs.clock = [] { return kT0 + kDay; };
+  auto fetched = MakeVerifierSource(pccs);
+  REQUIRE_MESSAGE(fetched.ok(), fetched.status().message());
+  CHECK(verifies(*fetched));
+  CHECK((*fetched)(dev.quote).value() == (*fetched)(dev.quote).value());  // cached
+
+  VerifierConfig both = pccs;
+  both.collateral = file.collateral;
+  both.collateral_name = "ZIPNET_TDX_COLLATERAL";
+  CHECK(MakeVerifierSource(both).status().message() ==
+        "ZIPNET_TDX_COLLATERAL and a PCCS URL (" + server.url() + ") are both set: give one");
+  VerifierConfig hostile = pccs;
+  hostile.pccs_url = std::string("http://127.0.0.1:1/") + '\x1b';
+  CHECK(MakeVerifierSource(hostile).status().message() ==
+        "PCCS URL 'http://127.0.0.1:1/\\x1b' is not printable ASCII without spaces");
+  hostile.pccs_url = "file:///run/zipnet-server.key";  // never read a TD's own files
+  CHECK(MakeVerifierSource(hostile).status().message() ==
+        "PCCS URL 'file:///run/zipnet-server.key' is not http:// or https://");
 }
 
 }  // namespace

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -133,5 +134,9 @@ class Verifier {
 
 // "tcb.level: ..." style one-line text of an error.
 std::string FormatVerifyError(const VerifyError& error);
+
+// Where the verifier for a quote comes from: one fixed collateral, or a CollateralCache that
+// fetches the quote's platform's (tdxrt/verifier_source.h makes either from a configuration).
+using VerifierSource = std::function<Result<std::shared_ptr<const Verifier>>(const Quote&)>;
 
 }  // namespace tdxrt

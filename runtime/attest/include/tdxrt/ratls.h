@@ -70,9 +70,6 @@ Result<RatlsEvidence> ReadRatlsCertificate(X509* cert);
 // PEM or DER text of one certificate.
 Result<RatlsEvidence> ReadRatlsCertificate(ByteSpan pem_or_der);
 
-// Where verifiers for a quote come from: a fixed collateral, or a CollateralCache.
-using VerifierSource = std::function<Result<std::shared_ptr<const Verifier>>(const Quote&)>;
-
 struct RatlsPolicy {
   Policy policy;
   VerifierSource verifiers;             // may be empty when the policy admits only mock evidence
