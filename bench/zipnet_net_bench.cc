@@ -97,7 +97,9 @@ struct Attestation {
     auto v = std::make_shared<const tdxrt::Verifier>(
         tdxrt::Verifier::Create(pki->MakeCollateral(std::time(nullptr) - 3600), pki->RootPem())
             .value());
-    verifier = [v]() -> Result<std::shared_ptr<const tdxrt::Verifier>> { return v; };
+    verifier = [v](const tdxrt::Quote&) -> Result<std::shared_ptr<const tdxrt::Verifier>> {
+      return v;
+    };
   }
   static tdxrt::TdReport Image(std::uint8_t id) {
     tdxrt::TdReport r = tdxrt::DevPki::DefaultReport();

@@ -1,6 +1,7 @@
 # Booted images with simulated TDX evidence on every link (development-PKI quotes claiming each
-# image's own measurements, with each program's launch record): a committee of two server images
-# and client images, under TCG, on this host's loopback (guests reach it as 10.0.2.2). The
+# image's own measurements, with each program's launch record; the collateral from a test PCCS on
+# the host, which every node fetches when it first judges a peer): a committee of two server
+# images and client images, under TCG, on this host's loopback (guests reach it as 10.0.2.2). The
 # operator judges each server's attestation before sending it the list; the servers judge each
 # other by their own image and clients by the client image's policy (measured in the server
 # image); the client judges every server by the committee policy its host gives it. The admitted
@@ -15,15 +16,16 @@ source "$SRC/zipnet-core/node/tests/lib.sh"
 export ZIPNET_ROUND_PERIOD_MS=1000 ZIPNET_FOLD_MS=600 ZIPNET_ROUND_DEADLINE_MS=3000
 "$TDX_ATTEST" sim-pki --seed boot-e2e --out pki >/dev/null
 mkdir r
-# The recipes as development builds for simulated TDX: the development PKI's seed and root (and,
-# for servers, its collateral) are inputs of the images, measured; a server admits a committee
-# of one participant.
+# The recipes as development builds for simulated TDX: the development PKI's seed and root are
+# inputs of the images, measured; a server admits a committee of one participant. The PCCS the
+# collateral comes from is the host's to say (ZIPNET_PCCS_URL, a host setting of the shipped
+# recipes): what it serves is checked against the measured root.
 sed -e 's/^name: zipnet-server-debian$/name: zipnet-server-sim/' \
   -e 's/ZIPNET_MIN_PARTICIPANTS: "8"/ZIPNET_MIN_PARTICIPANTS: "1"/' \
   -e "s|git: \.\./\.\.|git: $SRC|" \
-  -e '/^    input: the measurement policy of the client images/a\  dev-root: {input: the development PKI root}\n  collateral: {input: the development PKI collateral}' \
-  -e '/^  - {source: client-policy, /a\  - {source: dev-root, to: /etc/zipnet/dev-root.pem, mode: "0644"}\n  - {source: collateral, to: /etc/zipnet/collateral.json, mode: "0644"}' \
-  -e '/^    ZIPNET_TDX_POLICY: /a\    ZIPNET_EVIDENCE: simulated\n    ZIPNET_SIM_SEED: boot-e2e\n    ZIPNET_TDX_ROOT_CA: /etc/zipnet/dev-root.pem\n    ZIPNET_TDX_COLLATERAL: /etc/zipnet/collateral.json' \
+  -e '/^    input: the measurement policy of the client images/a\  dev-root: {input: the development PKI root}' \
+  -e '/^  - {source: client-policy, /a\  - {source: dev-root, to: /etc/zipnet/dev-root.pem, mode: "0644"}' \
+  -e '/^    ZIPNET_TDX_POLICY: /a\    ZIPNET_EVIDENCE: simulated\n    ZIPNET_SIM_SEED: boot-e2e\n    ZIPNET_TDX_ROOT_CA: /etc/zipnet/dev-root.pem' \
   -e 's/^  host_env: \[ZIPNET_COMMITTEE,/  host_env: [ZIPNET_SIM_MEASUREMENTS, ZIPNET_COMMITTEE,/' \
   "$RECIPES/debian/zipnet-server.yaml" > r/zipnet-server-sim.yaml
 cp "$RECIPES/debian/zipnet-server.lock" r/zipnet-server-sim.lock
@@ -41,8 +43,7 @@ client_recipe zipnet-client-other '  - {content: "one more byte\\n", to: /etc/ot
 build() { "$TDXIMAGE" -q --file-root "$SRC" --input dev-root=pki/dev-root.pem "$@" --out out >/dev/null; }
 build build r/zipnet-client-sim.yaml
 build build r/zipnet-client-other.yaml
-build --input client-policy=out/zipnet-client-sim/zipnet-client-sim-policy.yaml \
-  --input collateral=pki/collateral.json build r/zipnet-server-sim.yaml
+build --input client-policy=out/zipnet-client-sim/zipnet-client-sim-policy.yaml build r/zipnet-server-sim.yaml
 claims() {  # the measurements an image's simulated quotes claim, as its host states them
   printf 'mr_td=%s rtmr1=%s rtmr2=%s' "$(cat "out/$1/$1-mrtd.hex")" "$(cat "out/$1/$1-rtmr1.hex")" \
     "$(cat "out/$1/$1-rtmr2.hex")"
@@ -53,7 +54,14 @@ S=out/zipnet-server-sim/zipnet-server-sim
 # The committee policy: the server image's own (a file for the operator and the aggregator, one
 # line for the client's host to pass).
 committee_inline="{version: 1, sets: [{name: server-sim, program: zipnet-server, mr_td: \"$(cat $S-mrtd.hex)\", rtmr1: \"$(cat $S-rtmr1.hex)\", rtmr2: \"$(cat $S-rtmr2.hex)\"}]}"
-export ZIPNET_TDX_ROOT_CA=$PWD/pki/dev-root.pem ZIPNET_TDX_COLLATERAL=$PWD/pki/collateral.json
+# The test PCCS: the development PKI's collateral in the PCS API shape, on this host's loopback.
+mkdir served && cp pki/collateral.json served/dev.json
+timeout 400 "$TDX_ATTEST" pccs-serve served --port-file pccs.port >"$W/pccs.out" 2>"$W/pccs.log" &
+PIDS+=("$!")
+for _ in $(seq 1 100); do [ -s pccs.port ] && break; sleep 0.1; done
+[ -s pccs.port ] || fail "pccs-serve did not start"
+export ZIPNET_TDX_ROOT_CA=$PWD/pki/dev-root.pem ZIPNET_PCCS_URL=http://127.0.0.1:$(cat pccs.port)
+guest_pccs=http://10.0.2.2:$(cat pccs.port)
 op=$("$B/zipnet-server" --identity "$W/op.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')
 aid=$("$B/zipnet-aggregator" --identity "$W/agg.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')
 
@@ -71,7 +79,7 @@ for i in 1 2 3; do
   # from the others' in a committee-wide setting.
   [ "$i" = 3 ] && extra=(ZIPNET_ROUND_PERIOD_MS=1500)
   boot "s$i" zipnet-server-sim ZIPNET_OPERATOR="$op" HOSTFWD="tcp:127.0.0.1:$(port "$i")-:7801" \
-    ZIPNET_SIM_MEASUREMENTS="$(claims zipnet-server-sim)" "${extra[@]}"
+    ZIPNET_SIM_MEASUREMENTS="$(claims zipnet-server-sim)" ZIPNET_PCCS_URL="$guest_pccs" "${extra[@]}"
 done
 sid=()
 for i in 1 2 3; do
@@ -102,7 +110,7 @@ timeout 300 "$B/zipnet-client" --watch --evidence mock --committee-policy "$S-po
 PIDS+=("$!")
 guest_bootstrap="${sid[1]}@10.0.2.2:$(port 1),${sid[2]}@10.0.2.2:$(port 2)"
 client_env=(ZIPNET_BOOTSTRAP="$guest_bootstrap" ZIPNET_COMMITTEE_POLICY="$committee_inline"
-  ZIPNET_TDX_COLLATERAL="$(tr -d '\n' <pki/collateral.json)")
+  ZIPNET_PCCS_URL="$guest_pccs")
 boot c zipnet-client-sim "${client_env[@]}" ZIPNET_SIM_MEASUREMENTS="$(claims zipnet-client-sim)" \
   ZIPNET_MESSAGE="hello, attested" ZIPNET_MAX_MESSAGES=1 ZIPNET_CONNECT_TIMEOUT=200
 boot other zipnet-client-other "${client_env[@]}" \
@@ -118,6 +126,12 @@ echo "a copied quote on the host: refused (binding), ConnectTimeout"
 for _ in $(seq 1 400); do [ -f "$W/c.exit" ] && [ -f "$W/other.exit" ] && break; sleep 1; done
 for v in c other; do sed -i 's/\r$//' "$W/$v.log"; done
 echo "admitted client's launcher: $(cat "$W/c.exit")"
+fetching=0
+for v in s1 s2 s3 c other; do
+  tr -d '\r' <"$W/$v.log" | grep -q "collateral: fetched from $guest_pccs for each peer platform" &&
+    fetching=$((fetching + 1))
+done
+echo "guests fetching collateral from the test PCCS: $fetching"
 grep -o 'zipnet_client: server [0-9a-f]* attested (10.0.2.2:[0-9]*): policy set server-sim' "$W/c.log" |
   awk '{print $3}' | sort -u | wc -l | sed 's/^/servers the client admitted: /'
 signed_record "$W/watch.out" "hello, attested"

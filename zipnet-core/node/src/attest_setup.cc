@@ -4,9 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
-#include "tdxrt/collateral.h"
 #include "tdxrt/dcap.h"
 #include "tdxrt/evidence.h"
 #include "tdxrt/file.h"
@@ -15,6 +15,8 @@
 #include "tdxrt/provider.h"
 #include "tdxrt/rtmr.h"
 #include "tdxrt/sim_tdx.h"
+#include "tdxrt/text.h"
+#include "tdxrt/verifier_source.h"
 #include "zipnet/node/common.h"
 
 namespace zipnet::node {
@@ -44,29 +46,21 @@ Result<tdxrt::Policy> PolicyValue(const std::string& value, const std::string& s
   return tdxrt::LoadPolicy(value);  // its errors name the file
 }
 
+// A PCCS answers while a peer waits for its Hello to be judged: fewer, shorter attempts than a
+// command line's (a peer refused for "collateral" may retry; a good fetch is cached).
+constexpr std::chrono::seconds kPccsTimeout{10};
+constexpr int kPccsAttempts = 2;
+
 Result<VerifierSource> MakeVerifierSource(const AttestFlags& f) {
-  if (f.collateral.empty()) return VerifierSource{};
-  // A file, or the JSON itself (a host passes it at launch as one line: it is signed data,
-  // verified against the root, so it may come from anywhere).
-  const bool inline_json = f.collateral.front() == '{';
-  const std::string where = inline_json ? std::string("ZIPNET_TDX_COLLATERAL") : f.collateral;
-  std::string text = f.collateral;
-  if (!inline_json) {
-    TDX_ASSIGN_OR_RETURN(Bytes bytes, tdxrt::ReadFile(f.collateral));
-    text = Text(bytes);
-  }
-  auto collateral = tdxrt::ParseCollateralJson(text);
-  if (!collateral.ok()) return collateral.status().WithContext(where);
-  std::string root;
-  if (!f.root_ca.empty()) {
-    TDX_ASSIGN_OR_RETURN(Bytes pem, tdxrt::ReadFile(f.root_ca, 1 << 20));
-    root = Text(pem);
-  }
-  auto v = tdxrt::Verifier::Create(*collateral, root);
-  if (!v.ok()) return v.status().WithContext(where);
-  auto shared = std::make_shared<const tdxrt::Verifier>(std::move(v).value());
-  return VerifierSource(
-      [shared]() -> Result<std::shared_ptr<const tdxrt::Verifier>> { return shared; });
+  tdxrt::VerifierConfig c;
+  c.collateral = f.collateral;
+  c.collateral_name = "ZIPNET_TDX_COLLATERAL";
+  c.pccs_url = f.pccs_url;
+  c.pccs_ca_file = f.pccs_ca_file;
+  c.root_ca_file = f.root_ca;
+  c.pccs_timeout = kPccsTimeout;
+  c.pccs_attempts = kPccsAttempts;
+  return tdxrt::MakeVerifierSource(c);
 }
 
 Result<std::shared_ptr<Attester>> MakeAttester(const AttestFlags& f, const AttestContext& ctx,
@@ -196,6 +190,14 @@ void AddAttestFlags(CLI::App& app, AttestFlags& f, Program program) {
                    "DCAP collateral JSON: peers' quotes are verified with it")
         ->envname("ZIPNET_TDX_COLLATERAL");
   }
+  app.add_option("--pccs", f.pccs_url,
+                 "PCS or PCCS URL the collateral of each peer's platform is fetched from (and "
+                 "cached), instead of one collateral; what it serves is verified against the root")
+      ->envname("ZIPNET_PCCS_URL");
+  app.add_option("--pccs-ca-file", f.pccs_ca_file,
+                 "PEM file of the CAs the PCCS's HTTPS certificate must chain to (default: the "
+                 "system's)")
+      ->envname("ZIPNET_PCCS_CA_FILE");
   app.add_option("--root-ca", f.root_ca,
                  "PEM file of the root quotes must chain to (default: Intel's SGX Root CA; a "
                  "development PKI's for simulated TDX)")
@@ -239,6 +241,9 @@ bool SetUpAttestation(const std::string& tool, const AttestFlags& f, const Attes
   log->info("evidence: {}", (*attester)->Describe());
   auto verifier = MakeVerifierSource(f);
   if (!verifier.ok()) return fail("", verifier.status());
+  if (!f.pccs_url.empty())
+    log->info("collateral: fetched from {} for each peer platform, then cached",
+              tdxrt::EscapeText(f.pccs_url));
   auto judge = [&](const tdxrt::Policy& p, const char* program) {
     return std::make_shared<const PeerJudge>(
         PeerRequirement{std::make_shared<const tdxrt::Policy>(p), program, *verifier});
@@ -279,7 +284,9 @@ bool SetUpAttestation(const std::string& tool, const AttestFlags& f, const Attes
                                               : "no ZIPNET_COMMITTEE_POLICY (development)");
   }
   if (!*verifier && (common.judges.server || common.judges.client || common.judges.aggregator)) {
-    log->warn("no ZIPNET_TDX_COLLATERAL: quotes cannot be verified, so no peer will be admitted");
+    log->warn(
+        "no ZIPNET_TDX_COLLATERAL or ZIPNET_PCCS_URL: quotes cannot be verified, so no peer will "
+        "be admitted");
   }
   return true;
 }

@@ -1,7 +1,8 @@
 // How a zipnet program attests itself and judges its peers (zipnet/node/attestation.h), from
 // its settings: the evidence it presents (a TD's quotes, simulated TDX, mock), the launch record
 // it extends into RTMR3 before anything else, the trust root and collateral quotes are verified
-// with, and the policies each peer role is judged by.
+// with (one collateral, or a PCCS the collateral of each peer's platform is fetched from and
+// cached, tdxrt/verifier_source.h), and the policies each peer role is judged by.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -21,7 +22,9 @@ struct AttestFlags {
   std::string evidence = "auto";  // auto, tdx, mock, simulated
   std::string sim_seed;           // simulated: the development PKI's seed
   std::string sim_measurements;   // simulated: the measurements the quotes claim
-  std::string collateral;         // DCAP collateral JSON
+  std::string collateral;         // DCAP collateral JSON (a file, or the JSON itself)
+  std::string pccs_url;           // or where peers' collateral is fetched from (PCS/PCCS)
+  std::string pccs_ca_file;       // HTTPS CAs of that PCCS (default: the system's)
   std::string root_ca;            // PEM file of the trusted root (default: Intel's)
   std::string committee_policy;   // how committee servers are judged (path or inline)
   std::string aggregator_policy;  // how the aggregator is judged (path or inline)

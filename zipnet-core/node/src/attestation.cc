@@ -124,9 +124,10 @@ std::variant<std::string, Refusal> PeerJudge::Judge(const Attestation& a,
                                 req_.program);
   }
   if (!req_.verifier) {
-    return Refuse("collateral", "no DCAP collateral is configured: no quote can be verified");
+    return Refuse("collateral",
+                  "no DCAP collateral or PCCS is configured: no quote can be verified");
   }
-  auto verifier = req_.verifier();
+  auto verifier = req_.verifier(*evidence->quote);
   if (!verifier.ok()) return Refuse("collateral", verifier.status().message());
   auto v = (*verifier)->Verify(*evidence->quote, now);
   if (auto* err = std::get_if<tdxrt::VerifyError>(&v)) {

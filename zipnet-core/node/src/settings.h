@@ -20,7 +20,9 @@
   "protected ZIPNET_EVIDENCE which evidence the node presents (a TD's quotes, simulated, mock)\n" \
   "protected ZIPNET_SIM_SEED the development PKI simulated quotes are signed by\n"                \
   "host ZIPNET_SIM_MEASUREMENTS the measurements simulated quotes claim (development)\n"          \
-  "protected ZIPNET_TDX_ROOT_CA the root every quote must chain to\n"
+  "protected ZIPNET_TDX_ROOT_CA the root every quote must chain to\n"                             \
+  "host ZIPNET_PCCS_URL where peers' collateral is fetched (checked against the root)\n"          \
+  "protected ZIPNET_PCCS_CA_FILE the CAs the PCCS's HTTPS certificate must chain to\n"
 
 #define ZIPNET_LISTENER_SETTINGS                                    \
   "host ZIPNET_MAX_CONNECTIONS accepted connections open at once\n" \

@@ -41,8 +41,8 @@ struct DevWorld {
       std::make_shared<const tdxrt::DevPki>(tdxrt::DevPki::FromSeed("zipnet attest test").value());
   VerifierSource verifier =
       [v = std::make_shared<const tdxrt::Verifier>(
-           tdxrt::Verifier::Create(pki->MakeCollateral(Now() - 3600), pki->RootPem()).value())]()
-      -> Result<std::shared_ptr<const tdxrt::Verifier>> { return v; };
+           tdxrt::Verifier::Create(pki->MakeCollateral(Now() - 3600), pki->RootPem()).value())](
+          const tdxrt::Quote&) -> Result<std::shared_ptr<const tdxrt::Verifier>> { return v; };
 
   // An image: MRTD, RTMR1, RTMR2 from one byte each.
   static tdxrt::TdReport Image(std::uint8_t id) {
@@ -129,11 +129,12 @@ TEST_CASE("the judge: binding, launch record, verification and policy, each refu
   PeerRequirement none = judge->requirement();
   none.verifier = nullptr;
   CHECK(Refused(PeerJudge(none).Judge(a, rd, Now())) ==
-        "collateral: no DCAP collateral is configured: no quote can be verified");
+        "collateral: no DCAP collateral or PCCS is configured: no quote can be verified");
   PeerRequirement intel = judge->requirement();
   auto intel_verifier = std::make_shared<const tdxrt::Verifier>(
       tdxrt::Verifier::Create(w.pki->MakeCollateral(Now() - 3600)).value());
-  intel.verifier = [intel_verifier]() -> Result<std::shared_ptr<const tdxrt::Verifier>> {
+  intel.verifier =
+      [intel_verifier](const tdxrt::Quote&) -> Result<std::shared_ptr<const tdxrt::Verifier>> {
     return intel_verifier;
   };
   CHECK(Refused(PeerJudge(intel).Judge(a, rd, Now()))

@@ -23,6 +23,7 @@
 namespace tdxrt {
 struct Policy;
 class Verifier;
+struct Quote;
 class QuoteProvider;
 class DevPki;
 struct TdReport;
@@ -60,8 +61,11 @@ Result<std::shared_ptr<Attester>> SimulatedAttester(std::shared_ptr<const tdxrt:
 // a TD's quote would try): judging peers refuse it (binding). Tests and demonstrations.
 std::shared_ptr<Attester> FixedQuoteAttester(Bytes quote, std::string origin);
 
-// The current verifier (the collateral may be refreshed between calls), or why there is none.
-using VerifierSource = std::function<Result<std::shared_ptr<const tdxrt::Verifier>>()>;
+// The verifier for a quote (its platform's collateral, which may be fetched or refreshed between
+// calls), or why there is none: tdxrt::VerifierSource (tdxrt/dcap.h), which
+// tdxrt::MakeVerifierSource makes from a collateral file or a PCCS URL.
+using VerifierSource =
+    std::function<Result<std::shared_ptr<const tdxrt::Verifier>>(const tdxrt::Quote&)>;
 
 struct PeerRequirement {
   std::shared_ptr<const tdxrt::Policy> policy;  // required
