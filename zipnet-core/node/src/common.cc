@@ -165,32 +165,6 @@ Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
 
 // --- attestation ---------------------------------------------------------------------------------
 
-Result<Hello> NodeCommon::MakeHello(NodeRole role, const Connection& c, const PublicKey& ed25519,
-                                    const PublicKey& x25519) const {
-  Hello h;
-  h.role = role;
-  h.instance_id = instance_id();
-  h.params = params;
-  h.x25519 = x25519;
-  if (attester) {
-    auto a = attester->Attest(LinkReportData(c.binding(), role, h.instance_id, ed25519, x25519));
-    if (!a.ok()) return a.status().WithContext("attestation for the link to " + c.remote());
-    h.attestation = std::move(a).value();
-  }
-  return h;
-}
-
-std::optional<Refusal> NodeCommon::Judge(const Hello& h, const Connection& c,
-                                         std::string* matched) const {
-  const PeerJudge* judge = judges.For(h.role);
-  if (judge == nullptr) return std::nullopt;
-  const auto rd = LinkReportData(c.binding(), h.role, h.instance_id, c.peer_key(), h.x25519);
-  auto verdict = judge->Judge(h.attestation, rd, static_cast<std::int64_t>(std::time(nullptr)));
-  if (auto* r = std::get_if<Refusal>(&verdict)) return *r;
-  if (matched) *matched = std::get<std::string>(verdict);
-  return std::nullopt;
-}
-
 prometheus::Family<prometheus::Counter>& RefusedPeersMetric(prometheus::Registry& r) {
   return prometheus::BuildCounter()
       .Name("zipnet_peers_refused_total")
@@ -200,7 +174,7 @@ prometheus::Family<prometheus::Counter>& RefusedPeersMetric(prometheus::Registry
 
 namespace {
 
-// AdmitHello's second half: logs an admitted peer's policy set, or logs and counts a refusal.
+// A judged Hello: logs an admitted peer's policy set, or logs and counts a refusal.
 Status RecordVerdict(const Hello& h, const Connection& c, const std::optional<Refusal>& r,
                      const std::string& matched, spdlog::logger& log,
                      prometheus::Family<prometheus::Counter>* refused) {
@@ -230,25 +204,6 @@ Result<Hello> DecodeExpectedHello(ByteSpan body, const NodeCommon& common, NodeR
 }
 
 }  // namespace
-
-Status AdmitHello(const NodeCommon& common, const Hello& h, const Connection& c,
-                  spdlog::logger& log, prometheus::Family<prometheus::Counter>* refused,
-                  std::optional<Refusal>* refusal) {
-  std::string matched;
-  auto r = common.Judge(h, c, &matched);
-  Status st = RecordVerdict(h, c, r, matched, log, refused);
-  if (refusal) *refusal = std::move(r);
-  return st;
-}
-
-Result<Hello> ExpectHello(ByteSpan body, const NodeCommon& common, const Connection& c,
-                          NodeRole role, spdlog::logger& log,
-                          prometheus::Family<prometheus::Counter>* refused,
-                          std::optional<Refusal>* refusal) {
-  TDX_ASSIGN_OR_RETURN(Hello h, DecodeExpectedHello(body, common, role));
-  TDX_TRY(AdmitHello(common, h, c, log, refused, refusal));
-  return h;
-}
 
 // --- evidence off the loop ----------------------------------------------------------------------
 

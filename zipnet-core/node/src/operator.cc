@@ -1,7 +1,8 @@
 // The operator's side of Configure (see zipnet/node/node.h, SendConfiguration): dial the server
 // with the operator's identity, say Hello as the operator, admit the server's Hello (its
 // attestation, when the operator judges servers), send the committee list, wait for the server's
-// ConfigureResult.
+// ConfigureResult. One link: its evidence is made and judged on the loop (AttestationWorkers
+// without threads), through the same Hello passes as every node's.
 #include <spdlog/spdlog.h>
 
 #include "tdxrt/hex.h"
@@ -19,6 +20,7 @@ void SendConfiguration(Loop& loop, const NodeCommon& common, const Ed25519KeyPai
     std::function<void(Result<ConfigureResult>)> done;
     ConnectionPtr conn;
     std::unique_ptr<Timer> timer;
+    std::unique_ptr<AttestationWorkers> workers;
     void Finish(Result<ConfigureResult> r) {
       if (!done) return;
       auto cb = std::move(done);
@@ -30,6 +32,7 @@ void SendConfiguration(Loop& loop, const NodeCommon& common, const Ed25519KeyPai
   };
   auto ex = std::make_shared<Exchange>();
   ex->done = std::move(done);
+  ex->workers = std::make_unique<AttestationWorkers>(loop, 0);
   auto tls = TlsIdentity::Create(identity);
   if (!tls.ok()) {
     ex->Finish(tls.status());
@@ -55,13 +58,18 @@ void SendConfiguration(Loop& loop, const NodeCommon& common, const Ed25519KeyPai
                  // The list goes only to a server whose attestation is admitted (when the
                  // operator has a committee policy): a host's impostor learns nothing and
                  // is configured with nothing.
-                 auto h = ExpectHello(body, common, *ex->conn, NodeRole::kServer,
-                                      *Logger("zipnet_operator"), nullptr);
-                 if (!h.ok()) {
-                   ex->Finish(h.status().WithContext(where));
-                   return Status::Ok();
-                 }
-                 ex->conn->Send(MessageType::kConfigure, Encode(m));
+                 Status st = ExpectHelloOffLoop(
+                     *ex->workers, body, common, ex->conn, NodeRole::kServer,
+                     *Logger("zipnet_operator"), nullptr,
+                     [ex, where, m](Hello, const Status& verdict, std::optional<Refusal>) {
+                       if (!verdict.ok()) {
+                         ex->Finish(verdict.WithContext(where));
+                       } else {
+                         ex->conn->Send(MessageType::kConfigure, Encode(m));
+                       }
+                       return Status::Ok();
+                     });
+                 if (!st.ok()) ex->Finish(st.WithContext(where));
                  return Status::Ok();
                }
                if (type != MessageType::kConfigureResult) {
@@ -74,9 +82,8 @@ void SendConfiguration(Loop& loop, const NodeCommon& common, const Ed25519KeyPai
              [ex, where](const std::string& why) {
                ex->Finish(Status::IoError(where + ": closed before answering: " + why));
              });
-         auto hello = common.MakeHello(NodeRole::kOperator, *ex->conn, pub);
-         if (!hello.ok()) return ex->Finish(hello.status());
-         ex->conn->Send(MessageType::kHello, Encode(*hello));
+         SendHello(*ex->workers, common, NodeRole::kOperator, ex->conn, pub, PublicKey{}, nullptr,
+                   [ex](const Status& st) { ex->Finish(st); });
        });
 }
 

@@ -475,7 +475,7 @@ struct ServerNode::State {
     sc.identity = config.identity;
     sc.dh = config.dh;
     sc.tdx_gating = config.tdx_gating;
-    // A client's evidence was judged at its Hello (common.Judge, with the client policy); what
+    // A client's evidence was judged at its Hello (AdmitHelloOffLoop, the client policy); what
     // reaches the registry is a bundle whose keys that attestation bound.
     sc.evidence_check = [](const ClientBundle&, const std::array<std::uint8_t, 64>&) {
       return Status::Ok();

@@ -63,20 +63,6 @@ class MetricsEndpoint {
 // zipnet_peers_refused_total{role, reason}: peers refused at their Hello (attestation.h).
 prometheus::Family<prometheus::Counter>& RefusedPeersMetric(prometheus::Registry& r);
 
-// Judges the attestation in a peer's Hello (NodeCommon::Judge): logs an admitted peer's policy
-// set, or logs and counts (`refused`, optional) a refusal and returns the status that closes
-// the link ("attestation: ..."); `refusal` gets it.
-Status AdmitHello(const NodeCommon& common, const Hello& hello, const Connection& c,
-                  spdlog::logger& log, prometheus::Family<prometheus::Counter>* refused,
-                  std::optional<Refusal>* refusal = nullptr);
-
-// Decodes a peer's Hello, checks it comes from `role` of this instance with these params, and
-// admits its attestation (AdmitHello).
-Result<Hello> ExpectHello(ByteSpan body, const NodeCommon& common, const Connection& c,
-                          NodeRole role, spdlog::logger& log,
-                          prometheus::Family<prometheus::Counter>* refused,
-                          std::optional<Refusal>* refusal = nullptr);
-
 // --- evidence off the loop ----------------------------------------------------------------------
 // Making a quote (the TD's configfs-tsm, milliseconds) and judging one (DCAP signatures and
 // certificate chains, the policy) would stall every other link if done on the loop. A node runs
@@ -100,28 +86,31 @@ class AttestationWorkers {
   std::unique_ptr<Impl> impl_;
 };
 
-// Sends this node's Hello as `role` on `c` with evidence made for that session on `workers`;
-// frames sent on `c` meanwhile follow the Hello. `finish` (optional) completes it just before
-// it leaves (a server's last round). When no evidence can be made, `failed` gets why (the
-// caller closes the link or exits: a node never falls back to weaker evidence).
+// Sends this node's Hello as `role` on `c` (its X25519 key, for servers and clients, and its
+// evidence made for that session on `workers`); frames sent on `c` meanwhile follow the Hello.
+// `finish` (optional) completes it just before it leaves (a server's last round). When no evidence
+// can be made, `failed` gets why (the caller closes the link or exits: a node never falls back to
+// weaker evidence).
 void SendHello(AttestationWorkers& workers, const NodeCommon& common, NodeRole role,
                const ConnectionPtr& c, const PublicKey& ed25519, const PublicKey& x25519,
                std::function<void(Hello&)> finish, std::function<void(const Status&)> failed);
 
-// What a node does with a judged Hello, on the loop: `verdict` is AdmitHello's (already logged
-// and counted), `refusal` its reason when refused. A failed status closes the link.
+// What a node does with a judged Hello, on the loop: `verdict` is OK when the peer's attestation
+// is admitted (its policy set logged) or its role is not judged, else "attestation: ..." (the
+// refusal already logged and counted in `refused`), `refusal` its reason. A failed status
+// returned closes the link.
 using HelloJudged =
     std::function<Status(Hello hello, Status verdict, std::optional<Refusal> refusal)>;
 
-// AdmitHello with the judging on `workers`: `c` reads nothing more until `judged` has run (on
-// the loop, `c` still open). Roles this node does not judge are decided at once. Returns what
-// `judged` returned when it ran at once, else OK.
+// Judges the attestation in a peer's Hello by the peer's role (PeerJudges) on `workers`: `c`
+// reads nothing more until `judged` has run (on the loop, `c` still open). Roles this node does not
+// judge are decided at once. Returns what `judged` returned when it ran at once, else OK.
 Status AdmitHelloOffLoop(AttestationWorkers& workers, const NodeCommon& common, Hello hello,
                          const ConnectionPtr& c, spdlog::logger& log,
                          prometheus::Family<prometheus::Counter>* refused, HelloJudged judged);
 
-// ExpectHello with the judging on `workers`: a Hello that is not from `role` of this instance
-// with these params is refused at once (the status returned); `judged` gets the rest.
+// Decodes a peer's Hello: one that is not from `role` of this instance with these params is
+// refused at once (the status returned); AdmitHelloOffLoop judges the rest.
 Status ExpectHelloOffLoop(AttestationWorkers& workers, ByteSpan body, const NodeCommon& common,
                           const ConnectionPtr& c, NodeRole role, spdlog::logger& log,
                           prometheus::Family<prometheus::Counter>* refused, HelloJudged judged);

@@ -47,14 +47,6 @@ struct NodeCommon {
   // 0: on the loop.
   unsigned attestation_threads = 2;
   Hash instance_id() const { return InstanceId(universe, instance); }
-  // The Hello this node sends as `role` on `c` (servers add their last round): its X25519 key
-  // (servers and clients) and its attestation made for that session.
-  Result<Hello> MakeHello(NodeRole role, const Connection& c, const PublicKey& ed25519,
-                          const PublicKey& x25519 = {}) const;
-  // Judges the attestation in a peer's Hello by the peer's role: nullopt when admitted (or not
-  // judged), else why not. `matched` gets the admitting policy set.
-  std::optional<Refusal> Judge(const Hello& hello, const Connection& c,
-                               std::string* matched = nullptr) const;
 };
 
 // --- committee server ---------------------------------------------------------------------------
