@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <optional>
 #include <thread>
 
 #include "pki.h"
@@ -322,8 +323,21 @@ Result<CachedCollateral> CollateralCache::Get(const std::array<std::uint8_t, 6>&
 }
 
 Result<CachedCollateral> CollateralCache::GetForQuote(const Quote& quote) {
-  TDX_ASSIGN_OR_RETURN(PckIdentity id, PckIdentityOf(quote));
-  return Get(id.fmspc, id.ca);
+  constexpr std::size_t kMaxIdentities = 256;
+  std::optional<PckIdentity> known;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = identities_.find(quote.pck_chain_pem);
+    if (it != identities_.end()) known = it->second;
+  }
+  if (!known) {
+    TDX_ASSIGN_OR_RETURN(PckIdentity id, PckIdentityOf(quote));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (identities_.size() >= kMaxIdentities) identities_.clear();
+    identities_.emplace(quote.pck_chain_pem, id);
+    known = id;
+  }
+  return Get(known->fmspc, known->ca);
 }
 
 }  // namespace tdxrt

@@ -21,6 +21,8 @@
 //     and the age;
 //   - with a directory, good entries are also written there (atomically) and read back after a
 //     restart, re-checked like a fetch.
+// GetForQuote keeps which platform each PCK chain it saw names (parsing a chain costs more than
+// verifying a quote whose chain the Verifier already knows), at most 256 chains.
 // Thread-safe; one fetch at a time per cache.
 #pragma once
 
@@ -101,6 +103,7 @@ class CollateralCache {
   CollateralCacheOptions options_;
   std::mutex mu_;
   std::map<std::string, Entry> entries_;
+  std::map<std::string, PckIdentity> identities_;  // by PCK chain PEM
 };
 
 }  // namespace tdxrt
