@@ -12,14 +12,16 @@
 //     and a server's CPU for it per client (its loop thread and its attestation threads) —
 //     once without attestation (mock evidence, gating off) and once with simulated TDX evidence
 //     on every link (each Hello a fresh development-PKI quote with its launch record, judged by
-//     its policy: DCAP verification with warm collateral, RTMR3 replay, measurements), the same
-//     run's figures side by side.
+//     its policy: DCAP verification with warm collateral — each node's own CollateralCache, as
+//     a node with ZIPNET_PCCS_URL has, filled before the clock starts —, RTMR3 replay,
+//     measurements), the same run's figures side by side.
 #include <prometheus/registry.h>
 #include <pthread.h>
 #include <time.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <random>
@@ -29,7 +31,9 @@
 #include "tdxrt/dcap.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/launch.h"
+#include "tdxrt/pccs_client.h"
 #include "tdxrt/policy.h"
+#include "tdxrt/quote.h"
 #include "tdxrt/sim_tdx.h"
 #include "zipnet/node/common.h"
 #include "zipnet/node/node.h"
@@ -88,17 +92,25 @@ double HistogramMean(prometheus::Registry& r, const std::string& family, const s
 }
 
 // Simulated TDX for every node: images by one byte each (servers 0x10, clients 0x20, the
-// aggregator 0x30), one development PKI, warm collateral.
+// aggregator 0x30), one development PKI, each node's collateral cache warm.
 struct Attestation {
   std::shared_ptr<const tdxrt::DevPki> pki =
       std::make_shared<const tdxrt::DevPki>(tdxrt::DevPki::FromSeed("zipnet bench").value());
-  VerifierSource verifier;
-  Attestation() {
-    auto v = std::make_shared<const tdxrt::Verifier>(
-        tdxrt::Verifier::Create(pki->MakeCollateral(std::time(nullptr) - 3600), pki->RootPem())
-            .value());
-    verifier = [v](const tdxrt::Quote&) -> Result<std::shared_ptr<const tdxrt::Verifier>> {
-      return v;
+  tdxrt::Collateral collateral = pki->MakeCollateral(std::time(nullptr) - 3600);
+  tdxrt::Quote sample = tdxrt::ParseQuote(pki->MakeQuote(tdxrt::DevPki::DefaultReport())).value();
+  // A node's verifier source: its own cache, filled by a fetch (in process: the PCCS is not
+  // what is measured) before the clock starts.
+  VerifierSource WarmSource() const {
+    tdxrt::CollateralCacheOptions o;
+    o.trusted_root_pem = pki->RootPem();
+    auto cache = std::make_shared<tdxrt::CollateralCache>(
+        [c = collateral](const std::array<std::uint8_t, 6>&,
+                         tdxrt::PckCa) -> Result<tdxrt::Collateral> { return c; },
+        o);
+    if (!cache->GetForQuote(sample).ok()) std::abort();
+    return [cache](const tdxrt::Quote& q) -> Result<std::shared_ptr<const tdxrt::Verifier>> {
+      TDX_ASSIGN_OR_RETURN(tdxrt::CachedCollateral c, cache->GetForQuote(q));
+      return c.verifier;
     };
   }
   static tdxrt::TdReport Image(std::uint8_t id) {
@@ -111,7 +123,8 @@ struct Attestation {
   std::shared_ptr<Attester> Of(std::uint8_t image, const char* program) const {
     return SimulatedAttester(pki, Image(image), tdxrt::LaunchRecord{program, false, {}}).value();
   }
-  std::shared_ptr<const PeerJudge> Judge(std::uint8_t image, const char* program) const {
+  static std::shared_ptr<const PeerJudge> Judge(std::uint8_t image, const char* program,
+                                                const VerifierSource& verifier) {
     tdxrt::Policy p;
     tdxrt::MeasurementSet s;
     const auto r = Image(image);
@@ -180,10 +193,11 @@ Result<Figures> Run(std::size_t clients, std::uint64_t measure_rounds, bool atte
     sc.deadline = deadline;
     sc.tdx_gating = attested;
     if (att) {
+      const VerifierSource v = att->WarmSource();
       sc.common.attester = att->Of(0x10, "zipnet-server");
-      sc.common.judges.client = att->Judge(0x20, "zipnet-client");
-      sc.common.judges.server = att->Judge(0x10, "zipnet-server");
-      sc.common.judges.aggregator = att->Judge(0x30, "zipnet-aggregator");
+      sc.common.judges.client = att->Judge(0x20, "zipnet-client", v);
+      sc.common.judges.server = att->Judge(0x10, "zipnet-server", v);
+      sc.common.judges.aggregator = att->Judge(0x30, "zipnet-aggregator", v);
     }
     TDX_ASSIGN_OR_RETURN(auto s, ServerNode::Create(*server_loops.back(), std::move(sc)));
     servers.push_back(std::move(s));
@@ -196,7 +210,7 @@ Result<Figures> Run(std::size_t clients, std::uint64_t measure_rounds, bool atte
   ac.servers = committee;
   if (att) {
     ac.common.attester = att->Of(0x30, "zipnet-aggregator");
-    ac.common.judges.server = att->Judge(0x10, "zipnet-server");
+    ac.common.judges.server = att->Judge(0x10, "zipnet-server", att->WarmSource());
   }
   TDX_ASSIGN_OR_RETURN(auto aggregator, AggregatorNode::Create(agg_loop, std::move(ac)));
   Loop client_loop;
@@ -209,8 +223,9 @@ Result<Figures> Run(std::size_t clients, std::uint64_t measure_rounds, bool atte
     cc.keys = ClientKeys::Generate(rng);
     if (att) {
       cc.common.attester = client_attester;
-      cc.common.judges.server = att->Judge(0x10, "zipnet-server");
-      cc.common.judges.aggregator = att->Judge(0x30, "zipnet-aggregator");
+      const VerifierSource v = att->WarmSource();
+      cc.common.judges.server = att->Judge(0x10, "zipnet-server", v);
+      cc.common.judges.aggregator = att->Judge(0x30, "zipnet-aggregator", v);
     }
     if (i < 2) cc.message = "bench talker " + std::to_string(i);
     cc.connect_timeout = Millis(120000);
