@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mrtd/eventlog.h"
+#include "mrtd/host_profile.h"
 #include "mrtd/kernel.h"
 #include "mrtd/mrtd.h"
 #include "mrtd/rtmr.h"
@@ -101,12 +102,40 @@ int RunInspect(const std::string& path, bool json) {
   return Code(ExitCode::kOk);
 }
 
+// --- host -----------------------------------------------------------------------------------
+
+ordered_json HostJson(const mrtd::HostProfile& h) {
+  return {{"name", h.name()},
+          {"qemu", mrtd::QemuHostName(h.qemu)},
+          {"ovmf", mrtd::EdkReleaseName(h.ovmf)},
+          {"page_order", mrtd::PageOrderName(h.page_order)},
+          {"kernel_header", mrtd::KernelHeaderModeName(h.kernel_header)},
+          {"ovmf_layout", mrtd::OvmfEventLayoutName(h.ovmf_layout)},
+          {"reasons", h.reasons}};
+}
+
+int RunHost(const std::string& spec, bool json) {
+  auto h = mrtd::ParseHostProfile(spec);
+  if (!h.ok()) return Usage(h.status().message());
+  if (json) {
+    std::cout << tdxrt::DumpJson(HostJson(*h)) << "\n";
+    return Code(ExitCode::kOk);
+  }
+  std::cout << "host " << h->name() << ": --page-order " << mrtd::PageOrderName(h->page_order)
+            << " --kernel-header " << mrtd::KernelHeaderModeName(h->kernel_header)
+            << " --ovmf-layout " << mrtd::OvmfEventLayoutName(h->ovmf_layout) << "\n";
+  for (const auto& r : h->reasons) std::cout << "  " << r << "\n";
+  return Code(ExitCode::kOk);
+}
+
 // --- measure --------------------------------------------------------------------------------
 
 struct MeasureOptions {
-  std::string ovmf, kernel, initrd, memory, page_order = "single-pass";
+  std::string ovmf, kernel, initrd, memory, host;
   std::optional<std::string> cmdline;
-  std::string kernel_header = "qemu-patched", ovmf_layout = "stable202411";
+  // Empty: not given (the host profile's, else the defaults single-pass, qemu-patched,
+  // stable202411).
+  std::string page_order, kernel_header, ovmf_layout;
   std::vector<std::string> expect_mrtd, expect_rtmr1, expect_rtmr2;
 };
 
@@ -128,8 +157,42 @@ std::optional<std::string> ParseExpected(const std::vector<std::string>& in, con
   return std::nullopt;
 }
 
-int RunMeasure(const MeasureOptions& o, bool json) {
+// The three knobs from the host profile and the options: a knob given beside a profile must be
+// the profile's. Returns a usage error, or fills `o` with every knob set.
+std::optional<std::string> ResolveKnobs(MeasureOptions& o,
+                                        const std::optional<mrtd::HostProfile>& host) {
+  auto knob = [&](std::string& value, const char* option, std::string_view derived,
+                  std::size_t reason, const char* fallback) -> std::optional<std::string> {
+    if (!host) {
+      if (value.empty()) value = fallback;
+      return std::nullopt;
+    }
+    if (!value.empty() && value != derived) {
+      return std::string(option) + " " + value + " contradicts --host " + host->name() + " (" +
+             host->reasons[reason] + ")";
+    }
+    value = std::string(derived);
+    return std::nullopt;
+  };
+  if (auto e = knob(o.page_order, "--page-order", host ? mrtd::PageOrderName(host->page_order) : "",
+                    0, "single-pass"))
+    return e;
+  if (auto e = knob(o.kernel_header, "--kernel-header",
+                    host ? mrtd::KernelHeaderModeName(host->kernel_header) : "", 1, "qemu-patched"))
+    return e;
+  return knob(o.ovmf_layout, "--ovmf-layout",
+              host ? mrtd::OvmfEventLayoutName(host->ovmf_layout) : "", 2, "stable202411");
+}
+
+int RunMeasure(MeasureOptions o, bool json) {
   // Validate the request before touching any file.
+  std::optional<mrtd::HostProfile> host;
+  if (!o.host.empty()) {
+    auto h = mrtd::ParseHostProfile(o.host);
+    if (!h.ok()) return Usage("--host: " + h.status().message());
+    host = std::move(h).value();
+  }
+  if (auto e = ResolveKnobs(o, host)) return Usage(*e);
   const bool both_orders = o.page_order == "both";
   auto order = mrtd::ParsePageOrder(o.page_order);
   if (!both_orders && !order) return Usage("--page-order must be single-pass, two-pass or both");
@@ -167,6 +230,11 @@ int RunMeasure(const MeasureOptions& o, bool json) {
   j["tool"] = std::string("mrtd-calc ") + TDX_VERSION;
   std::vector<Check> checks;
   std::string text;
+  if (host) {
+    j["host"] = HostJson(*host);
+    text += "host " + host->name() + ":\n";
+    for (const auto& r : host->reasons) text += "  " + r + "\n";
+  }
 
   if (!o.ovmf.empty()) {
     auto fw_file = tdxrt::MappedFile::Open(o.ovmf, 256ull << 20);
@@ -356,6 +424,9 @@ int Main(int argc, char** argv) {
   auto* measure =
       app.add_subcommand("measure", "Compute MR_TD, RTMR1 and RTMR2 from the given inputs");
   measure->add_option("--ovmf", mo.ovmf, "Firmware file: MR_TD");
+  measure->add_option("--host", mo.host,
+                      "The host, instead of the three knobs below: qemu=VERSION (10.1, 10.2, "
+                      "canonical-8.2),ovmf=RELEASE (the image's OVMF: stable202502 or 2025.02)");
   measure->add_option("--page-order", mo.page_order,
                       "single-pass (upstream KVM >= 6.16 + QEMU >= 10.1, default), two-pass "
                       "(KVM TDX v19 + QEMU 8.2, Canonical 24.04) or both");
@@ -365,8 +436,9 @@ int Main(int argc, char** argv) {
   measure->add_option("--memory", mo.memory, "Guest memory, QEMU -m syntax (512M, 4G, plain MiB)");
   measure->add_option("--cmdline", mo.cmdline, "Kernel command line (QEMU -append): RTMR2");
   measure->add_option("--kernel-header", mo.kernel_header,
-                      "qemu-patched (QEMU <= 10.1 rewrites the setup header, default) or "
-                      "unmodified (QEMU >= 10.2 confidential guests)");
+                      "qemu-patched (QEMU rewrites the setup header, default) or unmodified "
+                      "(QEMU >= 10.2; or QEMU >= 10.0 with OVMF >= stable202502, which loads "
+                      "etc/boot/kernel): see --host");
   measure->add_option("--ovmf-layout", mo.ovmf_layout,
                       "RTMR1 event layout: stable202411 (edk2-stable202411 and later: separator "
                       "in RTMR1, default) or pre-stable202411 (separator in RTMR0)");
@@ -374,6 +446,13 @@ int Main(int argc, char** argv) {
   measure->add_option("--expect-rtmr1", mo.expect_rtmr1, "Accepted RTMR1 (repeatable)");
   measure->add_option("--expect-rtmr2", mo.expect_rtmr2, "Accepted RTMR2 (repeatable)");
   measure->fallthrough();
+
+  std::string host_spec;
+  auto* host = app.add_subcommand(
+      "host", "Which page order, kernel header and OVMF layout a host gives, and why");
+  host->add_option("spec", host_spec, "qemu=VERSION,ovmf=RELEASE, e.g. qemu=10.1,ovmf=2025.02")
+      ->required();
+  host->fallthrough();
 
   std::string log_path;
   auto* eventlog = app.add_subcommand("eventlog", "List and replay a CC event log (CCEL)");
@@ -386,6 +465,7 @@ int Main(int argc, char** argv) {
     return *code;
   if (inspect->parsed()) return RunInspect(inspect_path, json);
   if (measure->parsed()) return RunMeasure(mo, json);
+  if (host->parsed()) return RunHost(host_spec, json);
   if (eventlog->parsed()) return RunEventLog(log_path, json);
   return Usage("no subcommand");
 }
