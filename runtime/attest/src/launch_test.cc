@@ -171,5 +171,78 @@ TEST_CASE("policies read the launch record: program, host settings, development 
         "bad.yaml:6:34: error: the value of host setting A in set 1 must be a string or null");
 }
 
+TEST_CASE("a policy learned from a reference boot admits it, and only what it shows") {
+  testing::QuoteBuilder b;
+  const RuntimeEvent compose{"compose-hash", {0xab, 0xcd}};
+  const std::vector<RuntimeEvent> log = {
+      LaunchEvent({"zipnet-server", false, {{"ZIPNET_INSTANCE", "zipnet"}}}).value(), compose};
+  b.quote.report.rtmr[0] = Measurement{};
+  b.quote.report.rtmr[0][0] = 0x40;
+  b.quote.report.rtmr[3] = ReplayRtmr3(log);
+  const auto built = b.Build();
+  auto v = Verifier::Create(built.collateral, built.root_pem);
+  REQUIRE(v.ok());
+  const Evidence e = ParseEvidence(built.quote).value();
+  const Verdict verdict = std::get<Verdict>(v->Verify(built.quote, b.now));
+
+  LearnedSetOptions o;
+  o.name = "reference";
+  auto set = LearnMeasurementSet(e, &log, o);
+  REQUIRE_MESSAGE(set.ok(), set.status().message());
+  CHECK(set->mr_td == e.report.mr_td);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(set->rtmr[i] == e.report.rtmr[i]);
+  CHECK_FALSE(set->rtmr[3].has_value());
+  CHECK(set->program == std::optional<std::string>("zipnet-server"));
+  CHECK(set->host_settings.at("ZIPNET_INSTANCE") == std::optional<std::string>("zipnet"));
+  REQUIRE(set->runtime_events.size() == 1);
+  CHECK(set->runtime_events[0].event == "compose-hash");
+  CHECK(set->runtime_events[0].digest == compose.Digest());
+  Policy p;
+  p.sets.push_back(*set);
+  // Through its text, as tdx-attest writes it.
+  const Policy learned = ParsePolicy(SerializePolicy(p), "learned.yaml").value();
+  CHECK(Evaluate(learned, e, &verdict, &log).admitted);
+  // The same boot with another host setting, or another RTMR0 (another VM shape), is refused.
+  const std::vector<RuntimeEvent> other = {
+      LaunchEvent({"zipnet-server", false, {{"ZIPNET_INSTANCE", "other"}}}).value(), compose};
+  b.quote.report.rtmr[3] = ReplayRtmr3(other);
+  auto built2 = b.Build();
+  const Evidence e2 = ParseEvidence(built2.quote).value();
+  const Verdict verdict2 = std::get<Verdict>(
+      Verifier::Create(built2.collateral, built2.root_pem).value().Verify(built2.quote, b.now));
+  CHECK_FALSE(Evaluate(learned, e2, &verdict2, &other).admitted);
+  b.quote.report.rtmr[3] = ReplayRtmr3(log);
+  b.quote.report.rtmr[0][0] = 0x41;
+  auto built3 = b.Build();
+  const Evidence e3 = ParseEvidence(built3.quote).value();
+  const Verdict verdict3 = std::get<Verdict>(
+      Verifier::Create(built3.collateral, built3.root_pem).value().Verify(built3.quote, b.now));
+  CHECK_FALSE(Evaluate(learned, e3, &verdict3, &log).admitted);
+  // Without RTMR0 it admits that one.
+  o.rtmrs = {1, 2};
+  Policy without0;
+  without0.sets.push_back(LearnMeasurementSet(e, &log, o).value());
+  CHECK(Evaluate(without0, e3, &verdict3, &log).admitted);
+
+  // Refusals, each named.
+  CHECK(LearnMeasurementSet(e, &other, o).status().message().rfind("RTMR3 ", 0) == 0);
+  o.rtmrs = {3};
+  CHECK(LearnMeasurementSet(e, nullptr, o).status().message() ==
+        "RTMR3 cannot be pinned from a quote (0, 1 or 2; RTMR3 through its event log)");
+  o.rtmrs = {0, 1, 2};
+  const std::vector<RuntimeEvent> dev = {LaunchEvent({"zipnet-server", true, {}}).value()};
+  b.quote.report.rtmr[3] = ReplayRtmr3(dev);
+  const Evidence e4 = ParseEvidence(b.Build().quote).value();
+  CHECK(LearnMeasurementSet(e4, &dev, o).status().message() ==
+        "the launch record says development (zipnet-server): a policy admitting it must say "
+        "allow_development; learn from a production build");
+  b.quote.report.td_attributes[0] |= 1;
+  const Evidence debug = ParseEvidence(b.Build().quote).value();
+  CHECK(LearnMeasurementSet(debug, nullptr, o)
+            .status()
+            .message()
+            .rfind("the quote is from a debug TD (TDATTRIBUTES.DEBUG)", 0) == 0);
+}
+
 }  // namespace
 }  // namespace tdxrt

@@ -22,6 +22,7 @@
 #include "tdxrt/report_data.h"
 #include "tdxrt/rtmr.h"
 #include "tdxrt/run_main.h"
+#include "tdxrt/sha.h"
 #include "tdxrt/sim_tdx.h"
 #include "tdxrt/text.h"
 #include "tdxrt/verifier_source.h"
@@ -331,6 +332,57 @@ int RunMergePolicies(const std::vector<std::string>& files, const std::string& o
   return Code(ExitCode::kOk);
 }
 
+// --- policy-from-quote --------------------------------------------------------------------------
+
+struct LearnArgs {
+  std::string quote, event_log, name = "reference", out;
+  std::vector<int> rtmrs = {0, 1, 2};
+};
+
+// The policy a reference boot shows (tdxrt::LearnMeasurementSet).
+int RunPolicyFromQuote(const LearnArgs& a) {
+  auto l = LoadEvidence(a.quote);
+  if (!l.ok()) return Fail(l.status().message());
+  std::optional<std::vector<tdxrt::RuntimeEvent>> events;
+  if (!a.event_log.empty()) {
+    auto parsed = tdxrt::ReadRuntimeEventLog(a.event_log);
+    if (!parsed.ok()) return Fail(parsed.status().message());
+    events = std::move(parsed).value();
+  }
+  tdxrt::LearnedSetOptions o;
+  o.name = a.name;
+  o.rtmrs = a.rtmrs;
+  auto set = tdxrt::LearnMeasurementSet(l->evidence, events ? &*events : nullptr, o);
+  if (!set.ok()) {
+    return Fail((events ? a.quote + " with " + a.event_log : a.quote) + ": " +
+                set.status().message());
+  }
+  tdxrt::Policy p;
+  p.sets.push_back(*set);
+  std::string rtmrs;
+  for (const int i : a.rtmrs) rtmrs += ", RTMR" + std::to_string(i);
+  std::string shown = "MR_TD" + rtmrs;
+  if (set->program) shown += ", the program and host settings of its launch record";
+  if (!set->runtime_events.empty()) {
+    const std::size_t n = set->runtime_events.size();
+    shown += ", " + std::to_string(n) + (n == 1 ? " RTMR3 event" : " RTMR3 events");
+  }
+  if (!events) shown += " (no RTMR3 log: any program, any host settings)";
+  const std::string text = tdxrt::SerializePolicy(
+      p, "Measurement policy learned by tdx-attest from the quote " + a.quote + " (sha256 " +
+             ToHex(tdxrt::Sha256(l->bytes)) + "): " + shown +
+             ".\nRTMR0 depends on the host's VM shape (memory, CPUs, QEMU): learn it on each "
+             "kind of host, or leave it out (--rtmr 1 --rtmr 2).");
+  if (a.out.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return Code(ExitCode::kOk);
+  }
+  auto st = tdxrt::WriteFileAtomic(a.out, std::string_view(text), 0644);
+  if (!st.ok()) return Fail(st.message());
+  std::printf("%s: set '%s': %s\n", a.out.c_str(), a.name.c_str(), shown.c_str());
+  return Code(ExitCode::kOk);
+}
+
 // --- check --------------------------------------------------------------------------------------
 
 struct CheckArgs {
@@ -525,6 +577,17 @@ int Main(int argc, char** argv) {
   merge->add_option("--out", merge_out, "Write here (atomically) instead of stdout");
   merge->fallthrough();
 
+  LearnArgs la;
+  auto* learn = app.add_subcommand(
+      "policy-from-quote", "Write the policy a reference boot's quote (and RTMR3 log) shows");
+  learn->add_option("quote", la.quote, "Quote file (binary, hex or base64)")->required();
+  learn->add_option("--event-log", la.event_log,
+                    "The TD's RTMR3 event log: pins its launch record's program and host settings");
+  learn->add_option("--name", la.name, "The set's name")->capture_default_str();
+  learn->add_option("--rtmr", la.rtmrs, "RTMRs to pin (repeatable; default 0, 1 and 2)");
+  learn->add_option("--out", la.out, "Write here (atomically) instead of stdout");
+  learn->fallthrough();
+
   QuoteArgs qa;
   auto* quote = app.add_subcommand("quote", "Get a quote for REPORTDATA inside a TD");
   quote->add_option("--report-data", qa.report_data, "REPORTDATA, 128 hex digits")->required();
@@ -554,6 +617,7 @@ int Main(int argc, char** argv) {
   if (verify->parsed()) return RunVerify(va, json);
   if (check->parsed()) return RunCheck(ca, json);
   if (merge->parsed()) return RunMergePolicies(merge_files, merge_out);
+  if (learn->parsed()) return RunPolicyFromQuote(la);
   if (quote->parsed()) return RunQuote(qa);
   if (rd->parsed()) return RunReportData(label, fields);
   return Usage("no subcommand");

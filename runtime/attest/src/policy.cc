@@ -755,4 +755,71 @@ Decision Evaluate(const Policy& p, const Evidence& e, const Verdict* verdict,
   return d;
 }
 
+MeasurementSet MeasurementSetOf(const TdReport& report, const LearnedSetOptions& options) {
+  MeasurementSet set;
+  set.name = options.name;
+  set.mr_td = report.mr_td;
+  for (const int i : options.rtmrs) {
+    if (i >= 0 && i < 4)
+      set.rtmr[static_cast<std::size_t>(i)] = report.rtmr[static_cast<std::size_t>(i)];
+  }
+  if (options.launch != nullptr) {
+    const LaunchRecord& launch = *options.launch;
+    set.program = launch.program;
+    if (options.settings.empty()) {
+      for (const auto& [name, value] : launch.host_settings) set.host_settings[name] = value;
+    } else {
+      for (const auto& name : options.settings) {
+        const auto it = launch.host_settings.find(name);
+        set.host_settings[name] = it == launch.host_settings.end()
+                                      ? std::nullopt
+                                      : std::optional<std::string>(it->second);
+      }
+    }
+  }
+  return set;
+}
+
+Result<MeasurementSet> LearnMeasurementSet(const Evidence& evidence,
+                                           const std::vector<RuntimeEvent>* log,
+                                           LearnedSetOptions options) {
+  if (evidence.kind != EvidenceKind::kTdxQuote) {
+    return Status::InvalidArgument("mock evidence shows no measurements to learn");
+  }
+  if ((evidence.report.td_attributes[0] & 1) != 0) {
+    return Status::InvalidArgument(
+        "the quote is from a debug TD (TDATTRIBUTES.DEBUG): its memory is not private, so no "
+        "policy should admit what it shows");
+  }
+  for (const int i : options.rtmrs) {
+    if (i < 0 || i > 2) {
+      return Status::InvalidArgument("RTMR" + std::to_string(i) +
+                                     " cannot be pinned from a quote (0, 1 or 2; RTMR3 through "
+                                     "its event log)");
+    }
+  }
+  std::optional<LaunchRecord> launch;
+  std::vector<PinnedEvent> pinned;
+  if (log != nullptr) {
+    TDX_TRY(CheckRtmr3Replay(*log, evidence.report.rtmr[3]));
+    const bool has_launch = std::any_of(
+        log->begin(), log->end(), [](const RuntimeEvent& e) { return e.name == kLaunchEvent; });
+    if (has_launch) {
+      TDX_ASSIGN_OR_RETURN(launch, FindLaunchRecord(*log));
+      if (launch->development) {
+        return Status::InvalidArgument(
+            "the launch record says development (" + launch->program +
+            "): a policy admitting it must say allow_development; learn from a production build");
+      }
+    }
+    for (const RuntimeEvent& e : *log) {
+      if (e.name != kLaunchEvent) pinned.push_back({e.name, e.Digest()});
+    }
+  }
+  options.launch = launch ? &*launch : nullptr;
+  MeasurementSet set = MeasurementSetOf(evidence.report, options);
+  set.runtime_events = std::move(pinned);
+  return set;
+}
+
 }  // namespace tdxrt

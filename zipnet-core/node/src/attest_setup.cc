@@ -125,20 +125,14 @@ Result<tdxrt::Policy> CommitteePolicyOfServer(Attester& attester, const AttestFl
   }
   TDX_ASSIGN_OR_RETURN(Attestation own, attester.Attest({}));
   TDX_ASSIGN_OR_RETURN(tdxrt::Evidence e, tdxrt::ParseEvidence(own.quote));
-  tdxrt::MeasurementSet self;
-  self.name = "this-server-image";
-  self.mr_td = e.report.mr_td;
-  self.rtmr[1] = e.report.rtmr[1];
-  self.rtmr[2] = e.report.rtmr[2];
-  self.program = "zipnet-server";
   TDX_ASSIGN_OR_RETURN(auto events, tdxrt::ParseRuntimeEventLog(own.event_log));
   TDX_ASSIGN_OR_RETURN(tdxrt::LaunchRecord launch, tdxrt::FindLaunchRecord(events));
-  for (const char* name : kCommitteeWideSettings) {
-    const auto it = launch.host_settings.find(name);
-    self.host_settings[name] =
-        it == launch.host_settings.end() ? std::nullopt : std::optional<std::string>(it->second);
-  }
-  p.sets.insert(p.sets.begin(), self);
+  tdxrt::LearnedSetOptions o;
+  o.name = "this-server-image";
+  o.rtmrs = {1, 2};  // not RTMR0: peers on other hosts (memory, CPUs) differ there
+  o.launch = &launch;
+  o.settings.assign(std::begin(kCommitteeWideSettings), std::end(kCommitteeWideSettings));
+  p.sets.insert(p.sets.begin(), tdxrt::MeasurementSetOf(e.report, o));
   return p;
 }
 

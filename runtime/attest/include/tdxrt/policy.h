@@ -124,6 +124,27 @@ Result<Policy> LoadPolicy(const std::string& file);
 // YAML text of a policy (what `tdximage build` writes next to an image).
 std::string SerializePolicy(const Policy& policy, const std::string& comment = "");
 
+// The set a TD's evidence shows (a policy learned from a reference boot, or a committee of
+// identical images): its MR_TD and the RTMRs listed in `rtmrs`; with a launch record, its
+// program and host settings — those named in `settings` (a name the record lacks is pinned
+// absent), or every one it shows when `settings` is empty.
+struct LearnedSetOptions {
+  std::string name;
+  std::vector<int> rtmrs = {0, 1, 2};
+  const LaunchRecord* launch = nullptr;
+  std::vector<std::string> settings;
+};
+MeasurementSet MeasurementSetOf(const TdReport& report, const LearnedSetOptions& options);
+
+// The set a reference boot's quote shows (tdx-attest policy-from-quote): MeasurementSetOf, and
+// with its RTMR3 log (which must replay to the quote's RTMR3) the launch record's program and
+// host settings and every other event pinned (runtime_events). Refused, with the reason: mock
+// evidence, a debug TD, a log that does not replay, a development launch record — what a policy
+// would refuse anyway. `options.launch` is ignored (the log's is used).
+Result<MeasurementSet> LearnMeasurementSet(const Evidence& evidence,
+                                           const std::vector<RuntimeEvent>* log,
+                                           LearnedSetOptions options);
+
 // One policy admitting what any of `policies` admits (a rotation: the old and the new image).
 // Sets keep their order; a set equal to an earlier one (same measurements and TCB statuses) is
 // dropped; a different set whose name is taken is renamed "<name>+<its file name>". allow_mock,
