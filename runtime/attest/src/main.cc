@@ -317,7 +317,8 @@ int RunMergePolicies(const std::vector<std::string>& files, const std::string& o
   auto merged = tdxrt::MergePolicies(in);
   if (!merged.ok()) return Fail(merged.status().message());
   std::string from;
-  for (const auto& f : files) from += (from.empty() ? "" : ", ") + f;
+  // File names go into a YAML comment: escaped, so no byte of one can end the comment line.
+  for (const auto& f : files) from += (from.empty() ? "" : ", ") + tdxrt::EscapeText(f);
   const std::string text = tdxrt::SerializePolicy(
       *merged,
       "Measurement policy merged by tdx-attest from " + from +
@@ -369,8 +370,8 @@ int RunPolicyFromQuote(const LearnArgs& a) {
   }
   if (!events) shown += " (no RTMR3 log: any program, any host settings)";
   const std::string text = tdxrt::SerializePolicy(
-      p, "Measurement policy learned by tdx-attest from the quote " + a.quote + " (sha256 " +
-             ToHex(tdxrt::Sha256(l->bytes)) + "): " + shown +
+      p, "Measurement policy learned by tdx-attest from the quote " + tdxrt::EscapeText(a.quote) +
+             " (sha256 " + ToHex(tdxrt::Sha256(l->bytes)) + "): " + shown +
              ".\nRTMR0 depends on the host's VM shape (memory, CPUs, QEMU): learn it on each "
              "kind of host, or leave it out (--rtmr 1 --rtmr 2).");
   if (a.out.empty()) {

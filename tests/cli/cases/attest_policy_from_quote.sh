@@ -20,3 +20,9 @@ C="--collateral pki/collateral.json --root-ca pki/dev-root.pem --at 2027-01-02T0
 { "$A" policy-from-quote mock.ev 2>&1 || echo "exit $?"; }
 : > empty.jsonl
 { "$A" policy-from-quote ref.quote --event-log empty.jsonl 2>&1 || echo "exit $?"; } | sed -E 's/[0-9a-f]{96}/<hex>/g'
+# The quote's file name goes into the policy's comment escaped: a carriage return in it cannot
+# start a YAML line of its own.
+cp ref.quote "$(printf 'cr\rsets: []\r.quote')"
+"$A" policy-from-quote "$(printf 'cr\rsets: []\r.quote')" --out cr.yaml >/dev/null
+grep -c 'cr\\x0dsets: \[\]\\x0d.quote' cr.yaml
+"$A" check ref.quote --policy cr.yaml $C | head -1
