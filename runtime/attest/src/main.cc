@@ -333,6 +333,14 @@ int RunMergePolicies(const std::vector<std::string>& files, const std::string& o
   return Code(ExitCode::kOk);
 }
 
+// An RTMR3 event log when a path is given (nullopt otherwise); errors name the file.
+tdxrt::Result<std::optional<std::vector<tdxrt::RuntimeEvent>>> OptionalEventLog(
+    const std::string& path) {
+  if (path.empty()) return std::optional<std::vector<tdxrt::RuntimeEvent>>();
+  TDX_ASSIGN_OR_RETURN(auto events, tdxrt::ReadRuntimeEventLog(path));
+  return std::optional<std::vector<tdxrt::RuntimeEvent>>(std::move(events));
+}
+
 // --- policy-from-quote --------------------------------------------------------------------------
 
 struct LearnArgs {
@@ -344,12 +352,9 @@ struct LearnArgs {
 int RunPolicyFromQuote(const LearnArgs& a) {
   auto l = LoadEvidence(a.quote);
   if (!l.ok()) return Fail(l.status().message());
-  std::optional<std::vector<tdxrt::RuntimeEvent>> events;
-  if (!a.event_log.empty()) {
-    auto parsed = tdxrt::ReadRuntimeEventLog(a.event_log);
-    if (!parsed.ok()) return Fail(parsed.status().message());
-    events = std::move(parsed).value();
-  }
+  auto log = OptionalEventLog(a.event_log);
+  if (!log.ok()) return Fail(log.status().message());
+  const std::optional<std::vector<tdxrt::RuntimeEvent>>& events = *log;
   tdxrt::LearnedSetOptions o;
   o.name = a.name;
   o.rtmrs = a.rtmrs;
@@ -399,12 +404,9 @@ int RunCheck(const CheckArgs& a, bool json) {
   auto policy = tdxrt::LoadPolicy(a.policy);
   if (!policy.ok()) return Fail(policy.status().message());
 
-  std::optional<std::vector<tdxrt::RuntimeEvent>> events;
-  if (!a.event_log.empty()) {
-    auto parsed = tdxrt::ReadRuntimeEventLog(a.event_log);
-    if (!parsed.ok()) return Fail(parsed.status().message());
-    events = std::move(parsed).value();
-  }
+  auto log = OptionalEventLog(a.event_log);
+  if (!log.ok()) return Fail(log.status().message());
+  const std::optional<std::vector<tdxrt::RuntimeEvent>>& events = *log;
 
   // report_data binding, if asked for.
   std::optional<std::string> binding_error;
