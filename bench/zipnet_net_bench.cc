@@ -35,6 +35,7 @@
 #include "tdxrt/policy.h"
 #include "tdxrt/quote.h"
 #include "tdxrt/sim_tdx.h"
+#include "tdxrt/verifier_source.h"
 #include "zipnet/node/common.h"
 #include "zipnet/node/node.h"
 
@@ -108,10 +109,7 @@ struct Attestation {
                          tdxrt::PckCa) -> Result<tdxrt::Collateral> { return c; },
         o);
     if (!cache->GetForQuote(sample).ok()) std::abort();
-    return [cache](const tdxrt::Quote& q) -> Result<std::shared_ptr<const tdxrt::Verifier>> {
-      TDX_ASSIGN_OR_RETURN(tdxrt::CachedCollateral c, cache->GetForQuote(q));
-      return c.verifier;
-    };
+    return tdxrt::VerifierSourceOf(std::move(cache));
   }
   static tdxrt::TdReport Image(std::uint8_t id) {
     tdxrt::TdReport r = tdxrt::DevPki::DefaultReport();
@@ -125,15 +123,13 @@ struct Attestation {
   }
   static std::shared_ptr<const PeerJudge> Judge(std::uint8_t image, const char* program,
                                                 const VerifierSource& verifier) {
+    const tdxrt::LaunchRecord launch{program, false, {}};  // no host settings pinned
+    tdxrt::LearnedSetOptions o;
+    o.name = "image";
+    o.rtmrs = {1, 2};
+    o.launch = &launch;
     tdxrt::Policy p;
-    tdxrt::MeasurementSet s;
-    const auto r = Image(image);
-    s.name = "image";
-    s.mr_td = r.mr_td;
-    s.rtmr[1] = r.rtmr[1];
-    s.rtmr[2] = r.rtmr[2];
-    s.program = program;
-    p.sets.push_back(s);
+    p.sets.push_back(tdxrt::MeasurementSetOf(Image(image), o));
     return std::make_shared<const PeerJudge>(
         PeerRequirement{std::make_shared<const tdxrt::Policy>(p), program, verifier});
   }

@@ -32,6 +32,13 @@ Result<Verifier> LoadVerifier(const std::string& collateral, const std::string& 
   return v;
 }
 
+VerifierSource VerifierSourceOf(std::shared_ptr<CollateralCache> cache) {
+  return [cache = std::move(cache)](const Quote& q) -> Result<std::shared_ptr<const Verifier>> {
+    TDX_ASSIGN_OR_RETURN(CachedCollateral c, cache->GetForQuote(q));
+    return c.verifier;
+  };
+}
+
 Result<VerifierSource> MakeVerifierSource(const VerifierConfig& config) {
   const std::string collateral_name =
       config.collateral_name.empty() ? std::string("collateral") : config.collateral_name;
@@ -40,14 +47,16 @@ Result<VerifierSource> MakeVerifierSource(const VerifierConfig& config) {
                                    ") are both set: give one");
   }
   if (config.collateral.empty() && config.pccs_url.empty()) return VerifierSource{};
-  // The URL is named in every fetch error, and those reach logs and peers.
-  if (!IsPlainText(config.pccs_url) || config.pccs_url.find(' ') != std::string::npos) {
-    return Status::InvalidArgument("PCCS URL '" + EscapeText(config.pccs_url) +
-                                   "' is not printable ASCII without spaces");
-  }
-  if (!config.pccs_url.empty() && config.pccs_url.rfind("http://", 0) != 0 &&
-      config.pccs_url.rfind("https://", 0) != 0) {
-    return Status::InvalidArgument("PCCS URL '" + config.pccs_url + "' is not http:// or https://");
+  if (!config.pccs_url.empty()) {
+    // The URL is named in every fetch error, and those reach logs and peers.
+    const std::string& url = config.pccs_url;
+    if (!IsPlainText(url) || url.find(' ') != std::string::npos) {
+      return Status::InvalidArgument("PCCS URL '" + EscapeText(url) +
+                                     "' is not printable ASCII without spaces");
+    }
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      return Status::InvalidArgument("PCCS URL '" + url + "' is not http:// or https://");
+    }
   }
   TDX_ASSIGN_OR_RETURN(std::string root, ReadRootCa(config.root_ca_file));
   if (!config.collateral.empty()) {
@@ -64,12 +73,8 @@ Result<VerifierSource> MakeVerifierSource(const VerifierConfig& config) {
   CollateralCacheOptions co;
   co.trusted_root_pem = std::move(root);
   if (config.clock) co.clock = config.clock;
-  auto cache = std::make_shared<CollateralCache>(
-      CollateralCache::FromClient(std::make_shared<const PcsClient>(std::move(o))), co);
-  return VerifierSource([cache](const Quote& q) -> Result<std::shared_ptr<const Verifier>> {
-    TDX_ASSIGN_OR_RETURN(CachedCollateral c, cache->GetForQuote(q));
-    return c.verifier;
-  });
+  return VerifierSourceOf(std::make_shared<CollateralCache>(
+      CollateralCache::FromClient(std::make_shared<const PcsClient>(std::move(o))), co));
 }
 
 }  // namespace tdxrt

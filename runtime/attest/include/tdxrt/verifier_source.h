@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "tdxrt/dcap.h"
@@ -42,6 +43,9 @@ Result<std::string> ReadRootCa(const std::string& file);
 // name the file (or `inline_name`).
 Result<Verifier> LoadVerifier(const std::string& collateral, const std::string& root_pem,
                               const std::string& inline_name = "inline collateral JSON");
+
+// Verifiers from `cache`, for the platform each quote names.
+VerifierSource VerifierSourceOf(std::shared_ptr<CollateralCache> cache);
 
 // An empty source when neither a collateral nor a URL is configured (no quote can then be
 // verified); an error when both are.
