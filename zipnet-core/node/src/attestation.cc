@@ -141,8 +141,6 @@ std::variant<std::string, Refusal> PeerJudge::Judge(const Attestation& a,
   return Refuse("policy", "policy refused the evidence: " + why);
 }
 
-const PeerJudge* PeerJudges::For(NodeRole role) const { return Shared(role).get(); }
-
 std::shared_ptr<const PeerJudge> PeerJudges::Shared(NodeRole role) const {
   switch (role) {
     case NodeRole::kServer:

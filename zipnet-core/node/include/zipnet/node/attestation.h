@@ -99,8 +99,7 @@ struct PeerJudges {
   std::shared_ptr<const PeerJudge> server;
   std::shared_ptr<const PeerJudge> client;
   std::shared_ptr<const PeerJudge> aggregator;
-  const PeerJudge* For(NodeRole role) const;
-  // The same, shared: for judging off the loop, where the judge must outlive the call.
+  // Shared: the judge is used off the loop, where it must outlive the call.
   std::shared_ptr<const PeerJudge> Shared(NodeRole role) const;
 };
 
