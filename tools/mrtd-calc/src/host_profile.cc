@@ -23,6 +23,10 @@ bool AtLeast(const QemuHost& q, int major, int minor) {
 }  // namespace
 
 tdxrt::Result<QemuHost> ParseQemuHost(std::string_view text) {
+  auto bad = [&] {
+    return tdxrt::Status::InvalidArgument("QEMU version '" + std::string(text) +
+                                          "' is not MAJOR.MINOR[.PATCH] or canonical-8.2");
+  };
   QemuHost q;
   std::string_view v = text;
   if (v == "canonical-8.2") {
@@ -33,23 +37,14 @@ tdxrt::Result<QemuHost> ParseQemuHost(std::string_view text) {
   }
   if (!v.empty() && v.front() == 'v') v.remove_prefix(1);
   const auto dot = v.find('.');
-  if (dot == std::string_view::npos) {
-    return tdxrt::Status::InvalidArgument("QEMU version '" + std::string(text) +
-                                          "' is not MAJOR.MINOR[.PATCH] or canonical-8.2");
-  }
+  if (dot == std::string_view::npos) return bad();
   std::string_view minor = v.substr(dot + 1);
   if (const auto dot2 = minor.find('.'); dot2 != std::string_view::npos) {
     int patch = 0;
-    if (!ParseInt(minor.substr(dot2 + 1), patch)) {
-      return tdxrt::Status::InvalidArgument("QEMU version '" + std::string(text) +
-                                            "' is not MAJOR.MINOR[.PATCH] or canonical-8.2");
-    }
+    if (!ParseInt(minor.substr(dot2 + 1), patch)) return bad();
     minor = minor.substr(0, dot2);
   }
-  if (!ParseInt(v.substr(0, dot), q.major) || !ParseInt(minor, q.minor)) {
-    return tdxrt::Status::InvalidArgument("QEMU version '" + std::string(text) +
-                                          "' is not MAJOR.MINOR[.PATCH] or canonical-8.2");
-  }
+  if (!ParseInt(v.substr(0, dot), q.major) || !ParseInt(minor, q.minor)) return bad();
   if (!AtLeast(q, 10, 1)) {
     return tdxrt::Status::InvalidArgument(
         "QEMU " + QemuHostName(q) +
