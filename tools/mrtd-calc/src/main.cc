@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "mrtd/diagnose.h"
 #include "mrtd/eventlog.h"
+#include "mrtd/expected_log.h"
 #include "mrtd/host_profile.h"
 #include "mrtd/kernel.h"
 #include "mrtd/mrtd.h"
@@ -19,6 +21,7 @@
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/json.h"
+#include "tdxrt/quote.h"
 #include "tdxrt/run_main.h"
 
 namespace {
@@ -32,7 +35,8 @@ constexpr const char* kExitCodesHelp =
     "  0  success (and every --expect-* value matched)\n"
     "  1  failure: unreadable or malformed input\n"
     "  2  usage error\n"
-    "  3  a measured value does not match any of its --expect-* values\n";
+    "  3  a measured value does not match any of its --expect-* values; diagnose: no host of\n"
+    "     the image matches\n";
 
 int Code(ExitCode c) { return static_cast<int>(c); }
 
@@ -402,6 +406,86 @@ int RunEventLog(const std::string& path, bool json) {
   return Code(ExitCode::kOk);
 }
 
+// --- diagnose -------------------------------------------------------------------------------
+
+struct DiagnoseOptions {
+  std::string expected, eventlog, quote, mrtd;
+  std::vector<std::string> rtmr;  // --rtmr0..2, indexed by register ("" when not given)
+};
+
+std::optional<std::string> HexArg(const std::string& flag, const std::string& value,
+                                  std::optional<tdxrt::Sha384Digest>& out) {
+  if (value.empty()) return std::nullopt;
+  auto b = tdxrt::FromHex(value, 48);
+  if (!b.ok()) return flag + ": " + b.status().message();
+  tdxrt::Sha384Digest d{};
+  std::copy(b->begin(), b->end(), d.begin());
+  out = d;
+  return std::nullopt;
+}
+
+int RunDiagnose(const DiagnoseOptions& o, bool json) {
+  const bool by_hand = !o.mrtd.empty() || std::any_of(o.rtmr.begin(), o.rtmr.end(),
+                                                      [](auto& r) { return !r.empty(); });
+  if (o.eventlog.empty() && o.quote.empty() && !by_hand) {
+    return Usage(
+        "nothing to diagnose: give --eventlog, --quote or register values (--mrtd, --rtmr1, ...)");
+  }
+  if (!o.quote.empty() && by_hand) {
+    return Usage("--quote gives MR_TD and the RTMRs: --mrtd/--rtmrN beside it would contradict it");
+  }
+  if (!o.eventlog.empty() &&
+      std::any_of(o.rtmr.begin(), o.rtmr.end(), [](auto& r) { return !r.empty(); })) {
+    return Usage(
+        "--eventlog gives the RTMRs: --rtmrN beside it would contradict it (--mrtd may be given)");
+  }
+  auto text = tdxrt::ReadFile(o.expected, 16ull << 20);
+  if (!text.ok()) return Fail(text.status().message());
+  auto expected = mrtd::ParseExpectedLog(
+      std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), o.expected);
+  if (!expected.ok()) return Fail(expected.status().message());
+
+  mrtd::ActualBoot actual;
+  std::vector<std::string> sources;
+  if (auto e = HexArg("--mrtd", o.mrtd, actual.mr_td)) return Usage(*e);
+  for (std::size_t r = 0; r < o.rtmr.size(); ++r) {
+    if (auto e = HexArg("--rtmr" + std::to_string(r), o.rtmr[r], actual.rtmr[r])) return Usage(*e);
+  }
+  if (by_hand) sources.push_back("register values given on the command line");
+  if (!o.quote.empty()) {
+    auto q = tdxrt::ReadFile(o.quote, 1 << 20);
+    if (!q.ok()) return Fail(q.status().message());
+    auto quote = tdxrt::ParseQuote(*q);
+    if (!quote.ok()) return Fail(o.quote + ": " + quote.status().message());
+    actual.mr_td = quote->report.mr_td;
+    for (std::size_t r = 0; r < 4; ++r) actual.rtmr[r] = quote->report.rtmr[r];
+    sources.push_back("quote " + o.quote);
+  }
+  if (!o.eventlog.empty()) {
+    auto data = tdxrt::ReadFile(o.eventlog, 64ull << 20);
+    if (!data.ok()) return Fail(data.status().message());
+    auto log = mrtd::ParseCcEventLog(*data);
+    if (!log.ok()) return Fail(o.eventlog + ": " + log.status().message());
+    auto rtmrs = mrtd::ReplayRtmrs(*log);
+    if (!rtmrs.ok()) return Fail(o.eventlog + ": " + rtmrs.status().message());
+    // A quote's registers stay what they are: Diagnose notes a log that does not replay to them.
+    for (std::size_t r = 0; r < 4; ++r) {
+      if (!actual.rtmr[r]) actual.rtmr[r] = (*rtmrs)[r];
+    }
+    actual.events = log->events;
+    sources.push_back("event log " + o.eventlog + " (" + std::to_string(log->events.size()) +
+                      " events)");
+  }
+  for (const auto& s : sources) actual.source += (actual.source.empty() ? "" : " + ") + s;
+  const mrtd::Diagnosis d = mrtd::Diagnose(*expected, actual);
+  if (json) {
+    std::cout << tdxrt::DumpJson(mrtd::DiagnosisJson(d, *expected, actual)) << "\n";
+  } else {
+    std::cout << mrtd::DiagnosisText(d, *expected, actual);
+  }
+  return Code(d.match ? ExitCode::kOk : ExitCode::kMismatch);
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -461,12 +545,34 @@ int Main(int argc, char** argv) {
       ->required();
   eventlog->fallthrough();
 
+  DiagnoseOptions dg;
+  dg.rtmr.resize(3);
+  auto* diagnose = app.add_subcommand(
+      "diagnose",
+      "Explain why a TD's event log or quote does not match an image: each divergence with its "
+      "likely cause (host QEMU, OVMF release, kernel header, memory size, cmdline, initrd)");
+  diagnose
+      ->add_option("--expected", dg.expected,
+                   "The image's <name>-eventlog.json (event by event) or <name>-measurements.json "
+                   "(register values)")
+      ->required();
+  diagnose->add_option("--eventlog", dg.eventlog,
+                       "The TD's CC event log (/sys/firmware/acpi/tables/data/CCEL)");
+  diagnose->add_option("--quote", dg.quote, "The TD's quote (MR_TD and RTMRs)");
+  diagnose->add_option("--mrtd", dg.mrtd, "MR_TD (96 hex digits)");
+  for (int r = 0; r < 3; ++r) {
+    diagnose->add_option("--rtmr" + std::to_string(r), dg.rtmr[static_cast<std::size_t>(r)],
+                         "RTMR" + std::to_string(r) + " (96 hex digits)");
+  }
+  diagnose->fallthrough();
+
   if (auto code = tdxrt::ParseCommandLine(app, argc, argv, "mrtd-calc", Code(ExitCode::kUsage)))
     return *code;
   if (inspect->parsed()) return RunInspect(inspect_path, json);
   if (measure->parsed()) return RunMeasure(mo, json);
   if (host->parsed()) return RunHost(host_spec, json);
   if (eventlog->parsed()) return RunEventLog(log_path, json);
+  if (diagnose->parsed()) return RunDiagnose(dg, json);
   return Usage("no subcommand");
 }
 

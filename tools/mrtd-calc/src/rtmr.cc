@@ -35,9 +35,9 @@ Sha384Digest ReplayEvents(const std::vector<MeasuredEvent>& events) {
 
 namespace {
 MeasuredEvent Action(const char* text) {
-  return {std::string("EV_EFI_ACTION \"") + text + "\"",
-          tdxrt::Sha384(
-              tdxrt::ByteSpan(reinterpret_cast<const std::uint8_t*>(text), std::strlen(text)))};
+  const tdxrt::ByteSpan bytes(reinterpret_cast<const std::uint8_t*>(text), std::strlen(text));
+  return {std::string("EV_EFI_ACTION \"") + text + "\"", tdxrt::Sha384(bytes), kEvEfiAction,
+          tdxrt::Bytes(bytes.begin(), bytes.end())};
 }
 }  // namespace
 
@@ -54,11 +54,12 @@ Result<Rtmr1Result> ComputeRtmr1(const Rtmr1Inputs& in) {
   }
   out.events.push_back({"EV_EFI_BOOT_SERVICES_APPLICATION kernel (Authenticode, " +
                             std::string(KernelHeaderModeName(in.header_mode)) + " header)",
-                        kernel_digest});
+                        kernel_digest, kEvEfiBootServicesApplication, std::nullopt});
   out.events.push_back(Action("Calling EFI Application from Boot Option"));
   if (in.layout == OvmfEventLayout::kStable202411) {
     const std::uint8_t zero[4] = {0, 0, 0, 0};
-    out.events.push_back({"EV_SEPARATOR 00000000", tdxrt::Sha384(zero)});
+    out.events.push_back(
+        {"EV_SEPARATOR 00000000", tdxrt::Sha384(zero), kEvSeparator, tdxrt::Bytes(zero, zero + 4)});
   }
   out.events.push_back(Action("Exit Boot Services Invocation"));
   out.events.push_back(Action("Exit Boot Services Returned with Success"));
@@ -83,10 +84,11 @@ tdxrt::Bytes KernelLoadOptionsUtf16(std::string_view cmdline, bool has_initrd) {
 Rtmr2Result ComputeRtmr2(std::string_view cmdline, std::optional<tdxrt::ByteSpan> initrd) {
   Rtmr2Result out;
   out.events.push_back({"EV_EVENT_TAG kernel load options (UTF-16LE command line)",
-                        tdxrt::Sha384(KernelLoadOptionsUtf16(cmdline, initrd.has_value()))});
+                        tdxrt::Sha384(KernelLoadOptionsUtf16(cmdline, initrd.has_value())),
+                        kEvEventTag, std::nullopt});
   if (initrd) {
     out.events.push_back({"EV_EVENT_TAG initrd (" + std::to_string(initrd->size()) + " bytes)",
-                          tdxrt::Sha384(*initrd)});
+                          tdxrt::Sha384(*initrd), kEvEventTag, std::nullopt});
   }
   out.rtmr2 = ReplayEvents(out.events);
   return out;

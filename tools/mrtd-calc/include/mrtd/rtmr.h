@@ -20,6 +20,7 @@
 // An older stub leaves RTMR2 at zero; callers must know their kernel.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,9 +35,17 @@ enum class OvmfEventLayout { kPreStable202411, kStable202411 };
 std::string_view OvmfEventLayoutName(OvmfEventLayout layout);  // "pre-stable202411"/"stable202411"
 std::optional<OvmfEventLayout> ParseOvmfEventLayout(std::string_view name);
 
+// TCG event types of the events a direct boot measures into RTMR1/RTMR2.
+inline constexpr std::uint32_t kEvSeparator = 0x4;
+inline constexpr std::uint32_t kEvEventTag = 0x6;
+inline constexpr std::uint32_t kEvEfiBootServicesApplication = 0x80000003;
+inline constexpr std::uint32_t kEvEfiAction = 0x80000007;
+
 struct MeasuredEvent {
   std::string description;
   tdxrt::Sha384Digest digest{};
+  std::uint32_t type = 0;
+  std::optional<tdxrt::Bytes> data;  // the event's data, where it is known in advance
 };
 
 tdxrt::Sha384Digest ReplayEvents(const std::vector<MeasuredEvent>& events);
