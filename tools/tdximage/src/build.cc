@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "mrtd/expected_log.h"
 #include "mrtd/kernel.h"
 #include "mrtd/mrtd.h"
 #include "mrtd/rtmr.h"
@@ -382,10 +383,28 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
 
 namespace {
 
-// A measurement policy (tdx-attest check, zipnet committees) admitting exactly this image:
-// one set per MR_TD page order, both with the image's RTMR1 and RTMR2 and, when the payload
+// The hosts a build computes: the recipe's measure.hosts, or its knobs under both page orders
+// (the two sets the policy has always carried).
+std::vector<mrtd::VariantSpec> VariantsOf(const Recipe& r) {
+  std::vector<mrtd::VariantSpec> out;
+  for (const auto& h : r.hosts) out.push_back(mrtd::VariantOf(h));
+  if (!out.empty()) return out;
+  for (mrtd::PageOrder order : {mrtd::PageOrder::kSinglePass, mrtd::PageOrder::kTwoPass}) {
+    out.push_back({std::string(mrtd::PageOrderName(order)),
+                   {"the recipe's knobs: kernel_header " + r.kernel_header + ", ovmf_layout " +
+                    r.ovmf_layout},
+                   order,
+                   *mrtd::ParseKernelHeaderMode(r.kernel_header),
+                   *mrtd::ParseOvmfEventLayout(r.ovmf_layout)});
+  }
+  return out;
+}
+
+// A measurement policy (tdx-attest check, zipnet committees) admitting exactly this image: one
+// set per host the recipe names (hosts giving the same values share a set), or, with the
+// knobs, one per MR_TD page order; each with the image's RTMR1 and RTMR2 and, when the payload
 // declares its settings (tdxrt/guest_settings.h), the program its launch record must name.
-std::string PolicyFor(const ordered_json& meas, const Recipe& r, const AssembledImage& img,
+std::string PolicyFor(const mrtd::ExpectedLog& log, const Recipe& r, const AssembledImage& img,
                       const std::string& tool) {
   std::optional<std::string> program;
   for (const auto& d : img.declared_settings) {
@@ -394,28 +413,46 @@ std::string PolicyFor(const ordered_json& meas, const Recipe& r, const Assembled
     }
   }
   tdxrt::Policy p;
-  for (const char* order : {"single-pass", "two-pass"}) {
+  std::string hosts_line;
+  for (const auto& v : log.variants) {
     tdxrt::MeasurementSet s;
-    s.name = r.name + (std::string(order) == "single-pass" ? "" : "-two-pass");
-    auto hex = [](const ordered_json& j) {
-      tdxrt::Measurement m{};
-      const tdxrt::Bytes b = tdxrt::FromHex(j.get<std::string>(), 48).value();
-      std::copy(b.begin(), b.end(), m.begin());
-      return m;
-    };
-    s.mr_td = hex(meas["mr_td"][order]);
-    s.rtmr[1] = hex(meas["rtmr1"]);
-    s.rtmr[2] = hex(meas["rtmr2"]);
+    s.name = r.hosts.empty()
+                 ? r.name + (v.page_order == mrtd::PageOrder::kSinglePass ? "" : "-two-pass")
+                 : r.name + "_" + v.host;
+    s.mr_td = v.mr_td;
+    s.rtmr[1] = v.rtmr1;
+    s.rtmr[2] = v.rtmr2;
     s.program = program;
-    p.sets.push_back(std::move(s));
+    auto same = std::find_if(p.sets.begin(), p.sets.end(), [&](const auto& o) {
+      return o.mr_td == s.mr_td && o.rtmr[1] == s.rtmr[1] && o.rtmr[2] == s.rtmr[2];
+    });
+    if (same == p.sets.end()) {
+      p.sets.push_back(s);
+      same = p.sets.end() - 1;
+    }
+    if (!r.hosts.empty()) {
+      hosts_line +=
+          "\n  " + v.host + ": " + std::string(mrtd::PageOrderName(v.page_order)) +
+          ", kernel header " + std::string(mrtd::KernelHeaderModeName(v.kernel_header)) +
+          ", separator " +
+          (v.ovmf_layout == mrtd::OvmfEventLayout::kStable202411 ? "in RTMR1" : "in RTMR0") +
+          " -> set " + same->name;
+    }
   }
+  const std::string which =
+      r.hosts.empty()
+          ? "MR_TD: one set per page order hosts use (single-pass: upstream KVM + QEMU >= "
+            "10.1; two-pass: Canonical 24.04 TDX stack)."
+          : "One set per host the recipe targets (OVMF " + mrtd::EdkReleaseName(r.hosts[0].ovmf) +
+                "):" + hosts_line;
   return tdxrt::SerializePolicy(
-      p, "Measurement policy for image '" + r.name + "', written by " + tool +
-             ".\nMR_TD: one set per page order hosts use (single-pass: upstream KVM + QEMU >= "
-             "10.1; two-pass: Canonical 24.04 TDX stack).\nRTMR1 assumes memory " +
-             r.memory +
+      p, "Measurement policy for image '" + r.name + "', written by " + tool + ".\n" + which +
+             "\nRTMR1 assumes memory " + r.memory +
              " (a different MEMORY changes it: recompute with mrtd-calc); RTMR2 the "
              "cmdline and initramfs.\nRTMR0 is not pinned: it holds the host QEMU's ACPI tables.\n"
+             "A quote that does not match: mrtd-calc diagnose --expected " +
+             r.name +
+             "-eventlog.json --quote Q\n"
              "Check a quote: tdx-attest check QUOTE --policy THIS --collateral C.json" +
              std::string(program ? " --event-log LOG\n(program: the launch record in the TD's "
                                    "RTMR3 log must name it)"
@@ -454,40 +491,53 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
       (r.compression_level > 0 ? " " + std::to_string(r.compression_level) : std::string()) + ", " +
       CompressorVersion(comp) + ")");
 
-  // Measurements.
+  // Measurements: every event of RTMR1 and RTMR2 per host (mrtd/expected_log.h), and the
+  // register values they give.
   ordered_json meas;
+  mrtd::ExpectedLog expected_log;
   {
     Timer tm(res.seconds, "measure");
-    TDX_ASSIGN_OR_RETURN(mrtd::TdvfMetadata md, mrtd::ParseTdvf(img.ovmf));
-    const std::string single =
-        tdxrt::ToHex(mrtd::ComputeMrTd(img.ovmf, md, mrtd::PageOrder::kSinglePass));
-    const std::string two =
-        tdxrt::ToHex(mrtd::ComputeMrTd(img.ovmf, md, mrtd::PageOrder::kTwoPass));
-    TDX_ASSIGN_OR_RETURN(std::uint64_t mem, mrtd::ParseMemorySize(r.memory));
-    mrtd::Rtmr1Inputs in;
+    mrtd::BootInputs in;
+    in.image = r.name;
+    in.firmware = img.ovmf;
     in.kernel = img.kernel;
-    in.load.memory_size = mem;
-    in.load.initrd_size = initramfs.size();
-    in.load.cmdline = r.cmdline;
-    in.header_mode = *mrtd::ParseKernelHeaderMode(r.kernel_header);
-    in.layout = *mrtd::ParseOvmfEventLayout(r.ovmf_layout);
-    TDX_ASSIGN_OR_RETURN(mrtd::Rtmr1Result r1, mrtd::ComputeRtmr1(in));
-    const mrtd::Rtmr2Result r2 = mrtd::ComputeRtmr2(r.cmdline, tdxrt::ByteSpan(initramfs));
+    in.initrd = tdxrt::ByteSpan(initramfs);
+    in.cmdline = r.cmdline;
+    in.memory = r.memory;
+    TDX_ASSIGN_OR_RETURN(expected_log, mrtd::PredictEventLog(in, VariantsOf(r)));
+    TDX_ASSIGN_OR_RETURN(std::uint64_t mem, mrtd::ParseMemorySize(r.memory));
+    const mrtd::ExpectedVariant& first = expected_log.variants.front();
     meas["name"] = r.name;
-    meas["mr_td"] = {{"single-pass", single}, {"two-pass", two}};
-    meas["mr_td_hex_file_page_order"] = "single-pass";
-    meas["rtmr1"] = tdxrt::ToHex(r1.rtmr1);
-    meas["rtmr2"] = tdxrt::ToHex(r2.rtmr2);
+    meas["mr_td"] = {{"single-pass", tdxrt::ToHex(expected_log.mr_td_single_pass)},
+                     {"two-pass", tdxrt::ToHex(expected_log.mr_td_two_pass)}};
+    meas["mr_td_hex_file_page_order"] = mrtd::PageOrderName(first.page_order);
+    meas["rtmr1"] = tdxrt::ToHex(first.rtmr1);
+    meas["rtmr2"] = tdxrt::ToHex(first.rtmr2);
+    if (!r.hosts.empty()) {
+      meas["hosts"] = ordered_json::array();
+      for (const auto& v : expected_log.variants) {
+        meas["hosts"].push_back(mrtd::ExpectedVariantJson(v, false));
+      }
+    }
     meas["assumes"] = {{"memory", r.memory},
                        {"memory_bytes", mem},
                        {"cpus", r.cpus},
                        {"cmdline", r.cmdline},
-                       {"initrd_size", initramfs.size()},
-                       {"kernel_header", r.kernel_header},
-                       {"ovmf_layout", r.ovmf_layout},
-                       {"machine", "q35"}};
+                       {"initrd_size", initramfs.size()}};
+    if (r.hosts.empty()) {
+      meas["assumes"]["kernel_header"] = r.kernel_header;
+      meas["assumes"]["ovmf_layout"] = r.ovmf_layout;
+    } else {
+      meas["assumes"]["ovmf_release"] = mrtd::EdkReleaseName(r.hosts.front().ovmf);
+    }
+    meas["assumes"]["machine"] = "q35";
     meas["note"] =
-        "MR_TD pins the firmware only; pin MR_TD, RTMR1 and RTMR2 together. RTMR0 is not computed.";
+        r.hosts.empty()
+            ? "MR_TD pins the firmware only; pin MR_TD, RTMR1 and RTMR2 together. RTMR0 is not "
+              "computed."
+            : "MR_TD pins the firmware only; pin MR_TD, RTMR1 and RTMR2 together, per host "
+              "(hosts; rtmr1 and rtmr2 above are the first host's, mrtd.hex its MR_TD). RTMR0 is "
+              "not computed.";
   }
   // Outputs, into a temporary directory renamed into place. (Timed by hand: a Timer would
   // record after `res` is moved into the return value.)
@@ -528,11 +578,15 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
   if (st.ok()) st = put(n + "-vmlinuz", img.kernel);
   if (st.ok()) st = put(n + "-ovmf.fd", img.ovmf);
   if (st.ok())
-    st = put_text(n + "-mrtd.hex", meas["mr_td"]["single-pass"].get<std::string>() + "\n");
+    st = put_text(n + "-mrtd.hex", tdxrt::ToHex(expected_log.variants.front().mr_td) + "\n");
   if (st.ok()) st = put_text(n + "-rtmr1.hex", meas["rtmr1"].get<std::string>() + "\n");
   if (st.ok()) st = put_text(n + "-rtmr2.hex", meas["rtmr2"].get<std::string>() + "\n");
   if (st.ok()) st = put_text(n + "-measurements.json", tdxrt::DumpJson(meas) + "\n");
-  if (st.ok()) st = put_text(n + "-policy.yaml", PolicyFor(meas, r, img, o.tool_version));
+  if (st.ok()) {
+    st =
+        put_text(n + "-eventlog.json", tdxrt::DumpJson(mrtd::ExpectedLogJson(expected_log)) + "\n");
+  }
+  if (st.ok()) st = put_text(n + "-policy.yaml", PolicyFor(expected_log, r, img, o.tool_version));
   if (!st.ok()) {
     cleanup();
     return st;
@@ -643,21 +697,33 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
     ls.mrtd_two = meas["mr_td"]["two-pass"].get<std::string>();
     ls.rtmr1 = meas["rtmr1"].get<std::string>();
     ls.rtmr2 = meas["rtmr2"].get<std::string>();
-    ls.kernel_header = r.kernel_header;
-    ls.ovmf_layout = r.ovmf_layout;
+    {
+      const mrtd::ExpectedVariant& first = expected_log.variants.front();
+      ls.kernel_header = std::string(mrtd::KernelHeaderModeName(first.kernel_header));
+      ls.ovmf_layout = std::string(mrtd::OvmfEventLayoutName(first.ovmf_layout));
+      for (const auto& v : expected_log.variants) {
+        if (r.hosts.empty()) break;
+        ls.host_lines.push_back(v.host + ": MR_TD " +
+                                std::string(mrtd::PageOrderName(v.page_order)) + ", RTMR1 " +
+                                tdxrt::ToHex(v.rtmr1));
+      }
+    }
     ls.kernel_file = n + "-vmlinuz";
     ls.initrd_file = initrd_name;
     ls.ovmf_file = n + "-ovmf.fd";
     ls.mtime = o.source_date_epoch;
     ls.host_env = r.payload_host_env;
     const std::string meas_text = tdxrt::DumpJson(meas) + "\n";
-    ls.files = {{initrd_name, std::make_shared<const Bytes>(std::move(initramfs))},
-                {n + "-vmlinuz", std::make_shared<const Bytes>(img.kernel)},
-                {n + "-ovmf.fd", std::make_shared<const Bytes>(img.ovmf)},
-                {n + "-manifest.json",
-                 std::make_shared<const Bytes>(manifest_text.begin(), manifest_text.end())},
-                {n + "-measurements.json",
-                 std::make_shared<const Bytes>(meas_text.begin(), meas_text.end())}};
+    const std::string log_text = tdxrt::DumpJson(mrtd::ExpectedLogJson(expected_log)) + "\n";
+    ls.files = {
+        {initrd_name, std::make_shared<const Bytes>(std::move(initramfs))},
+        {n + "-vmlinuz", std::make_shared<const Bytes>(img.kernel)},
+        {n + "-ovmf.fd", std::make_shared<const Bytes>(img.ovmf)},
+        {n + "-manifest.json",
+         std::make_shared<const Bytes>(manifest_text.begin(), manifest_text.end())},
+        {n + "-measurements.json",
+         std::make_shared<const Bytes>(meas_text.begin(), meas_text.end())},
+        {n + "-eventlog.json", std::make_shared<const Bytes>(log_text.begin(), log_text.end())}};
     auto self = MakeSelfExtractingLauncher(ls);
     if (!self.ok()) st = self.status();
     if (st.ok()) st = write_out(n + "-run-qemu.sh", *self, 0755);

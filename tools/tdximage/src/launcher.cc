@@ -63,6 +63,9 @@ Result<std::string> Render(const LauncherSpec& s, const std::string& mode,
   t = Replace(t, "@MRTD_TWO@", s.mrtd_two);
   t = Replace(t, "@RTMR1@", s.rtmr1);
   t = Replace(t, "@RTMR2@", s.rtmr2);
+  std::string hosts;
+  for (const auto& h : s.host_lines) hosts += "\n#   host " + h;
+  t = Replace(t, "@HOST_LINES@", hosts);
   t = Replace(t, "@FILE_SUMS@", sums);
   t = Replace(t, "@KERNEL_FILE@", s.kernel_file);
   t = Replace(t, "@INITRD_FILE@", s.initrd_file);

@@ -273,10 +273,22 @@ int RunBuild(const std::string& recipe_file, const std::string& out_root, bool n
     std::printf("built %s in %s\n", recipe->name.c_str(), built->out_dir.c_str());
     std::printf("MR_TD (single-pass): %s\n", m["mr_td"]["single-pass"].get<std::string>().c_str());
     std::printf("MR_TD (two-pass):    %s\n", m["mr_td"]["two-pass"].get<std::string>().c_str());
-    std::printf("RTMR1:               %s  (memory %s, %s header, %s)\n",
-                m["rtmr1"].get<std::string>().c_str(), recipe->memory.c_str(),
-                recipe->kernel_header.c_str(), recipe->ovmf_layout.c_str());
-    std::printf("RTMR2:               %s\n", m["rtmr2"].get<std::string>().c_str());
+    if (recipe->hosts.empty()) {
+      std::printf("RTMR1:               %s  (memory %s, %s header, %s)\n",
+                  m["rtmr1"].get<std::string>().c_str(), recipe->memory.c_str(),
+                  recipe->kernel_header.c_str(), recipe->ovmf_layout.c_str());
+      std::printf("RTMR2:               %s\n", m["rtmr2"].get<std::string>().c_str());
+    } else {
+      std::printf("RTMR2:               %s\n", m["rtmr2"].get<std::string>().c_str());
+      std::printf("per host (memory %s):\n", recipe->memory.c_str());
+      for (const auto& h : m["hosts"]) {
+        std::printf(
+            "  %s: MR_TD %s, RTMR1 %s (%s header, %s)\n", h["host"].get<std::string>().c_str(),
+            h["page_order"].get<std::string>().c_str(), h["rtmr1"].get<std::string>().c_str(),
+            h["kernel_header"].get<std::string>().c_str(),
+            h["ovmf_layout"].get<std::string>().c_str());
+      }
+    }
     for (const auto& out : built->manifest["outputs"]) {
       std::printf("  %s/%s\n", built->out_dir.c_str(), out["file"].get<std::string>().c_str());
     }

@@ -165,6 +165,79 @@ void ParseBuild(Parser& P, const YAML::Node& b, const std::set<std::string>& nam
   r->build = std::move(spec);
 }
 
+// measure.hosts: the QEMU hosts the image targets; with the OVMF's edk2 release
+// (measure.ovmf_release, or the version of the ovmf apt package) each derives its page order,
+// kernel header mode and separator register (mrtd/host_profile.h). The knobs stay for experts, but
+// not beside hosts: two descriptions of the same thing could disagree.
+void ParseMeasureHosts(Parser& P, const YAML::Node& m, Recipe& r) {
+  const YAML::Node hosts = m["hosts"];
+  const YAML::Node release = m["ovmf_release"];
+  if (!hosts) {
+    if (release) P.Error(release, "measure.ovmf_release is only used with measure.hosts");
+    return;
+  }
+  if (!hosts.IsSequence() || hosts.size() == 0) {
+    P.Error(hosts, "measure.hosts must be a non-empty list of QEMU hosts",
+            "hosts: [\"10.1\", \"10.2\", canonical-8.2]");
+    return;
+  }
+  for (const char* knob : {"kernel_header", "ovmf_layout"}) {
+    if (m[knob]) {
+      P.Error(m[knob], std::string("measure.") + knob + " beside measure.hosts",
+              "the hosts derive it (mrtd-calc host qemu=V,ovmf=R shows how); keep one of the two");
+    }
+  }
+  std::optional<mrtd::EdkRelease> ovmf;
+  const SourceSpec* src = r.FindSource(r.ovmf.source);
+  if (release) {
+    auto rel = mrtd::ParseEdkRelease(release.Scalar());
+    if (!rel.ok()) {
+      P.Error(release, "measure.ovmf_release: " + rel.status().message());
+    } else {
+      ovmf = *rel;
+      if (src && src->kind == SourceSpec::Kind::kApt) {
+        auto pkg = mrtd::ParseEdkRelease(src->version);
+        if (pkg.ok() && mrtd::EdkReleaseName(*pkg) != mrtd::EdkReleaseName(*rel)) {
+          P.Error(release,
+                  "measure.ovmf_release " + mrtd::EdkReleaseName(*rel) +
+                      " contradicts the ovmf package's version " + src->version + " (" +
+                      mrtd::EdkReleaseName(*pkg) + ")",
+                  "drop ovmf_release: the package version gives it");
+        }
+      }
+    }
+  } else if (src && src->kind == SourceSpec::Kind::kApt) {
+    auto pkg = mrtd::ParseEdkRelease(src->version);
+    if (!pkg.ok()) {
+      P.Error(hosts,
+              "the OVMF's edk2 release cannot be read from source '" + src->name + "' version " +
+                  src->version + ": " + pkg.status().message(),
+              "add measure.ovmf_release: stableYYYYMM");
+    } else {
+      ovmf = *pkg;
+    }
+  } else if (src) {
+    P.Error(hosts,
+            "measure.hosts needs the OVMF's edk2 release: source '" + src->name +
+                "' is not an apt package whose version gives it",
+            "add measure.ovmf_release: stableYYYYMM (or the distribution version, 2024.02)");
+  }
+  for (const auto& h : hosts) {
+    auto q = mrtd::ParseQemuHost(h.Scalar());
+    if (!q.ok()) {
+      P.Error(h, "measure.hosts: " + q.status().message(),
+              "10.1, 10.2 (upstream QEMU) or canonical-8.2");
+      continue;
+    }
+    if (!ovmf) continue;
+    mrtd::HostProfile p = mrtd::DeriveHostProfile(*q, *ovmf);
+    for (const auto& other : r.hosts) {
+      if (other.name() == p.name()) P.Error(h, "measure.hosts names " + p.name() + " twice");
+    }
+    r.hosts.push_back(std::move(p));
+  }
+}
+
 }  // namespace
 
 Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
@@ -470,7 +543,7 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
       }
     }
     if (const YAML::Node m = root["measure"]) {
-      P.CheckKeys(m, {"kernel_header", "ovmf_layout"}, "measure");
+      P.CheckKeys(m, {"kernel_header", "ovmf_layout", "hosts", "ovmf_release"}, "measure");
       if (auto h = P.Str(m, "kernel_header", false, "measure")) {
         if (!mrtd::ParseKernelHeaderMode(*h))
           P.Error(m["kernel_header"], "unknown kernel_header '" + *h + "'",
@@ -483,6 +556,7 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
                   "stable202411 or pre-stable202411");
         r.ovmf_layout = *o;
       }
+      ParseMeasureHosts(P, m, r);
     }
   } catch (const YAML::Exception& e) {
     P.Error(e.mark.line, e.mark.column, e.msg);

@@ -164,6 +164,65 @@ payload:
         "[ZIPNET_BOOTSTRAP, ZIPNET_MESSAGE])");
 }
 
+TEST_CASE("measure.hosts: each host's knobs from its QEMU and the OVMF release, exact errors") {
+  auto recipe = [](const std::string& ovmf_source, const std::string& measure) {
+    return "name: demo\nbase: debian\nsources:\n  kernel: {apt: linux-image-x, version: \"1.0\"}\n"
+           "  ovmf: " +
+           ovmf_source +
+           "\nkernel: {source: kernel, path: vmlinuz}\n"
+           "ovmf: {source: ovmf}\npayload: {command: /x}\nmeasure: " +
+           measure + "\n";
+  };
+  const std::string apt2022 = "{apt: ovmf, version: \"2022.11-6+deb12u2\"}";
+  const std::string apt2025 = "{apt: ovmf, version: \"2025.02-8\"}";
+  const std::string url = "{url: \"https://example.invalid/ovmf_2024.02-3+tdx1.0_all.deb\"}";
+  auto r = ParseRecipe(recipe(apt2022, "{hosts: [\"10.1\", \"10.2\", canonical-8.2]}"), "h.yaml");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  REQUIRE(r->hosts.size() == 3);
+  CHECK(r->hosts[0].name() == "qemu-10.1+ovmf-stable202211");
+  CHECK(r->hosts[0].page_order == mrtd::PageOrder::kSinglePass);
+  CHECK(r->hosts[0].kernel_header == mrtd::KernelHeaderMode::kQemuPatched);
+  CHECK(r->hosts[0].ovmf_layout == mrtd::OvmfEventLayout::kPreStable202411);
+  CHECK(r->hosts[1].kernel_header == mrtd::KernelHeaderMode::kUnmodified);
+  CHECK(r->hosts[2].page_order == mrtd::PageOrder::kTwoPass);
+  // A 2025 OVMF (the release from the package version): QEMU 10.1 measures the unmodified
+  // kernel too, and the separator is in RTMR1.
+  r = ParseRecipe(recipe(apt2025, "{hosts: [\"10.1\"]}"), "h.yaml");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->hosts[0].kernel_header == mrtd::KernelHeaderMode::kUnmodified);
+  CHECK(r->hosts[0].ovmf_layout == mrtd::OvmfEventLayout::kStable202411);
+  // A URL source gives no release: ovmf_release names it.
+  r = ParseRecipe(recipe(url, "{hosts: [canonical-8.2], ovmf_release: \"2024.02\"}"), "h.yaml");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->hosts[0].name() == "qemu-canonical-8.2+ovmf-stable202402");
+  auto err = [&](const std::string& src, const std::string& measure) {
+    auto x = ParseRecipe(recipe(src, measure), "h.yaml");
+    return x.ok() ? std::string("ok") : x.status().message();
+  };
+  CHECK(err(url, "{hosts: [\"10.1\"]}") ==
+        "h.yaml:9:18: error: measure.hosts needs the OVMF's edk2 release: source 'ovmf' is not an "
+        "apt package whose version gives it (hint: add measure.ovmf_release: stableYYYYMM (or the "
+        "distribution version, 2024.02))");
+  CHECK(err(apt2022, "{hosts: [\"10.1\"], ovmf_release: stable202502}") ==
+        "h.yaml:9:42: error: measure.ovmf_release stable202502 contradicts the ovmf package's "
+        "version 2022.11-6+deb12u2 (stable202211) (hint: drop ovmf_release: the package version "
+        "gives it)");
+  CHECK(err(apt2022, "{hosts: [\"10.1\"], kernel_header: unmodified}") ==
+        "h.yaml:9:43: error: measure.kernel_header beside measure.hosts (hint: the hosts derive it "
+        "(mrtd-calc host qemu=V,ovmf=R shows how); keep one of the two)");
+  CHECK(err(apt2022, "{hosts: [\"9.2\"]}") ==
+        "h.yaml:9:19: error: measure.hosts: QEMU 9.2 cannot run a TD: upstream QEMU has TDX from "
+        "10.1 on (Canonical's 8.2 TDX build is canonical-8.2) (hint: 10.1, 10.2 (upstream QEMU) or "
+        "canonical-8.2)");
+  CHECK(err(apt2022, "{hosts: [\"10.1\", \"10.1.2\"]}") ==
+        "h.yaml:9:27: error: measure.hosts names qemu-10.1+ovmf-stable202211 twice");
+  CHECK(err(apt2022, "{hosts: []}") ==
+        "h.yaml:9:18: error: measure.hosts must be a non-empty list of QEMU hosts (hint: hosts: "
+        "[\"10.1\", \"10.2\", canonical-8.2])");
+  CHECK(err(apt2022, "{ovmf_release: \"2022.11\"}") ==
+        "h.yaml:9:25: error: measure.ovmf_release is only used with measure.hosts");
+}
+
 TEST_CASE("every recipe in recipes/ parses (ubuntu's too, which cannot be built here)") {
   int n = 0;
   for (const auto& base : std::filesystem::directory_iterator(TDX_RECIPES_DIR)) {

@@ -219,7 +219,31 @@ VerifyReport CompareManifests(const ordered_json& pub, const ordered_json& reb) 
     if (assumption("cmdline"))
       why += "the command line differs (vga= and its length affect the header); ";
     if (!why.empty()) why.resize(why.size() - 2);
-    compare("RTMR1", pm.value("rtmr1", ordered_json()), rm.value("rtmr1", ordered_json()), why);
+    // Per host (measure.hosts: the top-level rtmr1 is the first host's), or the recipe's knobs.
+    auto host_names = [](const ordered_json& m) {
+      std::vector<std::string> names;
+      for (const auto& h : m.value("hosts", ordered_json::array())) {
+        names.push_back(h.value("host", std::string()));
+      }
+      return names;
+    };
+    const std::vector<std::string> ph = host_names(pm), rh = host_names(rm);
+    if (ph != rh) {
+      auto list = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
+        return s.empty() ? std::string("none (the recipe's knobs)") : s;
+      };
+      add("measurement", "the hosts differ: published " + list(ph) + ", rebuilt " + list(rh) +
+                             " — the recipe's measure.hosts or its OVMF release differs");
+    } else if (ph.empty()) {
+      compare("RTMR1", pm.value("rtmr1", ordered_json()), rm.value("rtmr1", ordered_json()), why);
+    } else {
+      for (std::size_t i = 0; i < ph.size(); ++i) {
+        compare("RTMR1 (host " + ph[i] + ")", pm["hosts"][i].value("rtmr1", ordered_json()),
+                rm["hosts"][i].value("rtmr1", ordered_json()), why);
+      }
+    }
   }
   {
     std::string why;

@@ -27,7 +27,8 @@ struct LauncherSpec {
   std::string memory, cmdline;
   int cpus = 1;
   std::string mrtd_single, mrtd_two, rtmr1, rtmr2;
-  std::string kernel_header, ovmf_layout;
+  std::string kernel_header, ovmf_layout;  // the first host's (mrtd-calc flags for MEMORY=)
+  std::vector<std::string> host_lines;     // "HOST: MR_TD order, RTMR1 hex", one per host
   std::string kernel_file, initrd_file, ovmf_file;  // names among `files`
   std::vector<LauncherFile> files;                  // everything the launcher carries
   std::int64_t mtime = 0;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "mrtd/host_profile.h"
 #include "tdxrt/status.h"
 
 namespace tdximage {
@@ -120,8 +121,13 @@ struct Recipe {
   int cpus = 1;
   std::string compression = "zstd";
   int compression_level = 19;
+  // measure: the knobs (experts), or the hosts the image targets, each with the knobs it
+  // derives from its QEMU and the OVMF's edk2 release (measure.hosts, measure.ovmf_release or
+  // the ovmf apt package's version). With hosts the build computes one variant per host and the
+  // policy admits exactly those.
   std::string kernel_header = "qemu-patched";
   std::string ovmf_layout = "stable202411";
+  std::vector<mrtd::HostProfile> hosts;
 
   const SourceSpec* FindSource(const std::string& name) const;
 };
