@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli_common.h"
+#include "mrtd/eventlog.h"
 #include "tdx_version.h"
 #include "tdxrt/cli.h"
 #include "tdxrt/dcap.h"
@@ -344,9 +345,48 @@ tdxrt::Result<std::optional<std::vector<tdxrt::RuntimeEvent>>> OptionalEventLog(
 // --- policy-from-quote --------------------------------------------------------------------------
 
 struct LearnArgs {
-  std::string quote, event_log, name = "reference", out;
+  std::string quote, event_log, ccel, name = "reference", out;
   std::vector<int> rtmrs = {0, 1, 2};
 };
+
+// The firmware's event log (CCEL) of the reference boot, for the policy's comment: it must replay
+// to the quote's RTMR0-2 (else it is another TD's), and each pinned RTMR's events are listed so
+// a reviewer sees what the value stands for. A pinned RTMR2 without events pins no command line
+// or initrd (a kernel whose EFI stub measures nothing): said on stderr and in the comment.
+tdxrt::Result<std::string> DescribeCcelForPolicy(const std::string& path,
+                                                 const tdxrt::TdReport& report,
+                                                 const std::vector<int>& pinned) {
+  TDX_ASSIGN_OR_RETURN(tdxrt::Bytes data, tdxrt::ReadFile(path, 64ull << 20));
+  auto log = mrtd::ParseCcEventLog(data);
+  if (!log.ok()) return tdxrt::Status::InvalidArgument(path + ": " + log.status().message());
+  auto replay = mrtd::ReplayRtmrs(*log);
+  if (!replay.ok()) return tdxrt::Status::InvalidArgument(path + ": " + replay.status().message());
+  for (std::size_t r = 0; r < 3; ++r) {
+    if (!std::equal((*replay)[r].begin(), (*replay)[r].end(), report.rtmr[r].begin())) {
+      return tdxrt::Status::InvalidArgument(path + ": replays RTMR" + std::to_string(r) + " to " +
+                                            ToHex((*replay)[r]) + ", the quote holds " +
+                                            ToHex(report.rtmr[r]) + ": not this TD's event log");
+    }
+  }
+  std::string text = "\nThe firmware's event log " + tdxrt::EscapeText(path) + " (sha256 " +
+                     ToHex(tdxrt::Sha256(data)) +
+                     ") replays to the quote's RTMR0-2; the pinned "
+                     "registers hold:";
+  for (const int r : pinned) {
+    if (r < 0 || r > 2) continue;
+    const auto events = mrtd::DescribeRegisterEvents(*log, static_cast<std::uint32_t>(r) + 1);
+    text += "\n  RTMR" + std::to_string(r) + ": " + std::to_string(events.size()) + " events";
+    for (const auto& e : events) text += "\n    " + tdxrt::EscapeText(e);
+    if (r == 2 && events.empty()) {
+      const std::string warn =
+          "RTMR2 holds no events: the kernel's EFI stub measured neither its command line nor "
+          "its initrd, so pinning RTMR2 pins neither";
+      std::fprintf(stderr, "tdx-attest: warning: %s\n", warn.c_str());
+      text += "\n    (" + warn + ")";
+    }
+  }
+  return text;
+}
 
 // The policy a reference boot shows (tdxrt::LearnMeasurementSet).
 int RunPolicyFromQuote(const LearnArgs& a) {
@@ -363,6 +403,12 @@ int RunPolicyFromQuote(const LearnArgs& a) {
     return Fail((events ? a.quote + " with " + a.event_log : a.quote) + ": " +
                 set.status().message());
   }
+  std::string firmware_log;
+  if (!a.ccel.empty()) {
+    auto lines = DescribeCcelForPolicy(a.ccel, l->evidence.report, a.rtmrs);
+    if (!lines.ok()) return Fail(lines.status().message());
+    firmware_log = *lines;
+  }
   tdxrt::Policy p;
   p.sets.push_back(*set);
   std::string rtmrs;
@@ -378,7 +424,8 @@ int RunPolicyFromQuote(const LearnArgs& a) {
       p, "Measurement policy learned by tdx-attest from the quote " + tdxrt::EscapeText(a.quote) +
              " (sha256 " + ToHex(tdxrt::Sha256(l->bytes)) + "): " + shown +
              ".\nRTMR0 depends on the host's VM shape (memory, CPUs, QEMU): learn it on each "
-             "kind of host, or leave it out (--rtmr 1 --rtmr 2).");
+             "kind of host, or leave it out (--rtmr 1 --rtmr 2)." +
+             firmware_log);
   if (a.out.empty()) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return Code(ExitCode::kOk);
@@ -586,6 +633,9 @@ int Main(int argc, char** argv) {
   learn->add_option("quote", la.quote, "Quote file (binary, hex or base64)")->required();
   learn->add_option("--event-log", la.event_log,
                     "The TD's RTMR3 event log: pins its launch record's program and host settings");
+  learn->add_option("--ccel", la.ccel,
+                    "The TD's firmware event log (/sys/firmware/acpi/tables/data/CCEL): checked "
+                    "against the quote's RTMR0-2, its events listed in the policy's comment");
   learn->add_option("--name", la.name, "The set's name")->capture_default_str();
   learn->add_option("--rtmr", la.rtmrs, "RTMRs to pin (repeatable; default 0, 1 and 2)");
   learn->add_option("--out", la.out, "Write here (atomically) instead of stdout");

@@ -316,4 +316,13 @@ std::string DescribeEventData(const CcEvent& e) {
   return size;
 }
 
+std::vector<std::string> DescribeRegisterEvents(const CcEventLog& log, std::uint32_t mr_index) {
+  std::vector<std::string> out;
+  for (const auto& e : log.events) {
+    if (e.type == kEvNoAction || e.mr_index != mr_index) continue;
+    out.push_back(EventTypeName(e.type) + " " + DescribeEventData(e));
+  }
+  return out;
+}
+
 }  // namespace mrtd

@@ -58,6 +58,9 @@ tdxrt::Result<CcEventLog> ParseCcEventLog(tdxrt::ByteSpan log);
 tdxrt::Result<std::array<tdxrt::Sha384Digest, 4>> ReplayRtmrs(const CcEventLog& log);
 
 std::string EventTypeName(std::uint32_t type);
+
+// The extended events of one register (mr_index 1..4 = RTMR0..3), one "TYPE description" each.
+std::vector<std::string> DescribeRegisterEvents(const CcEventLog& log, std::uint32_t mr_index);
 // A short human description of well-known event data (action text, variable name, blob
 // description, tagged event), or the data size.
 std::string DescribeEventData(const CcEvent& e);
