@@ -279,22 +279,19 @@ RegisterResult RtmrResult(const ExpectedLog& x, const ExpectedVariant& v, int re
 Diagnosis Diagnose(const ExpectedLog& x, const ActualBoot& a) {
   Diagnosis d;
   if (a.events) {
-    // The registers a CC log replays to; a quote given beside it must agree.
-    std::array<Sha384Digest, 4> replay{};
-    for (const auto& e : *a.events) {
-      if (e.type == kEvNoAction || e.mr_index < 1 || e.mr_index > 4) continue;
-      const tdxrt::Bytes* dig = e.Sha384();
-      if (!dig || dig->size() != 48) continue;
-      Sha384Digest dd{};
-      std::copy(dig->begin(), dig->end(), dd.begin());
-      ExtendRtmr(replay[e.mr_index - 1], dd);
-    }
-    for (std::size_t r = 0; r < 4; ++r) {
-      if (a.rtmr[r] && *a.rtmr[r] != replay[r]) {
-        d.notes.push_back("the event log replays RTMR" + std::to_string(r) + " to " +
-                          Hex(replay[r]) + ", the quote holds " + Hex(*a.rtmr[r]) +
-                          ": the log is not this TD's (its events are diagnosed as they are)");
+    // The registers a CC log replays to (ReplayRtmrs); a quote given beside it must agree.
+    CcEventLog log;
+    log.events = *a.events;
+    if (auto replay = ReplayRtmrs(log); replay.ok()) {
+      for (std::size_t r = 0; r < 4; ++r) {
+        if (a.rtmr[r] && *a.rtmr[r] != (*replay)[r]) {
+          d.notes.push_back("the event log replays RTMR" + std::to_string(r) + " to " +
+                            Hex((*replay)[r]) + ", the quote holds " + Hex(*a.rtmr[r]) +
+                            ": the log is not this TD's (its events are diagnosed as they are)");
+        }
       }
+    } else {
+      d.notes.push_back("the event log does not replay: " + replay.status().message());
     }
   }
   for (const auto& v : x.variants) {
