@@ -140,7 +140,7 @@ grep -o 'zipnet-client: error: ConnectTimeout: .*' "$W/other.log" | sed 's/after
 # (One more file changes RTMR2, and RTMR1 too: QEMU writes the initrd's size into the kernel's
 # setup header before it is measured.)
 for i in 1 2; do
-  grep -q "refused client [0-9a-f]* from .*: attestation (policy): policy refused the evidence: set 'zipnet-client-sim': RTMR1 $(cut -c1-16 out/zipnet-client-other/zipnet-client-other-rtmr1.hex)\.\.\. is not $(cut -c1-16 out/zipnet-client-sim/zipnet-client-sim-rtmr1.hex)" "$W/s$i.log" &&
+  grep -q "refused client [0-9a-f]* from .*: attestation (policy): policy refused the evidence: set 'zipnet-client-sim_qemu-10.1+ovmf-stable202211': RTMR1 $(cut -c1-16 out/zipnet-client-other/zipnet-client-other-rtmr1.hex)\.\.\. is not $(cut -c1-16 out/zipnet-client-sim/zipnet-client-sim-rtmr1.hex)" "$W/s$i.log" &&
     echo "server $i refused the other image: its RTMR1 is not the policy's"
 done
 true
