@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tdx_version.h"
+#include "tdximage/apt_suite.h"
 #include "tdximage/archive.h"
 #include "tdximage/build.h"
 #include "tdximage/cache.h"
@@ -49,14 +50,17 @@ int Usage(const std::string& msg) {
   return static_cast<int>(ExitCode::kUsage);
 }
 
-bool IsDeb(const std::string& path) {
-  return path.size() > 4 && path.substr(path.size() - 4) == ".deb";
+// A Debian package by its content (an ar archive), whatever its name: a cache entry has none.
+bool IsDeb(const tdxrt::Bytes& data) {
+  static constexpr std::string_view kArMagic = "!<arch>\n";
+  return data.size() >= kArMagic.size() &&
+         std::equal(kArMagic.begin(), kArMagic.end(), data.begin());
 }
 
 // The tar stream of a package or tarball argument.
 tdxrt::Result<tdxrt::Bytes> TarOf(const std::string& path) {
   TDX_ASSIGN_OR_RETURN(tdxrt::Bytes data, tdxrt::ReadFile(path));
-  if (!IsDeb(path)) return data;
+  if (!IsDeb(data)) return data;
   auto tar = tdximage::DebDataTar(data);
   if (!tar.ok()) return tar.status().WithContext(path);
   return tar;
@@ -120,13 +124,30 @@ Cache MakeCache(const Common& c) {
   return Cache(c.cache_dir.empty() ? Cache::DefaultDir() : std::filesystem::path(c.cache_dir));
 }
 
+// The command runner of a recipe's apt commands: the machine's apt configuration, or a private
+// one for the recipe's suite (apt_suite.h).
+tdxrt::Result<std::unique_ptr<CommandRunner>> RunnerFor(const Recipe& recipe, const Cache& cache,
+                                                        const Common& c) {
+  std::unique_ptr<CommandRunner> posix = MakePosixCommandRunner();
+  if (recipe.suite.empty()) return posix;
+  TDX_ASSIGN_OR_RETURN(AptSuite suite,
+                       PrepareAptSuite(*posix, cache.dir(), recipe.suite, c.offline));
+  struct Owned : AptSuiteRunner {
+    Owned(std::unique_ptr<CommandRunner> inner, AptSuite s)
+        : AptSuiteRunner(*inner, std::move(s)), keep(std::move(inner)) {}
+    std::unique_ptr<CommandRunner> keep;
+  };
+  return std::unique_ptr<CommandRunner>(new Owned(std::move(posix), std::move(suite)));
+}
+
 int RunLock(const std::string& recipe_file, const Common& c) {
   auto recipe = LoadRecipe(recipe_file);
   if (!recipe.ok()) return Fail(recipe.status().message());
   Cache cache = MakeCache(c);
-  auto runner = MakePosixCommandRunner();
+  auto runner = RunnerFor(*recipe, cache, c);
+  if (!runner.ok()) return Fail(runner.status().message());
   auto http = MakeCurlFetcher();
-  SourceStore store(cache, *runner, *http, MakeSourceOptions(c));
+  SourceStore store(cache, **runner, *http, MakeSourceOptions(c));
   // A Debian package version's bytes never change: its pin in the existing lock is kept (and the
   // package checked against it), so re-locking after adding a source fetches nothing else.
   // Files and URLs are resolved anew.
@@ -150,7 +171,7 @@ int RunLock(const std::string& recipe_file, const Common& c) {
     LockEntry entry{s.Identity(), got->sha256, got->size, got->filename, pin ? pin->pool : ""};
     if (s.kind == SourceSpec::Kind::kApt && entry.pool.empty() && !c.offline) {
       // Where the archive keeps it, for rebuilds after it left the live archive (--archive).
-      auto where = ResolveAptPackage(*runner, s.package, s.version);
+      auto where = ResolveAptPackage(**runner, s.package, s.version);
       if (!where.ok()) return Fail("source '" + s.name + "': " + where.status().message());
       entry.pool = where->pool;
     }
@@ -158,7 +179,7 @@ int RunLock(const std::string& recipe_file, const Common& c) {
   }
   if (recipe->build) {
     auto toolchain =
-        LockBuildToolchain(*recipe, previous ? &*previous : nullptr, *runner, store, c.offline);
+        LockBuildToolchain(*recipe, previous ? &*previous : nullptr, **runner, store, c.offline);
     if (!toolchain.ok()) return Fail(toolchain.status().message());
     lock.toolchain = std::move(toolchain).value();
     if (!c.quiet) {
@@ -208,7 +229,7 @@ tdxrt::Result<BuildResult> BuildRecipe(const Recipe& recipe, const std::string& 
     }
   }
   Cache cache = MakeCache(c);
-  auto runner = MakePosixCommandRunner();
+  TDX_ASSIGN_OR_RETURN(auto runner, RunnerFor(recipe, cache, c));
   auto http = MakeCurlFetcher();
   SourceStore store(cache, *runner, *http, MakeSourceOptions(c));
   auto log = Logger(c);
@@ -302,14 +323,14 @@ int RunBuild(const std::string& recipe_file, const std::string& out_root, bool n
 struct VerifyOptions {
   std::string against;
   std::vector<std::string> expect_mrtd;
-  std::string page_order = "single-pass";
+  std::string page_order;  // default: the order of <name>-mrtd.hex (the recipe's first host)
   bool keep = false;
 };
 
 int RunVerify(const std::string& recipe_file, const VerifyOptions& v, const Common& c) {
   auto recipe = LoadRecipe(recipe_file);
   if (!recipe.ok()) return Fail(recipe.status().message());
-  if (v.page_order != "single-pass" && v.page_order != "two-pass")
+  if (!v.page_order.empty() && v.page_order != "single-pass" && v.page_order != "two-pass")
     return Usage("--page-order must be single-pass or two-pass");
   std::vector<std::string> expected;
   for (const auto& e : v.expect_mrtd) {
@@ -365,7 +386,11 @@ int RunVerify(const std::string& recipe_file, const VerifyOptions& v, const Comm
                              std::to_string(mine->size()) + " bytes)");
     }
   }
-  const std::string mrtd = built->measurements["mr_td"][v.page_order].get<std::string>();
+  const std::string page_order =
+      v.page_order.empty()
+          ? built->measurements.value("mr_td_hex_file_page_order", std::string("single-pass"))
+          : v.page_order;
+  const std::string mrtd = built->measurements["mr_td"][page_order].get<std::string>();
   bool mrtd_ok = true;
   if (!expected.empty()) {
     mrtd_ok = std::find(expected.begin(), expected.end(), mrtd) != expected.end();
@@ -373,7 +398,7 @@ int RunVerify(const std::string& recipe_file, const VerifyOptions& v, const Comm
       std::string list;
       for (const auto& e : expected) list += (list.empty() ? "" : ", ") + e;
       report.match = false;
-      report.lines.insert(report.lines.begin(), "MR_TD (" + v.page_order + ") of the rebuild is " +
+      report.lines.insert(report.lines.begin(), "MR_TD (" + page_order + ") of the rebuild is " +
                                                     mrtd + "; expected " +
                                                     (expected.size() > 1 ? "one of " : "") + list);
     }
@@ -384,13 +409,13 @@ int RunVerify(const std::string& recipe_file, const VerifyOptions& v, const Comm
     j["findings"] = report.lines;
     j["rebuilt"] = built->measurements;
     if (!expected.empty())
-      j["expect_mrtd"] = {{"page_order", v.page_order}, {"expected", expected}, {"match", mrtd_ok}};
+      j["expect_mrtd"] = {{"page_order", page_order}, {"expected", expected}, {"match", mrtd_ok}};
     std::cout << tdxrt::DumpJson(j) << "\n";
   } else {
     if (report.match) {
       std::printf("match: %s rebuilt%s\n", recipe->name.c_str(),
                   published ? (" bit for bit against " + against).c_str() : "");
-      std::printf("MR_TD (%s): %s\nRTMR1: %s\nRTMR2: %s\n", v.page_order.c_str(), mrtd.c_str(),
+      std::printf("MR_TD (%s): %s\nRTMR1: %s\nRTMR2: %s\n", page_order.c_str(), mrtd.c_str(),
                   built->measurements["rtmr1"].get<std::string>().c_str(),
                   built->measurements["rtmr2"].get<std::string>().c_str());
     } else {
@@ -651,7 +676,8 @@ int Main(int argc, char** argv) {
       "Published build: out/<name>/ (default), a *-manifest.json or a *-run-qemu.sh");
   verify->add_option("--expect-mrtd", vo.expect_mrtd, "Accepted MR_TD of the rebuild (repeatable)");
   verify->add_option("--page-order", vo.page_order,
-                     "Page order for --expect-mrtd: single-pass (default) or two-pass");
+                     "Page order for --expect-mrtd: single-pass or two-pass (default: that of "
+                     "<name>-mrtd.hex, the recipe's first host)");
   verify->add_flag("--keep", vo.keep, "Keep the rebuild directory");
   verify->fallthrough();
 

@@ -255,8 +255,8 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
   try {
     P.CheckKeys(
         root,
-        {"name", "description", "base", "sources", "kernel", "ovmf", "rootfs", "modules", "files",
-         "binaries", "build", "payload", "cmdline", "launch", "compression", "measure"},
+        {"name", "description", "base", "suite", "sources", "kernel", "ovmf", "rootfs", "modules",
+         "files", "binaries", "build", "payload", "cmdline", "launch", "compression", "measure"},
         "the recipe");
     if (auto n = P.Str(root, "name", true, "the recipe", "e.g. name: zipnet-client")) {
       static const std::regex kName("[a-z0-9][a-z0-9._-]{0,63}");
@@ -271,6 +271,13 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
         P.Error(root["base"], "unknown base '" + *b + "'", "alpine, ubuntu or debian");
       }
       r.base = *b;
+    }
+    if (auto su = P.Str(root, "suite", false, "the recipe")) {
+      static const std::regex kSuite("[a-z]{2,32}");
+      if (!std::regex_match(*su, kSuite)) {
+        P.Error(root["suite"], "invalid suite '" + *su + "'", "a Debian codename, e.g. trixie");
+      }
+      r.suite = *su;
     }
     std::set<std::string> names;
     const YAML::Node srcs = root["sources"];

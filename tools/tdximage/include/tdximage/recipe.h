@@ -98,7 +98,11 @@ struct Recipe {
   std::string file;  // path of the recipe, as given
   std::string dir;   // its directory
   std::string name;
-  std::string base;                 // alpine | ubuntu | debian
+  std::string base;  // alpine | ubuntu | debian
+  // The Debian suite its apt sources and build toolchain come from ("trixie"), through a
+  // private apt configuration of this machine's archive (apt_suite.h); empty: the machine's
+  // own apt configuration.
+  std::string suite;
   std::vector<SourceSpec> sources;  // in recipe order
   SourceRef kernel;
   SourceRef ovmf;
