@@ -271,7 +271,10 @@ Result<AssembledImage> AssembleImage(const Recipe& r, const SourceSet& set, cons
       return Status::InvalidArgument("modules: source '" + *r.modules_source +
                                      "' is not an archive");
     FileTree mods;
+    // Debian 12 ships them in lib/modules, Debian 13 (merged /usr) in usr/lib/modules: either
+    // lands in the image's /lib/modules.
     TDX_TRY(mods.AddTar(*c->tar, "lib/modules", "lib/modules", *r.modules_source));
+    TDX_TRY(mods.AddTar(*c->tar, "usr/lib/modules", "lib/modules", *r.modules_source));
     TDX_ASSIGN_OR_RETURN(std::string version, KernelModulesVersion(mods));
     TDX_ASSIGN_OR_RETURN(auto closure, ModuleClosure(mods, version, r.modules));
     std::string names;
@@ -439,6 +442,14 @@ std::string PolicyFor(const mrtd::ExpectedLog& log, const Recipe& r, const Assem
           " -> set " + same->name;
     }
   }
+  // With the header QEMU patches, RTMR1 depends on where QEMU puts the initrd, so on the memory.
+  const bool patched = std::any_of(log.variants.begin(), log.variants.end(), [](const auto& v) {
+    return v.kernel_header == mrtd::KernelHeaderMode::kQemuPatched;
+  });
+  const std::string memory_line =
+      patched ? "RTMR1 assumes memory " + r.memory +
+                    " (a different MEMORY changes it: recompute with mrtd-calc)"
+              : "RTMR1 does not depend on the memory (every host measures the kernel unmodified)";
   const std::string which =
       r.hosts.empty()
           ? "MR_TD: one set per page order hosts use (single-pass: upstream KVM + QEMU >= "
@@ -447,9 +458,9 @@ std::string PolicyFor(const mrtd::ExpectedLog& log, const Recipe& r, const Assem
                 "):" + hosts_line;
   return tdxrt::SerializePolicy(
       p, "Measurement policy for image '" + r.name + "', written by " + tool + ".\n" + which +
-             "\nRTMR1 assumes memory " + r.memory +
-             " (a different MEMORY changes it: recompute with mrtd-calc); RTMR2 the "
-             "cmdline and initramfs.\nRTMR0 is not pinned: it holds the host QEMU's ACPI tables.\n"
+             "\n" + memory_line +
+             "; RTMR2 the cmdline and initramfs.\nRTMR0 is not pinned: it holds the host QEMU's "
+             "ACPI tables.\n"
              "A quote that does not match: mrtd-calc diagnose --expected " +
              r.name +
              "-eventlog.json --quote Q\n"

@@ -35,7 +35,9 @@ Result<std::string> KernelModulesVersion(const FileTree& tree) {
       versions.insert(rest);
   }
   if (versions.empty())
-    return Status::NotFound("no lib/modules/<version>/ directory in the modules source");
+    return Status::NotFound(
+        "no lib/modules/<version>/ (or usr/lib/modules/<version>/) directory in the modules "
+        "source");
   if (versions.size() > 1) {
     std::string list;
     for (const auto& v : versions) list += (list.empty() ? "" : ", ") + v;

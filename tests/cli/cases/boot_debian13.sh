@@ -1,0 +1,23 @@
+# The Debian 13 (trixie) image, built on this Debian 12 machine through a private apt
+# configuration (recipe `suite: trixie`): boot its run-qemu.sh with TDX=0 under TCG (marker, HTTP
+# body, poweroff; ../lib/boot.sh), then check what is new with trixie: its OVMF 2025.02 is the
+# 4 MiB build with TDVF metadata, the measurements are those of upstream QEMU 10.1/10.2 with that
+# OVMF (unmodified kernel, separator in RTMR1: one policy set), the OVMF_CODE_4M.fd beside it is
+# refused naming the section that runs past its end, and a rebuild verifies bit for bit.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/boot.sh" debian13 tdx-hello-debian13
+d=out/tdx-hello-debian13/tdx-hello-debian13
+echo "ovmf.fd: $(stat -c %s "$d-ovmf.fd") bytes"
+"$MRTD_CALC" inspect --ovmf "$d-ovmf.fd" | head -1
+grep -c '^  - name:' "$d-policy.yaml"
+grep -o 'qemu-1[0-9.]*+ovmf-stable202502: single-pass, kernel header unmodified, separator in RTMR1' "$d-policy.yaml"
+m=$("$MRTD_CALC" measure --ovmf "$d-ovmf.fd" --kernel "$d-vmlinuz" --initrd "$d-initramfs.cpio.gz" \
+      --cmdline console=ttyS0 --host qemu=10.1,ovmf=2025.02-8+deb13u1)
+for r in RTMR1 RTMR2; do
+  [ "$(echo "$m" | sed -n "s/^$r: *//p")" = "$(cat "$d-$(echo $r | tr A-Z a-z).hex")" ] &&
+    echo "$r equals mrtd-calc --host qemu=10.1,ovmf=2025.02-8+deb13u1 (no --memory: unmodified)"
+done
+# OVMF_CODE_4M.fd from the same package (the lock's pinned .deb, in the tdximage cache).
+sha=$(grep -A3 '"ovmf": {' "$RECIPES/debian13/tdx-hello.lock" | sed -n 's/.*"sha256": "\([0-9a-f]*\)".*/\1/p')
+mkdir ovmf && "$TDXIMAGE" extract "$TDXIMAGE_CACHE/sha256/$sha" usr/share/OVMF/OVMF_CODE_4M.fd -o ovmf/OVMF_CODE_4M.fd >/dev/null
+{ "$MRTD_CALC" inspect --ovmf ovmf/OVMF_CODE_4M.fd 2>&1 || echo "exit $?"; } | sed 's|ovmf/||'
+"$TDXIMAGE" -q verify "$RECIPES/debian13/tdx-hello.yaml" --against out/tdx-hello-debian13 | head -1
