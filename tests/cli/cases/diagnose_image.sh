@@ -32,6 +32,11 @@ echo "== the measurements file: register values only"
 echo "== json"
 "$MRTD_CALC" --json diagnose "${x[@]}" $(values --memory 512M --host qemu=10.2,ovmf=2022.11) |
   grep -E '^  "(match|closest_host)"'
+echo "== a quote file in hex (mock evidence claiming the image's measurements)"
+"$TDX_ATTEST" quote --provider mock --mock-from "$d-measurements.json" \
+  --report-data "$(printf '00%.0s' $(seq 64))" --out mock.bin 2>/dev/null
+od -An -tx1 -v mock.bin | tr -d ' \n' >mock.hex
+"$MRTD_CALC" diagnose "${x[@]}" --quote mock.hex | grep -E '^(actual|matches host)'
 echo "== refusals"
 sed 's/"rtmr2": "e/"rtmr2": "f/' "$d-eventlog.json" >bad.json
 { "$MRTD_CALC" diagnose --expected bad.json --rtmr1 "$(cat "$d-rtmr1.hex")" 2>&1 || echo "exit $?"; } | cut -c1-120

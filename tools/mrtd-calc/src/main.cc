@@ -18,10 +18,10 @@
 #include "mrtd/tdvf.h"
 #include "tdx_version.h"
 #include "tdxrt/cli.h"
+#include "tdxrt/evidence.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/json.h"
-#include "tdxrt/quote.h"
 #include "tdxrt/run_main.h"
 
 namespace {
@@ -453,13 +453,18 @@ int RunDiagnose(const DiagnoseOptions& o, bool json) {
   }
   if (by_hand) sources.push_back("register values given on the command line");
   if (!o.quote.empty()) {
-    auto q = tdxrt::ReadFile(o.quote, 1 << 20);
-    if (!q.ok()) return Fail(q.status().message());
-    auto quote = tdxrt::ParseQuote(*q);
-    if (!quote.ok()) return Fail(o.quote + ": " + quote.status().message());
-    actual.mr_td = quote->report.mr_td;
-    for (std::size_t r = 0; r < 4; ++r) actual.rtmr[r] = quote->report.rtmr[r];
-    sources.push_back("quote " + o.quote);
+    // Binary, hex or base64, as tdx-attest reads quotes; mock evidence is read too, and said.
+    auto file = tdxrt::ReadFile(o.quote, 1 << 20);
+    if (!file.ok()) return Fail(file.status().message());
+    auto decoded = tdxrt::DecodeEvidenceFile(*file);
+    if (!decoded.ok()) return Fail(o.quote + ": " + decoded.status().message());
+    auto evidence = tdxrt::ParseEvidence(decoded->bytes);
+    if (!evidence.ok()) return Fail(o.quote + ": " + evidence.status().message());
+    actual.mr_td = evidence->report.mr_td;
+    for (std::size_t r = 0; r < 4; ++r) actual.rtmr[r] = evidence->report.rtmr[r];
+    sources.push_back(evidence->kind == tdxrt::EvidenceKind::kTdxQuote
+                          ? "quote " + o.quote
+                          : "mock evidence " + o.quote + " (not from TDX hardware)");
   }
   if (!o.eventlog.empty()) {
     auto data = tdxrt::ReadFile(o.eventlog, 64ull << 20);
