@@ -16,6 +16,9 @@ for r in RTMR1 RTMR2; do
   [ "$(echo "$m" | sed -n "s/^$r: *//p")" = "$(cat "$d-$(echo $r | tr A-Z a-z).hex")" ] &&
     echo "$r equals mrtd-calc --host qemu=10.1,ovmf=2025.02-8+deb13u1 (no --memory: unmodified)"
 done
+# The kernel is measured unmodified on every host: another MEMORY does not change RTMR1, and the
+# launcher does not warn that it would.
+MEMORY=1G TDX=0 "$d-run-qemu.sh" --print-cmd 2>&1 >/dev/null | grep -c "RTMR1 changes" || true
 # OVMF_CODE_4M.fd from the same package (the lock's pinned .deb, in the tdximage cache).
 sha=$(grep -A3 '"ovmf": {' "$RECIPES/debian13/tdx-hello.lock" | sed -n 's/.*"sha256": "\([0-9a-f]*\)".*/\1/p')
 mkdir ovmf && "$TDXIMAGE" extract "$TDXIMAGE_CACHE/sha256/$sha" usr/share/OVMF/OVMF_CODE_4M.fd -o ovmf/OVMF_CODE_4M.fd >/dev/null

@@ -712,6 +712,9 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
       const mrtd::ExpectedVariant& first = expected_log.variants.front();
       ls.kernel_header = std::string(mrtd::KernelHeaderModeName(first.kernel_header));
       ls.ovmf_layout = std::string(mrtd::OvmfEventLayoutName(first.ovmf_layout));
+      ls.rtmr1_follows_memory = std::any_of(
+          expected_log.variants.begin(), expected_log.variants.end(),
+          [](const auto& v) { return v.kernel_header == mrtd::KernelHeaderMode::kQemuPatched; });
       for (const auto& v : expected_log.variants) {
         if (r.hosts.empty()) break;
         ls.host_lines.push_back(v.host + ": MR_TD " +

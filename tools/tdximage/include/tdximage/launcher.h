@@ -29,6 +29,7 @@ struct LauncherSpec {
   std::string mrtd_single, mrtd_two, rtmr1, rtmr2;
   std::string kernel_header, ovmf_layout;  // the first host's (mrtd-calc flags for MEMORY=)
   std::vector<std::string> host_lines;     // "HOST: MR_TD order, RTMR1 hex", one per host
+  bool rtmr1_follows_memory = true;        // some host measures the header QEMU patches
   std::string kernel_file, initrd_file, ovmf_file;  // names among `files`
   std::vector<LauncherFile> files;                  // everything the launcher carries
   std::int64_t mtime = 0;
