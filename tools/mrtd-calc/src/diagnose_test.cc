@@ -369,14 +369,8 @@ TEST_CASE("diagnose: the closest of several hosts, and a log that is not the quo
 }
 
 TEST_CASE("diagnose: the real CC event log (shared/vectors/dstack/ccel.bin)") {
-  const std::filesystem::path path =
-      std::filesystem::path(TDX_SHARED_DIR) / "vectors/dstack/ccel.bin";
-  if (!std::filesystem::exists(path)) {
-    std::printf("skipped: %s absent (no ../shared)\n", path.c_str());
-    return;
-  }
-  auto bytes = tdxrt::ReadFile(path);
-  REQUIRE(bytes.ok());
+  const auto bytes = mrtd::testing::SharedFile("vectors/dstack/ccel.bin");
+  if (!bytes) return;
   Inputs in;
   // dstack's log: stable202411 layout (separator in RTMR1), its own kernel, RTMR2 empty.
   for (const auto& spec : {kPatchedOld, kUnmodifiedNew}) {

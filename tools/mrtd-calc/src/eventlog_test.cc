@@ -113,14 +113,8 @@ TEST_CASE("event logs with bad lengths get exact diagnoses") {
 }
 
 TEST_CASE("real CC event log from a TDX guest (shared/vectors/dstack/ccel.bin)") {
-  const std::filesystem::path path =
-      std::filesystem::path(TDX_SHARED_DIR) / "vectors/dstack/ccel.bin";
-  if (!std::filesystem::exists(path)) {
-    std::printf("skipped: %s absent (no ../shared)\n", path.c_str());
-    return;
-  }
-  auto bytes = tdxrt::ReadFile(path);
-  REQUIRE(bytes.ok());
+  const auto bytes = mrtd::testing::SharedFile("vectors/dstack/ccel.bin");
+  if (!bytes) return;
   CHECK(bytes->size() == 65536);
   auto log = mrtd::ParseCcEventLog(*bytes);
   REQUIRE_MESSAGE(log.ok(), log.status().message());

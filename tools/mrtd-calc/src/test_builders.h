@@ -4,11 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "mrtd/tdvf.h"
 #include "tdxrt/bytes.h"
+#include "tdxrt/file.h"
 
 namespace mrtd::testing {
 
@@ -88,5 +92,20 @@ struct BuiltLog {
 // A crypto-agile log with SHA-256 and SHA-384 digests, padded with `pad` to `total` bytes.
 BuiltLog BuildEventLog(const std::vector<LogEvent>& events, std::size_t total = 0,
                        std::uint8_t pad = 0xff);
+
+#ifdef TDX_SHARED_DIR
+// A file of ../shared (e.g. "vectors/dstack/ccel.bin"); nullopt, after printing the "skipped:"
+// line the test runner looks for, when ../shared is absent. A file that is there but unreadable
+// is an error (an empty Bytes makes the caller's first check fail).
+inline std::optional<tdxrt::Bytes> SharedFile(const char* relative) {
+  const std::filesystem::path path = std::filesystem::path(TDX_SHARED_DIR) / relative;
+  if (!std::filesystem::exists(path)) {
+    std::printf("skipped: %s absent (no ../shared)\n", path.c_str());
+    return std::nullopt;
+  }
+  auto bytes = tdxrt::ReadFile(path);
+  return bytes.ok() ? std::move(bytes).value() : tdxrt::Bytes{};
+}
+#endif
 
 }  // namespace mrtd::testing
