@@ -19,6 +19,12 @@ done
 # The kernel is measured unmodified on every host: another MEMORY does not change RTMR1, and the
 # launcher does not warn that it would.
 MEMORY=1G TDX=0 "$d-run-qemu.sh" --print-cmd 2>&1 >/dev/null | grep -c "RTMR1 changes" || true
+# RTMR0 against a real TDX guest's log (dstack's, OVMF >= stable202411): every event the image
+# decides, its variable store's digest included, is that log's; the kernel and RTMR2 are not.
+if [ -f "$SHARED/vectors/dstack/ccel.bin" ]; then
+  "$MRTD_CALC" diagnose --expected "$d-eventlog.json" --eventlog "$SHARED/vectors/dstack/ccel.bin" |
+    grep -E '^  RTMR0|^    cause' | cut -c1-60
+fi
 # OVMF_CODE_4M.fd from the same package (the lock's pinned .deb, in the tdximage cache).
 sha=$(grep -A3 '"ovmf": {' "$RECIPES/debian13/tdx-hello.lock" | sed -n 's/.*"sha256": "\([0-9a-f]*\)".*/\1/p')
 mkdir ovmf && "$TDXIMAGE" extract "$TDXIMAGE_CACHE/sha256/$sha" usr/share/OVMF/OVMF_CODE_4M.fd -o ovmf/OVMF_CODE_4M.fd >/dev/null

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "mrtd/rtmr.h"
+#include "mrtd/rtmr0.h"
 #include "tdxrt/hex.h"
 
 namespace mrtd {
@@ -33,7 +34,27 @@ constexpr const char* kSeparatorNotInRtmr1 =
     "stable202411 or later, so the OVMF that ran is older than that, or the image's OVMF "
     "release (recipe) is wrong";
 
+constexpr const char* kSeparatorAlsoInRtmr0 =
+    "the separator's register: a second separator in RTMR0, the ReadyToBoot one that releases "
+    "before edk2-stable202411 measure there; the image was measured for stable202411 or later";
+
 std::string GenericEventCause(const ExpectedLog& x, const ExpectedEvent& e) {
+  if (e.rtmr == 0) {
+    switch (e.type) {
+      case kEvEfiPlatformFirmwareBlob2:
+        return "the variable store (CFV) is not the image's firmware's: another OVMF ran (MR_TD "
+               "says whether its code differs too)";
+      case kEvEfiVariableDriverConfig:
+        return "a Secure Boot variable differs from the image's firmware's (" + e.what +
+               "): keys enrolled in the variable store that ran";
+      case kEvEfiVariableBoot:
+        return "OVMF's boot options differ (" + e.what +
+               "): the host set another boot order (-boot, bootindex) or another OVMF ran";
+      default:
+        return "OVMF measured another " + EventTypeName(e.type) + " here (" + e.what +
+               "): another OVMF build than the image's";
+    }
+  }
   const auto depends = [&](const char* what) {
     return std::find(e.depends_on.begin(), e.depends_on.end(), what) != e.depends_on.end();
   };
@@ -214,6 +235,16 @@ void DiagnoseEvents(const ExpectedLog& x, const ExpectedVariant& v, int reg,
     const ExpectedEvent& e = exp[i];
     const CcEvent& a = *act[j];
     const std::string ad = digest_of(a);
+    if (!e.predicted) {
+      // The host's event (TD HOB, ACPI tables): any digest, but the event must be there.
+      if (a.type != e.type) {
+        findings.push_back({rn, i + 1, a.index, "", ad,
+                            "the log has " + EventTypeName(a.type) + " " + DescribeEventData(a) +
+                                " where OVMF measures " + e.what + ": another OVMF build"});
+      }
+      ++i, ++j;
+      continue;
+    }
     const std::string ed = Hex(e.digest);
     if (ad == ed) {
       ++i, ++j;
@@ -221,9 +252,9 @@ void DiagnoseEvents(const ExpectedLog& x, const ExpectedVariant& v, int reg,
     }
     if (a.type == kEvSeparator && e.type != kEvSeparator) {
       findings.push_back({rn, std::nullopt, a.index, "", ad,
-                          reg == 1 ? kSeparatorNowInRtmr1
-                                   : "an EV_SEPARATOR the image's boot "
-                                     "does not measure here"});
+                          reg == 1   ? kSeparatorNowInRtmr1
+                          : reg == 0 ? kSeparatorAlsoInRtmr0
+                                     : "an EV_SEPARATOR the image's boot does not measure here"});
       ++j;
       continue;
     }
@@ -255,6 +286,19 @@ void DiagnoseEvents(const ExpectedLog& x, const ExpectedVariant& v, int reg,
                             EventTypeName(act[j]->type) + " " + DescribeEventData(*act[j]) +
                             " (another boot path: a boot loader, a UKI, or another OVMF)"});
   }
+}
+
+// RTMR0: its events where the image decides them (a log is needed; its value is never known).
+RegisterResult Rtmr0Result(const ExpectedLog& x, const ExpectedVariant& v, const ActualBoot& a,
+                           std::vector<Finding>& findings) {
+  RegisterResult r{"RTMR0", RegisterResult::State::kUnknown, "", ""};
+  if (a.rtmr[0]) r.actual = Hex(*a.rtmr[0]);
+  if (!a.events || EventsOf(v, 0).empty()) return r;
+  const std::size_t before = findings.size();
+  DiagnoseEvents(x, v, 0, *a.events, findings);
+  r.state = findings.size() == before ? RegisterResult::State::kMatchWherePredicted
+                                      : RegisterResult::State::kDiffers;
+  return r;
 }
 
 RegisterResult RtmrResult(const ExpectedLog& x, const ExpectedVariant& v, int reg,
@@ -298,6 +342,7 @@ Diagnosis Diagnose(const ExpectedLog& x, const ActualBoot& a) {
     VariantDiagnosis vd;
     vd.host = v.host;
     vd.registers.push_back(MrTdResult(x, v, a, vd.findings));
+    vd.registers.push_back(Rtmr0Result(x, v, a, vd.findings));
     for (int reg : {1, 2}) vd.registers.push_back(RtmrResult(x, v, reg, a, vd.findings));
     d.variants.push_back(std::move(vd));
   }
@@ -313,10 +358,18 @@ Diagnosis Diagnose(const ExpectedLog& x, const ActualBoot& a) {
   d.match = best.findings.empty() && d.notes.empty() &&
             std::any_of(best.registers.begin(), best.registers.end(),
                         [](auto& r) { return r.state == RegisterResult::State::kMatch; });
-  if (a.rtmr[0]) {
+  const RegisterResult& r0 = best.registers[1];
+  if (r0.state == RegisterResult::State::kUnknown && a.rtmr[0]) {
     d.notes.push_back(
-        "RTMR0 is not compared: the image does not predict it (OVMF's configuration and the "
-        "host QEMU's ACPI tables)");
+        std::string("RTMR0 is not compared: ") +
+        (a.events ? "the image predicts no RTMR0 events for this host's OVMF (older than "
+                    "edk2-stable202411)"
+                  : "its value holds the host's TD HOB and ACPI tables; give the TD's event log "
+                    "(--eventlog) to compare the events the image decides"));
+  } else if (r0.state != RegisterResult::State::kUnknown) {
+    d.notes.push_back(
+        "RTMR0: the events the image decides were compared; the TD HOB and the ACPI tables are "
+        "the host's (not predicted), so RTMR0's value is not");
   }
   if (!a.mr_td) d.notes.push_back("MR_TD is unknown: give --quote or --mrtd to compare it");
   return d;
@@ -328,6 +381,8 @@ const char* StateName(RegisterResult::State s) {
   switch (s) {
     case RegisterResult::State::kMatch:
       return "matches";
+    case RegisterResult::State::kMatchWherePredicted:
+      return "matches where predicted";
     case RegisterResult::State::kDiffers:
       return "differs";
     case RegisterResult::State::kUnknown:
@@ -356,7 +411,7 @@ std::string DiagnosisText(const Diagnosis& d, const ExpectedLog& x, const Actual
   for (const auto& r : best.registers) {
     t += "  " + r.reg + std::string(6 - std::min<std::size_t>(r.reg.size(), 5), ' ') +
          StateName(r.state);
-    if (r.state == RegisterResult::State::kDiffers) {
+    if (r.state == RegisterResult::State::kDiffers && !r.expected.empty()) {
       t += "  expected " + r.expected.substr(0, 16) + "…  actual " + r.actual.substr(0, 16) + "…";
     }
     t += "\n";

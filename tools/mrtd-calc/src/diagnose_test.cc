@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "mrtd/expected_log.h"
+#include "mrtd/rtmr0.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/json.h"
@@ -70,11 +71,10 @@ mrtd::ExpectedLog Predict(const Inputs& in, std::vector<mrtd::VariantSpec> specs
   return *log;
 }
 
-// A CC event log with the events a variant predicts (and the RTMR0 events a real log starts
-// with, which diagnose does not compare).
+// A CC event log with the events a variant predicts (the host's RTMR0 events, which are not
+// predicted, with made-up data and digests).
 Bytes LogOf(const mrtd::ExpectedVariant& v) {
   std::vector<LogEvent> ev;
-  ev.push_back({1, 0x80000008, Pattern(32, 3), {}});  // RTMR0: EV_EFI_PLATFORM_FIRMWARE_BLOB2
   for (const auto& e : v.events) {
     ev.push_back({static_cast<std::uint32_t>(e.rtmr + 1), e.type, e.data.value_or(Bytes(8, 0)),
                   Bytes(e.digest.begin(), e.digest.end())});
@@ -116,6 +116,14 @@ std::vector<std::string> Findings(const mrtd::Diagnosis& d) {
 
 bool StartsWith(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
+std::vector<mrtd::ExpectedEvent> Reg(const mrtd::ExpectedVariant& v, int rtmr) {
+  std::vector<mrtd::ExpectedEvent> out;
+  for (const auto& e : v.events) {
+    if (e.rtmr == rtmr) out.push_back(e);
+  }
+  return out;
+}
+
 std::string ParseError(const nlohmann::ordered_json& j) {
   auto r = mrtd::ParseExpectedLog(tdxrt::DumpJson(j), "x.json");
   return r.ok() ? "ok" : r.status().message();
@@ -127,31 +135,37 @@ TEST_CASE("expected log: events per host, kernel alternatives grouped by digest"
   Inputs in;
   const mrtd::ExpectedLog log = Predict(in, {kPatchedOld, kUnmodifiedNew});
   REQUIRE(log.variants.size() == 2);
-  const auto& old = log.variants[0];
-  const auto& nw = log.variants[1];
-  CHECK(old.events.size() == 6);  // kernel, 3 actions (no separator), cmdline, initrd
-  CHECK(nw.events.size() == 7);   // with the separator in RTMR1
-  CHECK(mrtd::ReplayExpected(old.events, 1) == old.rtmr1);
-  CHECK(mrtd::ReplayExpected(nw.events, 2) == nw.rtmr2);
-  CHECK(old.rtmr2 == nw.rtmr2);
-  CHECK(old.events[0].type == mrtd::kEvEfiBootServicesApplication);
+  const auto& old_v = log.variants[0];
+  const auto& new_v = log.variants[1];
+  // RTMR0 only for OVMF >= stable202411; RTMR1: kernel, actions (and the separator); RTMR2:
+  // cmdline, initrd.
+  CHECK(Reg(old_v, 0).empty());
+  CHECK(Reg(new_v, 0).size() == 13);
+  const auto old = Reg(old_v, 1), nw = Reg(new_v, 1);
+  CHECK(old.size() == 4);
+  CHECK(nw.size() == 5);
+  CHECK(Reg(old_v, 2).size() == 2);
+  CHECK(mrtd::ReplayExpected(old_v.events, 1) == old_v.rtmr1);
+  CHECK(mrtd::ReplayExpected(new_v.events, 2) == new_v.rtmr2);
+  CHECK(old_v.rtmr2 == new_v.rtmr2);
+  CHECK(old[0].type == mrtd::kEvEfiBootServicesApplication);
   // Patched at 512M: the unmodified header, then memory sizes grouped by digest (2G and up
   // share q35's 2 GiB of low RAM, so the initrd lands at the same address).
   std::vector<std::string> causes;
-  for (const auto& a : old.events[0].alternatives) causes.push_back(a.cause.substr(0, 60));
+  for (const auto& a : old[0].alternatives) causes.push_back(a.cause.substr(0, 60));
   CHECK(causes ==
         std::vector<std::string>{"the kernel header mode: the host measured the kernel as buil",
                                  "the memory size: QEMU placed the initrd for MEMORY=256M, not",
                                  "the memory size: QEMU placed the initrd for MEMORY=1G, not t",
                                  "the memory size: QEMU placed the initrd for MEMORY=2G, 4G or"});
-  CHECK(old.events[0].alternatives[0].digest == nw.events[0].digest);
+  CHECK(old[0].alternatives[0].digest == nw[0].digest);
   // Unmodified: the patched header at the image's memory first.
-  REQUIRE(nw.events[0].alternatives.size() == 4);
-  CHECK(nw.events[0].alternatives[0].digest == old.events[0].digest);
-  CHECK(nw.events[0].alternatives[0].cause.find("at the image's MEMORY=512M") != std::string::npos);
+  REQUIRE(nw[0].alternatives.size() == 4);
+  CHECK(nw[0].alternatives[0].digest == old[0].digest);
+  CHECK(nw[0].alternatives[0].cause.find("at the image's MEMORY=512M") != std::string::npos);
   // Predictable data is carried: the action texts and the separator's four zero bytes.
-  REQUIRE(nw.events[2].data.has_value());
-  CHECK(*nw.events[2].data == Bytes(4, 0));
+  REQUIRE(nw[2].data.has_value());
+  CHECK(*nw[2].data == Bytes(4, 0));
 }
 
 TEST_CASE("expected log file: round trip, and every corruption named by its field") {
@@ -176,7 +190,7 @@ TEST_CASE("expected log file: round trip, and every corruption named by its fiel
   CHECK(mutate([](auto& c) { c["hosts"][1]["rtmr1"] = "zz"; }) ==
         "x.json: hosts[1].rtmr1: not 96 hex digits (invalid hex character 'z' at position 1)");
   CHECK(mutate([](auto& c) { c["hosts"][0]["events"][5]["register"] = "RTMR3"; }) ==
-        "x.json: hosts[0].events[5].register: 'RTMR3' is not RTMR1 or RTMR2");
+        "x.json: hosts[0].events[5].register: 'RTMR3' is not RTMR0, RTMR1 or RTMR2");
   CHECK(mutate([](auto& c) { c["hosts"][0]["events"][0]["type_value"] = -1; }) ==
         "x.json: hosts[0].events[0].type_value: not a 32-bit unsigned number");
   CHECK(mutate([](auto& c) { c["hosts"][0]["page_order"] = "three-pass"; }) ==
@@ -372,11 +386,18 @@ TEST_CASE("diagnose: the real CC event log (shared/vectors/dstack/ccel.bin)") {
   const auto bytes = mrtd::testing::SharedFile("vectors/dstack/ccel.bin");
   if (!bytes) return;
   Inputs in;
-  // dstack's log: stable202411 layout (separator in RTMR1), its own kernel, RTMR2 empty.
+  // dstack's log: stable202411 layout (separator in RTMR1), its own kernel, RTMR2 empty; RTMR0
+  // has every event the image decides as predicted, except the variable store (this test's
+  // firmware is a builder's, not an OVMF: cli.boot_debian13 checks Debian 13's OVMF.fd, whose
+  // variable store is dstack's byte for byte).
   for (const auto& spec : {kPatchedOld, kUnmodifiedNew}) {
     const mrtd::ExpectedLog expected = Predict(in, {spec});
     const auto f = Findings(mrtd::Diagnose(expected, FromLog(*bytes)));
-    std::vector<std::string> want = {"RTMR1 #1: another kernel"};
+    std::vector<std::string> want;
+    if (spec.ovmf_layout == mrtd::OvmfEventLayout::kStable202411) {
+      want.push_back("RTMR0 #2: the variable store (CFV) is not the image's firmware's");
+    }
+    want.push_back("RTMR1 #1: another kernel");
     if (spec.ovmf_layout == mrtd::OvmfEventLayout::kPreStable202411) {
       want.push_back("RTMR1: the separator's register: OVMF measured the ReadyToBoot separator");
     }
@@ -384,4 +405,38 @@ TEST_CASE("diagnose: the real CC event log (shared/vectors/dstack/ccel.bin)") {
     REQUIRE(f.size() == want.size());
     for (std::size_t i = 0; i < f.size(); ++i) CHECK(StartsWith(f[i], want[i]));
   }
+}
+
+TEST_CASE("RTMR0: every predicted event but the variable store is the real log's, data and digest") {
+  const auto bytes = mrtd::testing::SharedFile("vectors/dstack/ccel.bin");
+  if (!bytes) return;
+  auto log = mrtd::ParseCcEventLog(*bytes);
+  REQUIRE(log.ok());
+  std::vector<const mrtd::CcEvent*> real;
+  for (const auto& e : log->events) {
+    if (e.mr_index == 1) real.push_back(&e);
+  }
+  Inputs in;
+  auto md = mrtd::ParseTdvf(in.firmware);
+  REQUIRE(md.ok());
+  auto predicted = mrtd::PredictRtmr0Events(in.firmware, *md);
+  REQUIRE_MESSAGE(predicted.ok(), predicted.status().message());
+  REQUIRE(predicted->size() == real.size());  // 13
+  int compared = 0;
+  for (std::size_t i = 0; i < real.size(); ++i) {
+    const mrtd::ExpectedEvent& p = (*predicted)[i];
+    CAPTURE(i);
+    CHECK(p.type == real[i]->type);
+    if (!p.predicted || p.type == mrtd::kEvEfiPlatformFirmwareBlob2) continue;
+    REQUIRE(p.data.has_value());
+    CHECK(tdxrt::ToHex(*p.data) == tdxrt::ToHex(real[i]->data));
+    CHECK(tdxrt::ToHex(p.digest) == tdxrt::ToHex(*real[i]->Sha384()));
+    ++compared;
+  }
+  CHECK(compared == 8);  // SecureBoot, PK, KEK, db, dbx, separator, BootOrder, Boot0000
+  // The variable store's event: same description, base and length layout (the digest is the
+  // firmware's own).
+  const mrtd::ExpectedEvent& cfv = (*predicted)[1];
+  CHECK(cfv.data->size() == real[1]->data.size());
+  CHECK(std::equal(cfv.data->begin(), cfv.data->begin() + 42, real[1]->data.begin()));
 }

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "mrtd/eventlog.h"
+#include "mrtd/rtmr0.h"
 #include "mrtd/tdvf.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/json.h"
@@ -151,6 +152,7 @@ Result<ExpectedLog> PredictEventLog(const BootInputs& in,
   TDX_ASSIGN_OR_RETURN(std::uint64_t memory, ParseMemorySize(in.memory));
   KernelDigests kd(in);
   const Rtmr2Result r2 = ComputeRtmr2(in.cmdline, in.initrd);
+  TDX_ASSIGN_OR_RETURN(const std::vector<ExpectedEvent> rtmr0, PredictRtmr0Events(in.firmware, md));
   for (const auto& spec : variants) {
     ExpectedVariant v;
     v.host = spec.host;
@@ -168,6 +170,9 @@ Result<ExpectedLog> PredictEventLog(const BootInputs& in,
     r1in.header_mode = spec.kernel_header;
     r1in.layout = spec.ovmf_layout;
     TDX_ASSIGN_OR_RETURN(Rtmr1Result r1, ComputeRtmr1(r1in));
+    if (spec.ovmf_layout == OvmfEventLayout::kStable202411) {
+      v.events.insert(v.events.end(), rtmr0.begin(), rtmr0.end());
+    }
     for (std::size_t i = 0; i < r1.events.size(); ++i) {
       const MeasuredEvent& m = r1.events[i];
       if (i == 0) {
@@ -220,7 +225,8 @@ ordered_json ExpectedVariantJson(const ExpectedVariant& v, bool with_events) {
     x["register"] = RegisterName(e.rtmr);
     x["type"] = EventTypeName(e.type);
     x["type_value"] = e.type;
-    x["digest"] = Hex(e.digest);
+    if (!e.predicted) x["predicted"] = false;
+    if (e.predicted) x["digest"] = Hex(e.digest);
     x["what"] = e.what;
     x["depends_on"] = e.depends_on;
     if (e.data) x["data"] = tdxrt::ToHex(*e.data);
@@ -243,10 +249,10 @@ ordered_json ExpectedLogJson(const ExpectedLog& log) {
   j["inputs"] = {{"memory", log.memory}, {"cmdline", log.cmdline}};
   if (log.initrd_size) j["inputs"]["initrd_size"] = *log.initrd_size;
   j["mr_td"] = {{"single-pass", Hex(log.mr_td_single_pass)}, {"two-pass", Hex(log.mr_td_two_pass)}};
-  j["predicted"] = {"RTMR1", "RTMR2"};
+  j["predicted"] = {"RTMR0 (events the image decides, OVMF >= stable202411)", "RTMR1", "RTMR2"};
   j["not_predicted"] =
-      "RTMR0 (OVMF's configuration and the host QEMU's ACPI tables); RTMR3 (the TD's runtime "
-      "log: tdx-attest)";
+      "RTMR0's TD HOB and ACPI events (the host QEMU's: predicted: false), so RTMR0's value; "
+      "RTMR3 (the TD's runtime log: tdx-attest)";
   j["hosts"] = ordered_json::array();
   for (const auto& v : log.variants) j["hosts"].push_back(ExpectedVariantJson(v, true));
   return j;
@@ -362,15 +368,28 @@ Result<ExpectedVariant> ReadVariant(const Reader& R, const nlohmann::json& h, co
     ExpectedEvent e;
     TDX_ASSIGN_OR_RETURN(std::string reg, R.Str(x, ep, "register", 16));
     const auto r = ParseRegisterName(reg);
-    if (!r || *r == 0 || *r == 3)
-      return R.Error(ep + ".register", "'" + reg + "' is not RTMR1 or RTMR2");
+    if (!r || *r == 3) {
+      return R.Error(ep + ".register", "'" + reg + "' is not RTMR0, RTMR1 or RTMR2");
+    }
     e.rtmr = *r;
     TDX_ASSIGN_OR_RETURN(const nlohmann::json* tv, R.Field(x, ep, "type_value"));
     if (!tv->is_number_unsigned() || tv->get<std::uint64_t>() > 0xffffffffu) {
       return R.Error(ep + ".type_value", "not a 32-bit unsigned number");
     }
     e.type = tv->get<std::uint32_t>();
-    TDX_ASSIGN_OR_RETURN(e.digest, R.Digest(x, ep, "digest"));
+    TDX_ASSIGN_OR_RETURN(const nlohmann::json* pred, R.Field(x, ep, "predicted", false));
+    if (pred) {
+      if (!pred->is_boolean()) return R.Error(ep + ".predicted", "is not true or false");
+      e.predicted = pred->get<bool>();
+      if (!e.predicted && e.rtmr != 0) {
+        return R.Error(ep + ".predicted", "only RTMR0 events may be left unpredicted");
+      }
+    }
+    if (e.predicted) {
+      TDX_ASSIGN_OR_RETURN(e.digest, R.Digest(x, ep, "digest"));
+    } else if (x.contains("digest")) {
+      return R.Error(ep + ".digest", "given for an event that is not predicted");
+    }
     TDX_ASSIGN_OR_RETURN(e.what, R.Str(x, ep, "what"));
     TDX_ASSIGN_OR_RETURN(const nlohmann::json* deps, R.Array(x, ep, "depends_on", 16));
     for (std::size_t k = 0; k < deps->size(); ++k) {

@@ -45,13 +45,15 @@ struct Finding {
 
 struct RegisterResult {
   std::string reg;
-  enum class State { kMatch, kDiffers, kUnknown } state = State::kUnknown;
+  // kMatchWherePredicted: RTMR0, whose events match where the image decides them (its value
+  // also holds the host's TD HOB and ACPI tables).
+  enum class State { kMatch, kMatchWherePredicted, kDiffers, kUnknown } state = State::kUnknown;
   std::string expected, actual;
 };
 
 struct VariantDiagnosis {
   std::string host;
-  std::vector<RegisterResult> registers;  // MR_TD, RTMR1, RTMR2
+  std::vector<RegisterResult> registers;  // MR_TD, RTMR0, RTMR1, RTMR2
   std::vector<Finding> findings;          // empty when every known register matches
 };
 

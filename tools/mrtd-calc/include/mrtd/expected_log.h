@@ -6,8 +6,9 @@
 // diagnose reads it back (or a <name>-measurements.json, which has the register values only)
 // and explains where a real log or quote differs.
 //
-// RTMR0 (firmware configuration and the host QEMU's ACPI tables) is not predicted here; RTMR3
-// is the TD's own runtime log (tdx-attest).
+// RTMR0 is predicted in part (rtmr0.h): the events the image decides, with the TD HOB and the
+// host QEMU's ACPI tables named but not predicted, so its value is not; RTMR3 is the TD's own
+// runtime log (tdx-attest).
 #pragma once
 
 #include <array>
@@ -36,6 +37,9 @@ struct AlternativeDigest {
 struct ExpectedEvent {
   int rtmr = 1;  // 0..3
   std::uint32_t type = 0;
+  // false: an RTMR0 event the host decides (the TD HOB, ACPI tables): its type is known, its
+  // digest is not (zero, and absent from the file).
+  bool predicted = true;
   tdxrt::Sha384Digest digest{};
   std::string what;                     // "the kernel (Authenticode, qemu-patched header)"
   std::vector<std::string> depends_on;  // "kernel", "memory", "cmdline", "initrd", "ovmf", ...
@@ -53,7 +57,9 @@ struct ExpectedVariant {
   OvmfEventLayout ovmf_layout = OvmfEventLayout::kStable202411;
   tdxrt::Sha384Digest mr_td{};
   tdxrt::Sha384Digest rtmr1{}, rtmr2{};
-  std::vector<ExpectedEvent> events;  // RTMR1's then RTMR2's; empty when only values are known
+  // RTMR0's (OVMF >= stable202411 only, partly predicted: rtmr0.h), RTMR1's, RTMR2's; empty
+  // when only register values are known.
+  std::vector<ExpectedEvent> events;
 };
 
 struct ExpectedLog {

@@ -1,0 +1,48 @@
+// RTMR0 of a QEMU direct boot, as far as the image alone decides it: the events OVMF measures
+// into RTMR0, in order, each either predicted (digest and data from the image's firmware or
+// from OVMF's fixed content) or named as the host's (not predicted).
+//
+// Order and content are those of OVMF edk2-stable202411 and later (separator in RTMR1), as in
+// the real log shared/vectors/dstack/ccel.bin, which the tests check every predicted event
+// against (its OVMF's variable store is byte-identical to Debian 13's 4 MiB OVMF.fd):
+//   1. EV_EFI_HANDOFF_TABLES2 "TdxTable": the TD HOB QEMU builds (memory map from the memory
+//      size, MMIO ranges, QEMU version)                                     -> not predicted
+//   2. EV_EFI_PLATFORM_FIRMWARE_BLOB2 "Fv(XXXXXXXX-...)": SHA-384 of the CFV (the variable
+//      store) of the image's firmware; data: description, CFV base and length
+//   3-7. EV_EFI_VARIABLE_DRIVER_CONFIG SecureBoot, PK, KEK, db, dbx: SHA-384 of each
+//      UEFI_VARIABLE_DATA (variable GUID, name and data lengths, UTF-16 name, data); all empty
+//      in an OVMF without enrolled keys
+//   8. EV_SEPARATOR 00000000
+//   9-11. EV_PLATFORM_CONFIG_FLAGS "ACPI DATA": the ACPI blobs the host QEMU serves (its
+//      version and the VM shape: CPUs, memory, devices)                      -> not predicted
+//   12-13. EV_EFI_VARIABLE_BOOT BootOrder (0000) and Boot0000 (OVMF's UiApp load option):
+//      SHA-384 of the variable's data only
+// Older OVMF releases order and measure RTMR0 differently and no real log of one is at hand:
+// for them nothing is predicted.
+#pragma once
+
+#include <vector>
+
+#include "mrtd/expected_log.h"
+#include "mrtd/tdvf.h"
+#include "tdxrt/bytes.h"
+
+namespace mrtd {
+
+inline constexpr std::uint32_t kEvPlatformConfigFlags = 0xa;
+inline constexpr std::uint32_t kEvEfiVariableDriverConfig = 0x80000001;
+inline constexpr std::uint32_t kEvEfiVariableBoot = 0x80000002;
+inline constexpr std::uint32_t kEvEfiPlatformFirmwareBlob2 = 0x8000000a;
+inline constexpr std::uint32_t kEvEfiHandoffTables2 = 0x8000000b;
+
+// UEFI_VARIABLE_DATA for a variable of `guid` (16 bytes, EFI_GUID layout) named `name`.
+tdxrt::Bytes UefiVariableData(const std::uint8_t (&guid)[16], std::string_view name,
+                              tdxrt::ByteSpan data);
+
+// The RTMR0 events of an OVMF >= stable202411 direct boot of `firmware` (register 0; events
+// with predicted == false carry their type and what they depend on, no digest). Errors when the
+// firmware has no CFV section.
+tdxrt::Result<std::vector<ExpectedEvent>> PredictRtmr0Events(tdxrt::ByteSpan firmware,
+                                                             const TdvfMetadata& md);
+
+}  // namespace mrtd

@@ -1,0 +1,152 @@
+// RTMR0 events a direct boot's image decides (see include/mrtd/rtmr0.h).
+#include "mrtd/rtmr0.h"
+
+#include <cstring>
+
+#include "mrtd/rtmr.h"
+
+namespace mrtd {
+
+using tdxrt::Bytes;
+using tdxrt::Result;
+using tdxrt::Status;
+
+namespace {
+
+// EFI_GLOBAL_VARIABLE 8BE4DF61-93CA-11D2-AA0D-00E098032B8C and
+// EFI_IMAGE_SECURITY_DATABASE_GUID D719B2CB-3D3A-4596-A3BC-DAD00E67656F, in EFI_GUID byte order.
+constexpr std::uint8_t kGlobalVariable[16] = {0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
+                                              0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c};
+constexpr std::uint8_t kImageSecurityDatabase[16] = {
+    0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45, 0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f};
+// OvmfPkg's DXE firmware volume (7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1) and UiApp's file
+// (462CAA21-7614-4503-836E-8AB6F4662331): Boot0000, the boot manager menu OVMF creates.
+constexpr std::uint8_t kOvmfDxeFv[16] = {0xc9, 0xbd, 0xb8, 0x7c, 0xeb, 0xf8, 0x34, 0x4f,
+                                         0xaa, 0xea, 0x3e, 0xe4, 0xaf, 0x65, 0x16, 0xa1};
+constexpr std::uint8_t kUiAppFile[16] = {0x21, 0xaa, 0x2c, 0x46, 0x14, 0x76, 0x03, 0x45,
+                                         0x83, 0x6e, 0x8a, 0xb6, 0xf4, 0x66, 0x23, 0x31};
+
+void PutLe(Bytes& b, std::uint64_t v, int n) {
+  for (int i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+void PutUtf16(Bytes& b, std::string_view s, bool nul) {
+  for (char c : s) PutLe(b, static_cast<std::uint8_t>(c), 2);
+  if (nul) PutLe(b, 0, 2);
+}
+
+// EFI_LOAD_OPTION of OVMF's UiApp: LOAD_OPTION_ACTIVE | LOAD_OPTION_HIDDEN |
+// LOAD_OPTION_CATEGORY_APP, "UiApp", Fv(DXEFV)/FvFile(UiApp)/End.
+Bytes UiAppLoadOption() {
+  Bytes path;
+  for (const auto* guid : {kOvmfDxeFv, kUiAppFile}) {
+    path.push_back(0x04);                              // MEDIA_DEVICE_PATH
+    path.push_back(guid == kOvmfDxeFv ? 0x07 : 0x06);  // PIWG firmware volume / file
+    PutLe(path, 20, 2);
+    path.insert(path.end(), guid, guid + 16);
+  }
+  path.insert(path.end(), {0x7f, 0xff, 0x04, 0x00});  // end of the device path
+  Bytes b;
+  PutLe(b, 0x109, 4);
+  PutLe(b, path.size(), 2);
+  PutUtf16(b, "UiApp", true);
+  b.insert(b.end(), path.begin(), path.end());
+  return b;
+}
+
+ExpectedEvent Event(std::uint32_t type, const std::string& what,
+                    std::vector<std::string> depends_on) {
+  ExpectedEvent e;
+  e.rtmr = 0;
+  e.type = type;
+  e.what = what;
+  e.depends_on = std::move(depends_on);
+  return e;
+}
+
+ExpectedEvent Predicted(std::uint32_t type, const std::string& what,
+                        std::vector<std::string> depends_on, tdxrt::ByteSpan hashed, Bytes data) {
+  ExpectedEvent e = Event(type, what, std::move(depends_on));
+  e.digest = tdxrt::Sha384(hashed);
+  e.data = std::move(data);
+  return e;
+}
+
+ExpectedEvent NotPredicted(std::uint32_t type, const std::string& what,
+                           std::vector<std::string> depends_on) {
+  ExpectedEvent e = Event(type, what, std::move(depends_on));
+  e.predicted = false;
+  return e;
+}
+
+}  // namespace
+
+Bytes UefiVariableData(const std::uint8_t (&guid)[16], std::string_view name,
+                       tdxrt::ByteSpan data) {
+  Bytes b(guid, guid + 16);
+  PutLe(b, name.size(), 8);
+  PutLe(b, data.size(), 8);
+  PutUtf16(b, name, false);
+  b.insert(b.end(), data.begin(), data.end());
+  return b;
+}
+
+Result<std::vector<ExpectedEvent>> PredictRtmr0Events(tdxrt::ByteSpan firmware,
+                                                      const TdvfMetadata& md) {
+  const TdvfSection* cfv = nullptr;
+  for (const auto& s : md.sections) {
+    if (s.type == TdvfSectionType::kCfv) cfv = &s;
+  }
+  if (cfv == nullptr || cfv->data_offset + cfv->raw_size > firmware.size()) {
+    return Status::InvalidArgument("the firmware has no CFV section (variable store) to measure");
+  }
+  std::vector<ExpectedEvent> out;
+  out.push_back(NotPredicted(kEvEfiHandoffTables2, "\"TdxTable\": the TD HOB QEMU builds",
+                             {"host: QEMU version, memory size, MMIO ranges"}));
+  {
+    Bytes data;
+    const std::string desc = "Fv(XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX)";
+    data.push_back(static_cast<std::uint8_t>(desc.size() + 1));
+    data.insert(data.end(), desc.begin(), desc.end());
+    data.push_back(0);
+    PutLe(data, cfv->gpa, 8);
+    PutLe(data, cfv->raw_size, 8);
+    out.push_back(Predicted(
+        kEvEfiPlatformFirmwareBlob2,
+        "the firmware's variable store (CFV, " + std::to_string(cfv->raw_size) + " bytes)",
+        {"ovmf"}, firmware.subspan(cfv->data_offset, cfv->raw_size), std::move(data)));
+  }
+  struct Var {
+    const char* name;
+    const std::uint8_t (*guid)[16];
+  };
+  for (const Var& v : {Var{"SecureBoot", &kGlobalVariable}, Var{"PK", &kGlobalVariable},
+                       Var{"KEK", &kGlobalVariable}, Var{"db", &kImageSecurityDatabase},
+                       Var{"dbx", &kImageSecurityDatabase}}) {
+    Bytes data = UefiVariableData(*v.guid, v.name, {});
+    out.push_back(Predicted(kEvEfiVariableDriverConfig,
+                            std::string("variable ") + v.name + " (empty: no Secure Boot keys)",
+                            {"ovmf"}, data, data));
+  }
+  {
+    const std::uint8_t zero[4] = {0, 0, 0, 0};
+    out.push_back(
+        Predicted(kEvSeparator, "EV_SEPARATOR 00000000", {"ovmf"}, zero, Bytes(zero, zero + 4)));
+  }
+  for (int i = 0; i < 3; ++i) {
+    out.push_back(NotPredicted(kEvPlatformConfigFlags,
+                               "\"ACPI DATA\": a table blob of the host QEMU",
+                               {"host: QEMU version, CPUs, memory, devices"}));
+  }
+  {
+    const Bytes order = {0x00, 0x00};
+    out.push_back(Predicted(kEvEfiVariableBoot, "variable BootOrder (0000)", {"ovmf"}, order,
+                            UefiVariableData(kGlobalVariable, "BootOrder", order)));
+    const Bytes option = UiAppLoadOption();
+    out.push_back(Predicted(kEvEfiVariableBoot, "variable Boot0000 (OVMF's UiApp)", {"ovmf"},
+                            option, UefiVariableData(kGlobalVariable, "Boot0000", option)));
+  }
+  return out;
+}
+
+}  // namespace mrtd
