@@ -209,6 +209,13 @@ TEST_CASE("expected log file: round trip, and every corruption named by its fiel
   CHECK(mutate([](auto& c) {
           for (int i = 0; i < 33; ++i) c["hosts"].push_back(c["hosts"][0]);
         }) == "x.json: hosts: 35 entries, more than 32");
+  // hosts[1] (stable202411) starts with RTMR0's TD HOB event, which is the host's.
+  CHECK(mutate([](auto& c) { c["hosts"][1]["events"][0]["digest"] = std::string(96, 'a'); }) ==
+        "x.json: hosts[1].events[0].digest: given for an event that is not predicted");
+  CHECK(mutate([](auto& c) { c["hosts"][1]["events"][13]["predicted"] = false; }) ==
+        "x.json: hosts[1].events[13].predicted: only RTMR0 events may be left unpredicted");
+  CHECK(mutate([](auto& c) { c["hosts"][1]["events"][0]["predicted"] = "no"; }) ==
+        "x.json: hosts[1].events[0].predicted: is not true or false");
   CHECK(ParseError(nlohmann::ordered_json::array()) == "x.json: (top level): is not an object");
   CHECK(ParseError({{"a", 1}}) ==
         "x.json: (top level): neither an expected event log (eventlog_version) nor a "
@@ -407,7 +414,8 @@ TEST_CASE("diagnose: the real CC event log (shared/vectors/dstack/ccel.bin)") {
   }
 }
 
-TEST_CASE("RTMR0: every predicted event but the variable store is the real log's, data and digest") {
+TEST_CASE(
+    "RTMR0: every predicted event but the variable store is the real log's, data and digest") {
   const auto bytes = mrtd::testing::SharedFile("vectors/dstack/ccel.bin");
   if (!bytes) return;
   auto log = mrtd::ParseCcEventLog(*bytes);
