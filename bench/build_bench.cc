@@ -106,27 +106,35 @@ int main(int argc, char** argv) {
   std::printf("  compression share of the warm build: %4.1f%%\n",
               100 * s.at("compress") / warm.total);
 
-  // Incremental: only the payload file changed (a copy of the recipe and its payload in `work`).
+  // Incremental: only the payload changed (a file source, or a literal file of the recipe).
   {
     const fs::path dir = work / "incr" / "r";
     fs::create_directories(dir);
-    fs::create_directories(work / "incr" / "common");
     fs::copy_file(recipe_file, dir / "img.yaml");
-    fs::copy(fs::path(recipe->dir) / ".." / "common", work / "incr" / "common",
-             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
     auto r2 = LoadRecipe((dir / "img.yaml").string());
     if (r2.ok()) {
+      r2->dir = recipe->dir;  // file sources are read from the recipe's own tree
       Lock l2 = *lock;
+      bool changed = false;
+      for (auto& f : r2->files) {
+        if (f.content && !changed) {
+          *f.content += "\n# changed payload\n";
+          changed = true;
+        }
+      }
       for (const auto& src : r2->sources) {
-        if (src.kind != SourceSpec::Kind::kFile) continue;
+        if (src.kind != SourceSpec::Kind::kFile || changed) continue;
         const fs::path p = dir / src.path;
+        fs::create_directories(p.parent_path());
         std::string text = std::string("# changed payload\n");
-        auto old = tdxrt::ReadFile(p);
+        auto old = tdxrt::ReadFile(fs::path(recipe->dir) / src.path);
         if (old.ok()) text += std::string(old->begin(), old->end());
         (void)tdxrt::WriteFileAtomic(p, text, 0755);
         auto b = tdxrt::ReadFile(p);
         l2.sources[src.name].sha256 = tdxrt::ToHex(tdxrt::Sha256(*b));
         l2.sources[src.name].size = b->size();
+        r2->dir = dir.string();
+        changed = true;
       }
       Run incr = Build(*r2, l2, SerializeLock(l2), warm_cache, work / "out-incr");
       if (incr.ok) {
