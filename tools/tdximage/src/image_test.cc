@@ -700,4 +700,27 @@ TEST_CASE("manifests from others are shape-checked before anything reads them") 
         "m.json: duplicate key 'tool' at /tool (readers disagree on which one counts; keep one)");
   CHECK(ParseManifest("[1,2", "m.json").status().message() ==
         "m.json: not a tdximage manifest, launcher, initramfs or out directory");
+  // Per-host measurements of any shape: compared, never a crash.
+  const std::string hosts_ok =
+      R"("measurements": {"mr_td": {"single-pass": "aa"}, "hosts": [{"host": "h1", "rtmr1": "11"}]})";
+  auto rebuilt = ParseManifest(
+      std::string(ok).replace(
+          ok.find(R"("measurements")"),
+          std::string(R"("measurements": {"mr_td": {"single-pass": "aa"}})").size(), hosts_ok),
+      "r.json");
+  REQUIRE_MESSAGE(rebuilt.ok(), rebuilt.status().message());
+  for (const std::string hosts : {R"(7)", R"([7])", R"([{"host": 7}])", R"({"host": "h1"})"}) {
+    auto bad = ParseManifest(
+        std::string(ok).replace(
+            ok.find(R"("measurements")"),
+            std::string(R"("measurements": {"mr_td": {"single-pass": "aa"}})").size(),
+            R"("measurements": {"mr_td": {"single-pass": "aa"}, "hosts": )" + hosts + "}"),
+        "b.json");
+    REQUIRE_MESSAGE(bad.ok(), bad.status().message());
+    const auto report = CompareManifests(*bad, *rebuilt);
+    CHECK_FALSE(report.match);
+    CHECK(std::find(report.lines.begin(), report.lines.end(),
+                    "the hosts differ: published (malformed), rebuilt h1 — the "
+                    "recipe's measure.hosts or its OVMF release differs") != report.lines.end());
+  }
 }

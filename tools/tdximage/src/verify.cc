@@ -220,10 +220,16 @@ VerifyReport CompareManifests(const ordered_json& pub, const ordered_json& reb) 
       why += "the command line differs (vga= and its length affect the header); ";
     if (!why.empty()) why.resize(why.size() - 2);
     // Per host (measure.hosts: the top-level rtmr1 is the first host's), or the recipe's knobs.
+    // (A published manifest is untrusted: anything but an array of objects with string names
+    // reads as "(malformed)", which differs from any rebuilt host.)
     auto host_names = [](const ordered_json& m) {
       std::vector<std::string> names;
-      for (const auto& h : m.value("hosts", ordered_json::array())) {
-        names.push_back(h.value("host", std::string()));
+      const auto it = m.find("hosts");
+      if (it == m.end()) return names;
+      if (!it->is_array()) return std::vector<std::string>{"(malformed)"};
+      for (const auto& h : *it) {
+        const bool ok = h.is_object() && h.contains("host") && h["host"].is_string();
+        names.push_back(ok ? h["host"].get<std::string>() : "(malformed)");
       }
       return names;
     };
@@ -240,6 +246,7 @@ VerifyReport CompareManifests(const ordered_json& pub, const ordered_json& reb) 
       compare("RTMR1", pm.value("rtmr1", ordered_json()), rm.value("rtmr1", ordered_json()), why);
     } else {
       for (std::size_t i = 0; i < ph.size(); ++i) {
+        // Equal names: both are arrays of objects here.
         compare("RTMR1 (host " + ph[i] + ")", pm["hosts"][i].value("rtmr1", ordered_json()),
                 rm["hosts"][i].value("rtmr1", ordered_json()), why);
       }
