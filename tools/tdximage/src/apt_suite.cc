@@ -1,7 +1,13 @@
 // Private apt configurations for other Debian suites (see include/tdximage/apt_suite.h).
 #include "tdximage/apt_suite.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "tdxrt/file.h"
@@ -121,7 +127,42 @@ std::string SuiteSourcesList(const DebianArchives& archives, const std::string& 
   return s;
 }
 
-Status UpdateAptSuite(CommandRunner& runner, const AptSuite& suite) {
+namespace {
+
+// Holds an exclusive lock on <suite dir>/update.lock: tdximage runs apt with locking off (its
+// state is private), so two builds sharing a cache must not update the same lists at once.
+class SuiteLock {
+ public:
+  explicit SuiteLock(const fs::path& dir)
+      : fd_(::open((dir / "update.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0) {
+      while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  ~SuiteLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SuiteLock(const SuiteLock&) = delete;
+  SuiteLock& operator=(const SuiteLock&) = delete;
+  Status status(const fs::path& dir) const {
+    return fd_ >= 0 ? Status::Ok()
+                    : Status::IoError((dir / "update.lock").string() + ": " + std::strerror(errno));
+  }
+
+ private:
+  int fd_;
+};
+
+bool HasLists(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir / "lists", ec)) {
+    if (e.path().filename().string().find("_Packages") != std::string::npos) return true;
+  }
+  return false;
+}
+
+Status RunUpdate(CommandRunner& runner, const AptSuite& suite) {
   std::vector<std::string> argv = {"apt-get", "update", "-qq"};
   argv.insert(argv.end(), suite.options.begin(), suite.options.end());
   std::string out;
@@ -132,6 +173,14 @@ Status UpdateAptSuite(CommandRunner& runner, const AptSuite& suite) {
                            std::to_string(rc) + "): " + out);
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status UpdateAptSuite(CommandRunner& runner, const AptSuite& suite) {
+  const SuiteLock lock(suite.dir);
+  TDX_TRY(lock.status(suite.dir));
+  return RunUpdate(runner, suite);
 }
 
 Result<AptSuite> PrepareAptSuite(CommandRunner& runner, const fs::path& cache_dir,
@@ -156,11 +205,11 @@ Result<AptSuite> PrepareAptSuite(CommandRunner& runner, const fs::path& cache_di
                "-o", "Dir::State::Lists=" + (s.dir / "lists").string(),
                "-o", "Dir::Cache=" + (s.dir / "cache").string(),
                "-o", "Debug::NoLocking=1"};
-  bool have_lists = false;
-  for (const auto& e : fs::directory_iterator(s.dir / "lists", ec)) {
-    if (e.path().filename().string().find("_Packages") != std::string::npos) have_lists = true;
+  if (!HasLists(s.dir) && !offline) {
+    const SuiteLock lock(s.dir);
+    TDX_TRY(lock.status(s.dir));
+    if (!HasLists(s.dir)) TDX_TRY(RunUpdate(runner, s));  // another build may have done it
   }
-  if (!have_lists && !offline) TDX_TRY(UpdateAptSuite(runner, s));
   return s;
 }
 
