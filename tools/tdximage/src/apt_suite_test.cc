@@ -5,8 +5,11 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
+
+#include "tdxrt/file.h"
 
 using tdximage::AptSuite;
 using tdximage::AptSuiteRunner;
@@ -72,7 +75,9 @@ TEST_CASE("the machine's Debian archives from one-line and deb822 sources") {
 TEST_CASE("AptSuiteRunner: apt-get gets the suite's options; a missing version refreshes once") {
   AptSuite suite;
   suite.suite = "trixie";
-  suite.dir = "/nonexistent";
+  auto dir = tdxrt::MakeTempDir("apt-suite-test-");  // where the update's lock file goes
+  REQUIRE(dir.ok());
+  suite.dir = *dir;
   suite.options = {"-o", "Dir::Etc::sourcelist=/s.list"};
   ScriptedRunner inner;
   AptSuiteRunner runner(inner, suite);
@@ -103,4 +108,5 @@ TEST_CASE("AptSuiteRunner: apt-get gets the suite's options; a missing version r
   CHECK(*rc == 100);
   CHECK(inner.calls.size() == 1);
   CHECK(out.find("was not found") != std::string::npos);
+  std::filesystem::remove_all(*dir);
 }
