@@ -100,33 +100,15 @@ std::vector<ExpectedEvent> EventsOf(const ExpectedVariant& v, int reg) {
   return out;
 }
 
-ExpectedEvent SeparatorEvent() {
-  const std::uint8_t zero[4] = {0, 0, 0, 0};
-  ExpectedEvent e;
-  e.rtmr = 1;
-  e.type = kEvSeparator;
-  e.digest = tdxrt::Sha384(zero);
-  e.what = "EV_SEPARATOR 00000000";
-  e.depends_on = {"ovmf event layout"};
-  e.data = tdxrt::Bytes(zero, zero + 4);
-  return e;
-}
-
 // RTMR1's events with the separator moved out of it (stable202411 -> older) or into it.
 std::vector<ExpectedEvent> ToggleSeparator(std::vector<ExpectedEvent> r1) {
   auto it = std::find_if(r1.begin(), r1.end(), [](auto& e) { return e.type == kEvSeparator; });
   if (it != r1.end()) {
     r1.erase(it);
   } else if (r1.size() >= 2) {
-    r1.insert(r1.begin() + 2, SeparatorEvent());
+    r1.insert(r1.begin() + 2, ExpectedFromMeasured(SeparatorEvent(), 1, {"ovmf event layout"}));
   }
   return r1;
-}
-
-Sha384Digest Replay(const std::vector<ExpectedEvent>& events) {
-  Sha384Digest r{};
-  for (const auto& e : events) ExtendRtmr(r, e.digest);
-  return r;
 }
 
 // ---- per register ----
@@ -178,12 +160,14 @@ void DiagnoseValue(const ExpectedLog& x, const ExpectedVariant& v, int reg,
         {ToggleSeparator(base), has_sep ? kSeparatorNotInRtmr1 : kSeparatorNowInRtmr1});
   }
   for (const auto& [events, layout_cause] : layouts) {
-    if (!layout_cause.empty() && Replay(events) == actual) causes.push_back(layout_cause);
+    if (!layout_cause.empty() && ReplayExpected(events, reg) == actual) {
+      causes.push_back(layout_cause);
+    }
     for (std::size_t i = 0; i < events.size(); ++i) {
       for (const auto& alt : events[i].alternatives) {
         std::vector<ExpectedEvent> changed = events;
         changed[i].digest = alt.digest;
-        if (Replay(changed) == actual) {
+        if (ReplayExpected(changed, reg) == actual) {
           causes.push_back(layout_cause.empty() ? alt.cause : alt.cause + "; and " + layout_cause);
         }
       }

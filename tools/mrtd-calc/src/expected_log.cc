@@ -39,12 +39,13 @@ Sha384Digest ReplayExpected(const std::vector<ExpectedEvent>& events, int rtmr) 
 
 namespace {
 
-// The kernel event's digest under one header mode and memory size.
+// The kernel measured under one header mode and memory size, each combination once: the hosts'
+// own events and every alternative share these (each is an Authenticode hash of the kernel).
 class KernelDigests {
  public:
   explicit KernelDigests(const BootInputs& in) : in_(in) {}
 
-  Result<Sha384Digest> Get(KernelHeaderMode mode, std::uint64_t memory) {
+  Result<KernelMeasurement> Get(KernelHeaderMode mode, std::uint64_t memory) {
     // Without an initrd, or unmodified, the memory size does not enter the digest.
     const std::uint64_t key_mem = mode == KernelHeaderMode::kUnmodified || !in_.initrd ? 0 : memory;
     const auto key = std::make_pair(mode, key_mem);
@@ -55,14 +56,18 @@ class KernelDigests {
     if (in_.initrd) r1.load.initrd_size = in_.initrd->size();
     r1.load.cmdline = in_.cmdline;
     r1.header_mode = mode;
-    TDX_ASSIGN_OR_RETURN(Rtmr1Result r, ComputeRtmr1(r1));
-    cache_[key] = r.events.front().digest;
-    return r.events.front().digest;
+    TDX_ASSIGN_OR_RETURN(KernelMeasurement k, MeasureKernel(r1));
+    cache_[key] = k;
+    return k;
+  }
+  Result<Sha384Digest> Digest(KernelHeaderMode mode, std::uint64_t memory) {
+    TDX_ASSIGN_OR_RETURN(KernelMeasurement k, Get(mode, memory));
+    return k.digest;
   }
 
  private:
   const BootInputs& in_;
-  std::map<std::pair<KernelHeaderMode, std::uint64_t>, Sha384Digest> cache_;
+  std::map<std::pair<KernelHeaderMode, std::uint64_t>, KernelMeasurement> cache_;
 };
 
 std::string JoinOr(const std::vector<std::string>& items) {
@@ -84,7 +89,7 @@ Result<std::vector<AlternativeDigest>> KernelAlternatives(KernelDigests& kd, con
   for (std::string_view size : kAlternativeMemorySizes) {
     TDX_ASSIGN_OR_RETURN(std::uint64_t bytes, ParseMemorySize(size));
     if (bytes == memory) continue;
-    TDX_ASSIGN_OR_RETURN(Sha384Digest d, kd.Get(KernelHeaderMode::kQemuPatched, bytes));
+    TDX_ASSIGN_OR_RETURN(Sha384Digest d, kd.Digest(KernelHeaderMode::kQemuPatched, bytes));
     auto it = std::find_if(patched.begin(), patched.end(), [&](auto& p) { return p.first == d; });
     if (it == patched.end()) {
       patched.push_back({d, {std::string(size)}});
@@ -101,7 +106,7 @@ Result<std::vector<AlternativeDigest>> KernelAlternatives(KernelDigests& kd, con
     out.push_back({std::move(cause), d});
   };
   if (v.kernel_header == KernelHeaderMode::kQemuPatched) {
-    TDX_ASSIGN_OR_RETURN(Sha384Digest unmod, kd.Get(KernelHeaderMode::kUnmodified, memory));
+    TDX_ASSIGN_OR_RETURN(Sha384Digest unmod, kd.Digest(KernelHeaderMode::kUnmodified, memory));
     add("the kernel header mode: the host measured the kernel as built (unmodified: QEMU >= 10.2, "
         "or QEMU 10.0/10.1 with OVMF >= edk2-stable202502), not with the header QEMU patches",
         unmod);
@@ -111,7 +116,7 @@ Result<std::vector<AlternativeDigest>> KernelAlternatives(KernelDigests& kd, con
           d);
     }
   } else {
-    TDX_ASSIGN_OR_RETURN(Sha384Digest same_mem, kd.Get(KernelHeaderMode::kQemuPatched, memory));
+    TDX_ASSIGN_OR_RETURN(Sha384Digest same_mem, kd.Digest(KernelHeaderMode::kQemuPatched, memory));
     const std::string patched_cause =
         "the kernel header mode: the host measured the kernel with the header QEMU patches "
         "(QEMU < 10.2 with OVMF older than edk2-stable202502, or Canonical's QEMU 8.2), not "
@@ -124,7 +129,10 @@ Result<std::vector<AlternativeDigest>> KernelAlternatives(KernelDigests& kd, con
   return out;
 }
 
-ExpectedEvent FromMeasured(const MeasuredEvent& m, int rtmr, std::vector<std::string> depends_on) {
+}  // namespace
+
+ExpectedEvent ExpectedFromMeasured(const MeasuredEvent& m, int rtmr,
+                                   std::vector<std::string> depends_on) {
   ExpectedEvent e;
   e.rtmr = rtmr;
   e.type = m.type;
@@ -134,8 +142,6 @@ ExpectedEvent FromMeasured(const MeasuredEvent& m, int rtmr, std::vector<std::st
   e.data = m.data;
   return e;
 }
-
-}  // namespace
 
 Result<ExpectedLog> PredictEventLog(const BootInputs& in,
                                     const std::vector<VariantSpec>& variants) {
@@ -162,14 +168,8 @@ Result<ExpectedLog> PredictEventLog(const BootInputs& in,
     v.ovmf_layout = spec.ovmf_layout;
     v.mr_td =
         spec.page_order == PageOrder::kSinglePass ? log.mr_td_single_pass : log.mr_td_two_pass;
-    Rtmr1Inputs r1in;
-    r1in.kernel = in.kernel;
-    r1in.load.memory_size = memory;
-    if (in.initrd) r1in.load.initrd_size = in.initrd->size();
-    r1in.load.cmdline = in.cmdline;
-    r1in.header_mode = spec.kernel_header;
-    r1in.layout = spec.ovmf_layout;
-    TDX_ASSIGN_OR_RETURN(Rtmr1Result r1, ComputeRtmr1(r1in));
+    TDX_ASSIGN_OR_RETURN(KernelMeasurement kernel, kd.Get(spec.kernel_header, memory));
+    const Rtmr1Result r1 = Rtmr1FromKernel(kernel, spec.kernel_header, spec.ovmf_layout);
     if (spec.ovmf_layout == OvmfEventLayout::kStable202411) {
       v.events.insert(v.events.end(), rtmr0.begin(), rtmr0.end());
     }
@@ -182,16 +182,16 @@ Result<ExpectedLog> PredictEventLog(const BootInputs& in,
         } else {
           deps.push_back("kernel header mode");
         }
-        ExpectedEvent e = FromMeasured(m, 1, deps);
+        ExpectedEvent e = ExpectedFromMeasured(m, 1, deps);
         TDX_ASSIGN_OR_RETURN(e.alternatives, KernelAlternatives(kd, in, spec, memory, e.digest));
         v.events.push_back(std::move(e));
       } else {
         v.events.push_back(
-            FromMeasured(m, 1, {m.type == kEvSeparator ? "ovmf event layout" : "ovmf"}));
+            ExpectedFromMeasured(m, 1, {m.type == kEvSeparator ? "ovmf event layout" : "ovmf"}));
       }
     }
     for (std::size_t i = 0; i < r2.events.size(); ++i) {
-      v.events.push_back(FromMeasured(r2.events[i], 2, {i == 0 ? "cmdline" : "initrd"}));
+      v.events.push_back(ExpectedFromMeasured(r2.events[i], 2, {i == 0 ? "cmdline" : "initrd"}));
     }
     v.rtmr1 = r1.rtmr1;
     v.rtmr2 = r2.rtmr2;

@@ -41,30 +41,42 @@ MeasuredEvent Action(const char* text) {
 }
 }  // namespace
 
-Result<Rtmr1Result> ComputeRtmr1(const Rtmr1Inputs& in) {
-  Rtmr1Result out;
-  Sha384Digest kernel_digest{};
+MeasuredEvent SeparatorEvent() {
+  const std::uint8_t zero[4] = {0, 0, 0, 0};
+  return {"EV_SEPARATOR 00000000", tdxrt::Sha384(zero), kEvSeparator, tdxrt::Bytes(zero, zero + 4)};
+}
+
+Result<KernelMeasurement> MeasureKernel(const Rtmr1Inputs& in) {
+  KernelMeasurement out;
   if (in.header_mode == KernelHeaderMode::kQemuPatched) {
     TDX_ASSIGN_OR_RETURN(PatchedKernel pk, PatchKernelLikeQemu(in.kernel, in.load));
     out.initrd_addr = pk.initrd_addr;
-    TDX_ASSIGN_OR_RETURN(kernel_digest, AuthenticodeSha384(pk.image));
+    TDX_ASSIGN_OR_RETURN(out.digest, AuthenticodeSha384(pk.image));
   } else {
     TDX_TRY(ParseBzImage(in.kernel).status());
-    TDX_ASSIGN_OR_RETURN(kernel_digest, AuthenticodeSha384(in.kernel));
+    TDX_ASSIGN_OR_RETURN(out.digest, AuthenticodeSha384(in.kernel));
   }
+  return out;
+}
+
+Rtmr1Result Rtmr1FromKernel(const KernelMeasurement& kernel, KernelHeaderMode header_mode,
+                            OvmfEventLayout layout) {
+  Rtmr1Result out;
+  out.initrd_addr = kernel.initrd_addr;
   out.events.push_back({"EV_EFI_BOOT_SERVICES_APPLICATION kernel (Authenticode, " +
-                            std::string(KernelHeaderModeName(in.header_mode)) + " header)",
-                        kernel_digest, kEvEfiBootServicesApplication, std::nullopt});
+                            std::string(KernelHeaderModeName(header_mode)) + " header)",
+                        kernel.digest, kEvEfiBootServicesApplication, std::nullopt});
   out.events.push_back(Action("Calling EFI Application from Boot Option"));
-  if (in.layout == OvmfEventLayout::kStable202411) {
-    const std::uint8_t zero[4] = {0, 0, 0, 0};
-    out.events.push_back(
-        {"EV_SEPARATOR 00000000", tdxrt::Sha384(zero), kEvSeparator, tdxrt::Bytes(zero, zero + 4)});
-  }
+  if (layout == OvmfEventLayout::kStable202411) out.events.push_back(SeparatorEvent());
   out.events.push_back(Action("Exit Boot Services Invocation"));
   out.events.push_back(Action("Exit Boot Services Returned with Success"));
   out.rtmr1 = ReplayEvents(out.events);
   return out;
+}
+
+Result<Rtmr1Result> ComputeRtmr1(const Rtmr1Inputs& in) {
+  TDX_ASSIGN_OR_RETURN(KernelMeasurement kernel, MeasureKernel(in));
+  return Rtmr1FromKernel(kernel, in.header_mode, in.layout);
 }
 
 tdxrt::Bytes KernelLoadOptionsUtf16(std::string_view cmdline, bool has_initrd) {

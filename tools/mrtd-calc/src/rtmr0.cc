@@ -128,11 +128,7 @@ Result<std::vector<ExpectedEvent>> PredictRtmr0Events(tdxrt::ByteSpan firmware,
                             std::string("variable ") + v.name + " (empty: no Secure Boot keys)",
                             {"ovmf"}, data, data));
   }
-  {
-    const std::uint8_t zero[4] = {0, 0, 0, 0};
-    out.push_back(
-        Predicted(kEvSeparator, "EV_SEPARATOR 00000000", {"ovmf"}, zero, Bytes(zero, zero + 4)));
-  }
+  out.push_back(ExpectedFromMeasured(SeparatorEvent(), 0, {"ovmf"}));
   for (int i = 0; i < 3; ++i) {
     out.push_back(NotPredicted(kEvPlatformConfigFlags,
                                "\"ACPI DATA\": a table blob of the host QEMU",

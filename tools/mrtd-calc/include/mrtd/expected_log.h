@@ -97,6 +97,10 @@ struct BootInputs {
 inline constexpr std::array<std::string_view, 6> kAlternativeMemorySizes = {"256M", "512M", "1G",
                                                                             "2G",   "4G",   "8G"};
 
+// A computed event as an expected one of register `rtmr`.
+ExpectedEvent ExpectedFromMeasured(const MeasuredEvent& m, int rtmr,
+                                   std::vector<std::string> depends_on);
+
 tdxrt::Result<ExpectedLog> PredictEventLog(const BootInputs& in,
                                            const std::vector<VariantSpec>& variants);
 

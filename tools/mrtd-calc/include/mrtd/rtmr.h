@@ -66,6 +66,20 @@ struct Rtmr1Result {
 
 tdxrt::Result<Rtmr1Result> ComputeRtmr1(const Rtmr1Inputs& in);
 
+// ComputeRtmr1 in two steps, for callers that measure one kernel for several hosts: the
+// kernel's digest (the costly part: the header patched as QEMU does, then Authenticode), and
+// the events around a digest for a header mode and layout.
+struct KernelMeasurement {
+  tdxrt::Sha384Digest digest{};
+  std::optional<std::uint32_t> initrd_addr;  // patched mode with an initrd
+};
+tdxrt::Result<KernelMeasurement> MeasureKernel(const Rtmr1Inputs& in);  // header_mode, kernel, load
+Rtmr1Result Rtmr1FromKernel(const KernelMeasurement& kernel, KernelHeaderMode header_mode,
+                            OvmfEventLayout layout);
+
+// EV_SEPARATOR with its 4 zero bytes, as OVMF measures it into RTMR0 and RTMR1.
+MeasuredEvent SeparatorEvent();
+
 // The load options OVMF hands to the kernel, UTF-16LE with the terminating NUL.
 tdxrt::Bytes KernelLoadOptionsUtf16(std::string_view cmdline, bool has_initrd);
 
