@@ -442,14 +442,11 @@ std::string PolicyFor(const mrtd::ExpectedLog& log, const Recipe& r, const Assem
           " -> set " + same->name;
     }
   }
-  // With the header QEMU patches, RTMR1 depends on where QEMU puts the initrd, so on the memory.
-  const bool patched = std::any_of(log.variants.begin(), log.variants.end(), [](const auto& v) {
-    return v.kernel_header == mrtd::KernelHeaderMode::kQemuPatched;
-  });
   const std::string memory_line =
-      patched ? "RTMR1 assumes memory " + r.memory +
-                    " (a different MEMORY changes it: recompute with mrtd-calc)"
-              : "RTMR1 does not depend on the memory (every host measures the kernel unmodified)";
+      log.Rtmr1FollowsMemory()
+          ? "RTMR1 assumes memory " + r.memory +
+                " (a different MEMORY changes it: recompute with mrtd-calc)"
+          : "RTMR1 does not depend on the memory (every host measures the kernel unmodified)";
   const std::string which =
       r.hosts.empty()
           ? "MR_TD: one set per page order hosts use (single-pass: upstream KVM + QEMU >= "
@@ -712,9 +709,7 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
       const mrtd::ExpectedVariant& first = expected_log.variants.front();
       ls.kernel_header = std::string(mrtd::KernelHeaderModeName(first.kernel_header));
       ls.ovmf_layout = std::string(mrtd::OvmfEventLayoutName(first.ovmf_layout));
-      ls.rtmr1_follows_memory = std::any_of(
-          expected_log.variants.begin(), expected_log.variants.end(),
-          [](const auto& v) { return v.kernel_header == mrtd::KernelHeaderMode::kQemuPatched; });
+      ls.rtmr1_follows_memory = expected_log.Rtmr1FollowsMemory();
       for (const auto& v : expected_log.variants) {
         if (r.hosts.empty()) break;
         ls.host_lines.push_back(v.host + ": MR_TD " +

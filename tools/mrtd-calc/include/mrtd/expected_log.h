@@ -11,6 +11,7 @@
 // runtime log (tdx-attest).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -72,6 +73,13 @@ struct ExpectedLog {
   std::vector<ExpectedVariant> variants;  // one per host, at least one
 
   bool has_events() const { return !variants.empty() && !variants.front().events.empty(); }
+  // Some host measures the kernel with the header QEMU patches, which holds the initrd's
+  // address: RTMR1 then depends on the memory size.
+  bool Rtmr1FollowsMemory() const {
+    return std::any_of(variants.begin(), variants.end(), [](const ExpectedVariant& v) {
+      return v.kernel_header == KernelHeaderMode::kQemuPatched;
+    });
+  }
 };
 
 // A host to predict for: the knobs and where they came from.
