@@ -356,11 +356,10 @@ struct LearnArgs {
 tdxrt::Result<std::string> DescribeCcelForPolicy(const std::string& path,
                                                  const tdxrt::TdReport& report,
                                                  const std::vector<int>& pinned) {
-  TDX_ASSIGN_OR_RETURN(tdxrt::Bytes data, tdxrt::ReadFile(path, 64ull << 20));
-  auto log = mrtd::ParseCcEventLog(data);
-  if (!log.ok()) return tdxrt::Status::InvalidArgument(path + ": " + log.status().message());
-  auto replay = mrtd::ReplayRtmrs(*log);
-  if (!replay.ok()) return tdxrt::Status::InvalidArgument(path + ": " + replay.status().message());
+  TDX_ASSIGN_OR_RETURN(mrtd::CcEventLogFile file, mrtd::ReadCcEventLogFile(path));
+  const mrtd::CcEventLog* log = &file.log;
+  const std::array<tdxrt::Sha384Digest, 4>* replay = &file.rtmrs;
+  const tdxrt::Bytes& data = file.bytes;
   for (std::size_t r = 0; r < 3; ++r) {
     if (!std::equal((*replay)[r].begin(), (*replay)[r].end(), report.rtmr[r].begin())) {
       return tdxrt::Status::InvalidArgument(path + ": replays RTMR" + std::to_string(r) + " to " +

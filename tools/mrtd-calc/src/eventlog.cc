@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "mrtd/rtmr.h"
+#include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 
 namespace mrtd {
@@ -323,6 +324,18 @@ std::vector<std::string> DescribeRegisterEvents(const CcEventLog& log, std::uint
     out.push_back(EventTypeName(e.type) + " " + DescribeEventData(e));
   }
   return out;
+}
+
+Result<CcEventLogFile> ReadCcEventLogFile(const std::string& path) {
+  CcEventLogFile f;
+  TDX_ASSIGN_OR_RETURN(f.bytes, tdxrt::ReadFile(path, 64ull << 20));
+  auto log = ParseCcEventLog(f.bytes);
+  if (!log.ok()) return log.status().WithContext(path);
+  f.log = std::move(log).value();
+  auto rtmrs = ReplayRtmrs(f.log);
+  if (!rtmrs.ok()) return rtmrs.status().WithContext(path);
+  f.rtmrs = *rtmrs;
+  return f;
 }
 
 }  // namespace mrtd

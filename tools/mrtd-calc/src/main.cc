@@ -355,12 +355,10 @@ int RunMeasure(MeasureOptions o, bool json) {
 // --- eventlog -------------------------------------------------------------------------------
 
 int RunEventLog(const std::string& path, bool json) {
-  auto data = tdxrt::ReadFile(path, 64ull << 20);
-  if (!data.ok()) return Fail(data.status().message());
-  auto log = mrtd::ParseCcEventLog(*data);
-  if (!log.ok()) return Fail(path + ": " + log.status().message());
-  auto rtmr = mrtd::ReplayRtmrs(*log);
-  if (!rtmr.ok()) return Fail(path + ": " + rtmr.status().message());
+  auto file = mrtd::ReadCcEventLogFile(path);
+  if (!file.ok()) return Fail(file.status().message());
+  const mrtd::CcEventLog* log = &file->log;
+  const std::array<tdxrt::Sha384Digest, 4>* rtmr = &file->rtmrs;
   auto reg = [](const mrtd::CcEvent& e) -> std::string {
     if (e.type == mrtd::kEvNoAction) return "-";
     if (e.mr_index >= 1 && e.mr_index <= 4) return "RTMR" + std::to_string(e.mr_index - 1);
@@ -467,12 +465,10 @@ int RunDiagnose(const DiagnoseOptions& o, bool json) {
                           : "mock evidence " + o.quote + " (not from TDX hardware)");
   }
   if (!o.eventlog.empty()) {
-    auto data = tdxrt::ReadFile(o.eventlog, 64ull << 20);
-    if (!data.ok()) return Fail(data.status().message());
-    auto log = mrtd::ParseCcEventLog(*data);
-    if (!log.ok()) return Fail(o.eventlog + ": " + log.status().message());
-    auto rtmrs = mrtd::ReplayRtmrs(*log);
-    if (!rtmrs.ok()) return Fail(o.eventlog + ": " + rtmrs.status().message());
+    auto file = mrtd::ReadCcEventLogFile(o.eventlog);
+    if (!file.ok()) return Fail(file.status().message());
+    const mrtd::CcEventLog* log = &file->log;
+    const std::array<tdxrt::Sha384Digest, 4>* rtmrs = &file->rtmrs;
     // A quote's registers stay what they are: Diagnose notes a log that does not replay to them.
     for (std::size_t r = 0; r < 4; ++r) {
       if (!actual.rtmr[r]) actual.rtmr[r] = (*rtmrs)[r];

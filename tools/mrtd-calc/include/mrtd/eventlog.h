@@ -57,6 +57,15 @@ tdxrt::Result<CcEventLog> ParseCcEventLog(tdxrt::ByteSpan log);
 // an MR index outside 1..4 or without a SHA-384 digest.
 tdxrt::Result<std::array<tdxrt::Sha384Digest, 4>> ReplayRtmrs(const CcEventLog& log);
 
+// A CC event log file read, parsed and replayed (at most 64 MiB): for the programs that take a
+// TD's log by path. Errors name the file.
+struct CcEventLogFile {
+  tdxrt::Bytes bytes;
+  CcEventLog log;
+  std::array<tdxrt::Sha384Digest, 4> rtmrs{};  // RTMR0..3 the log replays to
+};
+tdxrt::Result<CcEventLogFile> ReadCcEventLogFile(const std::string& path);
+
 std::string EventTypeName(std::uint32_t type);
 
 // The extended events of one register (mr_index 1..4 = RTMR0..3), one "TYPE description" each.
