@@ -44,9 +44,9 @@ tdxrt::Result<std::unique_ptr<tdxrt::QuoteProvider>> MakeProvider(const Provider
       if (tdxrt::Status st = tdxrt::ClaimImageMeasurements(a.mock_from, id); !st.ok()) return st;
     }
     if (!a.mock_mrtd.empty()) {
-      auto m = tdxrt::FromHex(a.mock_mrtd, 48);
+      auto m = tdxrt::FromHexArray<48>(a.mock_mrtd);
       if (!m.ok()) return tdxrt::Status::InvalidArgument("--mock-mrtd: " + m.status().message());
-      std::copy(m->begin(), m->end(), id.mr_td.begin());
+      id.mr_td = *m;
     }
     if (!a.rtmr3_log.empty()) {
       auto events = tdxrt::ReadRuntimeEventLog(a.rtmr3_log);

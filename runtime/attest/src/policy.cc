@@ -27,15 +27,13 @@ std::optional<Measurement> Digest(YamlDiagnostics& d, const YAML::Node& set, con
                                   bool required, const std::string& where) {
   auto s = d.Str(set, key, required, where, "96 hex digits (SHA-384)");
   if (!s) return std::nullopt;
-  auto b = FromHex(*s, 48);
+  auto b = FromHexArray<48>(*s);
   if (!b.ok()) {
     d.Error(set[key], "'" + key + "' in " + where + ": " + b.status().message(),
             "96 hex digits (SHA-384)");
     return std::nullopt;
   }
-  Measurement m{};
-  std::copy(b->begin(), b->end(), m.begin());
-  return m;
+  return *b;
 }
 
 std::string Short(const Measurement& m) { return ToHex(m).substr(0, 16) + "..."; }

@@ -236,10 +236,9 @@ Result<Bytes> SimulatedTdxProvider::GetQuote(const ReportData& report_data) {
 
 Status ClaimImageMeasurements(std::string_view source, TdReport& report) {
   auto hex48 = [](std::string_view text, Measurement& m) {
-    auto b = FromHex(text, 48);
-    if (!b.ok()) return false;
-    std::copy(b->begin(), b->end(), m.begin());
-    return true;
+    auto b = FromHexArray<48>(text);
+    if (b.ok()) m = *b;
+    return b.ok();
   };
   if (source.find('=') != std::string_view::npos) {
     // Inline: name=HEX items.

@@ -298,11 +298,9 @@ class Reader {
   Result<Sha384Digest> Digest(const nlohmann::json& obj, const std::string& path,
                               const char* key) const {
     TDX_ASSIGN_OR_RETURN(std::string s, Str(obj, path, key));
-    auto b = tdxrt::FromHex(s, 48);
-    if (!b.ok()) return Error(Join(path, key), "not 96 hex digits (" + b.status().message() + ")");
-    Sha384Digest d{};
-    std::copy(b->begin(), b->end(), d.begin());
-    return d;
+    auto d = tdxrt::FromHexArray<48>(s);
+    if (!d.ok()) return Error(Join(path, key), "not 96 hex digits (" + d.status().message() + ")");
+    return *d;
   }
 
   Result<const nlohmann::json*> Array(const nlohmann::json& obj, const std::string& path,

@@ -414,11 +414,9 @@ struct DiagnoseOptions {
 std::optional<std::string> HexArg(const std::string& flag, const std::string& value,
                                   std::optional<tdxrt::Sha384Digest>& out) {
   if (value.empty()) return std::nullopt;
-  auto b = tdxrt::FromHex(value, 48);
-  if (!b.ok()) return flag + ": " + b.status().message();
-  tdxrt::Sha384Digest d{};
-  std::copy(b->begin(), b->end(), d.begin());
-  out = d;
+  auto d = tdxrt::FromHexArray<48>(value);
+  if (!d.ok()) return flag + ": " + d.status().message();
+  out = *d;
   return std::nullopt;
 }
 
