@@ -147,7 +147,9 @@ RegisterResult MrTdResult(const ExpectedLog& x, const ExpectedVariant& v, const 
 // other register.
 void DiagnoseValue(const ExpectedLog& x, const ExpectedVariant& v, int reg,
                    const Sha384Digest& actual, std::vector<Finding>& findings) {
-  const Sha384Digest& expected = reg == 1 ? v.rtmr1 : v.rtmr2;
+  const Sha384Digest expected = reg == 0   ? v.rtmr0.value_or(Sha384Digest{})
+                                : reg == 1 ? v.rtmr1
+                                           : v.rtmr2;
   const Sha384Digest zero{};
   std::vector<std::string> causes;
   if (reg == 2 && actual == zero) causes.push_back(NoEventsCause(2));
@@ -173,7 +175,12 @@ void DiagnoseValue(const ExpectedLog& x, const ExpectedVariant& v, int reg,
       }
     }
   }
-  if (causes.empty() && reg == 1 && base.empty()) {
+  if (causes.empty() && reg == 0) {
+    causes.push_back(
+        "RTMR0 is not the image's for this host under any memory size tried: the ACPI tables "
+        "(another QEMU version or VM shape: CPUs, devices) or the firmware differ from those "
+        "captured; give the TD's event log (--eventlog) to see which event");
+  } else if (causes.empty() && reg == 1 && base.empty()) {
     causes.push_back(
         "RTMR1 differs: another kernel, kernel header mode, memory size or OVMF; give the image's "
         "<name>-eventlog.json as --expected to try each");
@@ -272,11 +279,23 @@ void DiagnoseEvents(const ExpectedLog& x, const ExpectedVariant& v, int reg,
   }
 }
 
-// RTMR0: its events where the image decides them (a log is needed; its value is never known).
+// RTMR0: its value when every event is predicted (the TD HOB and a capture of the host's ACPI
+// tables), else its events where the image decides them (a log is needed).
 RegisterResult Rtmr0Result(const ExpectedLog& x, const ExpectedVariant& v, const ActualBoot& a,
                            std::vector<Finding>& findings) {
-  RegisterResult r{"RTMR0", RegisterResult::State::kUnknown, "", ""};
+  RegisterResult r{"RTMR0", RegisterResult::State::kUnknown, v.rtmr0 ? Hex(*v.rtmr0) : "", ""};
   if (a.rtmr[0]) r.actual = Hex(*a.rtmr[0]);
+  if (v.rtmr0 && a.rtmr[0]) {
+    r.state =
+        *v.rtmr0 == *a.rtmr[0] ? RegisterResult::State::kMatch : RegisterResult::State::kDiffers;
+    if (r.state == RegisterResult::State::kMatch) return r;
+    if (a.events) {
+      DiagnoseEvents(x, v, 0, *a.events, findings);
+    } else {
+      DiagnoseValue(x, v, 0, *a.rtmr[0], findings);
+    }
+    return r;
+  }
   if (!a.events || EventsOf(v, 0).empty()) return r;
   const std::size_t before = findings.size();
   DiagnoseEvents(x, v, 0, *a.events, findings);
@@ -350,10 +369,12 @@ Diagnosis Diagnose(const ExpectedLog& x, const ActualBoot& a) {
                     "edk2-stable202411)"
                   : "its value holds the host's TD HOB and ACPI tables; give the TD's event log "
                     "(--eventlog) to compare the events the image decides"));
-  } else if (r0.state != RegisterResult::State::kUnknown) {
+  } else if (r0.state == RegisterResult::State::kMatchWherePredicted ||
+             (r0.state == RegisterResult::State::kDiffers && r0.expected.empty())) {
     d.notes.push_back(
-        "RTMR0: the events the image decides were compared; the TD HOB and the ACPI tables are "
-        "the host's (not predicted), so RTMR0's value is not");
+        "RTMR0: the events predicted were compared; the others (the ACPI tables without a "
+        "capture of the host's, the TD HOB of a QEMU other than upstream >= 10.1) are the "
+        "host's, so RTMR0's value is not");
   }
   if (!a.mr_td) d.notes.push_back("MR_TD is unknown: give --quote or --mrtd to compare it");
   return d;

@@ -35,6 +35,7 @@ struct Inputs {
         {mrtd::TdvfSectionType::kBfv, 0xffff0000, 0x3000, mrtd::kAttrMrExtend, Pattern(0x3000, 1)},
         {mrtd::TdvfSectionType::kCfv, 0xfffe0000, 0x2000, 0, Pattern(0x2000, 2)},
         {mrtd::TdvfSectionType::kTempMem, 0x800000, 0x1000, 0, {}},
+        {mrtd::TdvfSectionType::kTdHob, 0x809000, 0x2000, 0, {}},
     };
     firmware = BuildFirmware(secs, FwLayout::kGuidTable).image;
     kernel = BuildPe(mrtd::testing::MinimalBzImage(0x2000)).image;

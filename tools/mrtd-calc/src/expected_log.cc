@@ -4,6 +4,7 @@
 #include <map>
 
 #include "mrtd/eventlog.h"
+#include "mrtd/json_reader.h"
 #include "mrtd/rtmr0.h"
 #include "mrtd/tdvf.h"
 #include "tdxrt/hex.h"
@@ -26,7 +27,10 @@ std::optional<int> ParseRegisterName(std::string_view name) {
 }
 
 VariantSpec VariantOf(const HostProfile& p) {
-  return {p.name(), p.reasons, p.page_order, p.kernel_header, p.ovmf_layout};
+  VariantSpec v{p.name(), p.reasons, p.page_order, p.kernel_header, p.ovmf_layout};
+  v.td_hob =
+      !p.qemu.canonical_tdx && (p.qemu.major > 10 || (p.qemu.major == 10 && p.qemu.minor >= 1));
+  return v;
 }
 
 Sha384Digest ReplayExpected(const std::vector<ExpectedEvent>& events, int rtmr) {
@@ -158,7 +162,6 @@ Result<ExpectedLog> PredictEventLog(const BootInputs& in,
   TDX_ASSIGN_OR_RETURN(std::uint64_t memory, ParseMemorySize(in.memory));
   KernelDigests kd(in);
   const Rtmr2Result r2 = ComputeRtmr2(in.cmdline, in.initrd);
-  TDX_ASSIGN_OR_RETURN(const std::vector<ExpectedEvent> rtmr0, PredictRtmr0Events(in.firmware, md));
   for (const auto& spec : variants) {
     ExpectedVariant v;
     v.host = spec.host;
@@ -171,6 +174,11 @@ Result<ExpectedLog> PredictEventLog(const BootInputs& in,
     TDX_ASSIGN_OR_RETURN(KernelMeasurement kernel, kd.Get(spec.kernel_header, memory));
     const Rtmr1Result r1 = Rtmr1FromKernel(kernel, spec.kernel_header, spec.ovmf_layout);
     if (spec.ovmf_layout == OvmfEventLayout::kStable202411) {
+      Rtmr0Host host;
+      if (spec.td_hob) host.td_hob_memory = in.memory;
+      host.acpi = spec.acpi;
+      TDX_ASSIGN_OR_RETURN(std::vector<ExpectedEvent> rtmr0,
+                           PredictRtmr0Events(in.firmware, md, host));
       v.events.insert(v.events.end(), rtmr0.begin(), rtmr0.end());
     }
     for (std::size_t i = 0; i < r1.events.size(); ++i) {
@@ -195,6 +203,7 @@ Result<ExpectedLog> PredictEventLog(const BootInputs& in,
     }
     v.rtmr1 = r1.rtmr1;
     v.rtmr2 = r2.rtmr2;
+    if (AllPredicted(v.events, 0)) v.rtmr0 = ReplayExpected(v.events, 0);
     log.variants.push_back(std::move(v));
   }
   return log;
@@ -216,6 +225,7 @@ ordered_json ExpectedVariantJson(const ExpectedVariant& v, bool with_events) {
   j["kernel_header"] = KernelHeaderModeName(v.kernel_header);
   j["ovmf_layout"] = OvmfEventLayoutName(v.ovmf_layout);
   j["mr_td"] = Hex(v.mr_td);
+  if (v.rtmr0) j["rtmr0"] = Hex(*v.rtmr0);
   j["rtmr1"] = Hex(v.rtmr1);
   j["rtmr2"] = Hex(v.rtmr2);
   if (!with_events) return j;
@@ -249,10 +259,13 @@ ordered_json ExpectedLogJson(const ExpectedLog& log) {
   j["inputs"] = {{"memory", log.memory}, {"cmdline", log.cmdline}};
   if (log.initrd_size) j["inputs"]["initrd_size"] = *log.initrd_size;
   j["mr_td"] = {{"single-pass", Hex(log.mr_td_single_pass)}, {"two-pass", Hex(log.mr_td_two_pass)}};
-  j["predicted"] = {"RTMR0 (events the image decides, OVMF >= stable202411)", "RTMR1", "RTMR2"};
+  j["predicted"] = {
+      "RTMR0 (OVMF >= stable202411: the events the image decides, the TD HOB for upstream QEMU "
+      ">= 10.1, the ACPI tables where the host's were captured; rtmr0 when all are)",
+      "RTMR1", "RTMR2"};
   j["not_predicted"] =
-      "RTMR0's TD HOB and ACPI events (the host QEMU's: predicted: false), so RTMR0's value; "
-      "RTMR3 (the TD's runtime log: tdx-attest)";
+      "RTMR0 events marked predicted: false (the host's: TD HOB of another QEMU, ACPI tables not "
+      "captured), and then RTMR0's value; RTMR3 (the TD's runtime log: tdx-attest)";
   j["hosts"] = ordered_json::array();
   for (const auto& v : log.variants) j["hosts"].push_back(ExpectedVariantJson(v, true));
   return j;
@@ -266,66 +279,7 @@ constexpr std::size_t kMaxAlternatives = 32;
 constexpr std::size_t kMaxText = 4096;
 constexpr std::size_t kMaxData = 1 << 16;
 
-// Field-by-field reading with the path of each field in its errors.
-class Reader {
- public:
-  explicit Reader(std::string what) : what_(std::move(what)) {}
-
-  Status Error(const std::string& path, const std::string& msg) const {
-    return Status::InvalidArgument(what_ + ": " + path + ": " + msg);
-  }
-
-  Result<const nlohmann::json*> Field(const nlohmann::json& obj, const std::string& path,
-                                      const char* key, bool required = true) const {
-    if (!obj.is_object()) return Error(path, "is not an object");
-    auto it = obj.find(key);
-    if (it == obj.end()) {
-      if (required) return Error(Join(path, key), "missing");
-      return static_cast<const nlohmann::json*>(nullptr);
-    }
-    return &*it;
-  }
-
-  Result<std::string> Str(const nlohmann::json& obj, const std::string& path, const char* key,
-                          std::size_t max = kMaxText) const {
-    TDX_ASSIGN_OR_RETURN(const nlohmann::json* v, Field(obj, path, key));
-    if (!v->is_string()) return Error(Join(path, key), "is not a string");
-    const std::string& s = v->get_ref<const std::string&>();
-    if (s.size() > max) return Error(Join(path, key), "longer than " + std::to_string(max));
-    return s;
-  }
-
-  Result<Sha384Digest> Digest(const nlohmann::json& obj, const std::string& path,
-                              const char* key) const {
-    TDX_ASSIGN_OR_RETURN(std::string s, Str(obj, path, key));
-    auto d = tdxrt::FromHexArray<48>(s);
-    if (!d.ok()) return Error(Join(path, key), "not 96 hex digits (" + d.status().message() + ")");
-    return *d;
-  }
-
-  Result<const nlohmann::json*> Array(const nlohmann::json& obj, const std::string& path,
-                                      const char* key, std::size_t max,
-                                      bool required = true) const {
-    TDX_ASSIGN_OR_RETURN(const nlohmann::json* v, Field(obj, path, key, required));
-    if (!v) return v;
-    if (!v->is_array()) return Error(Join(path, key), "is not an array");
-    if (v->size() > max) {
-      return Error(Join(path, key),
-                   std::to_string(v->size()) + " entries, more than " + std::to_string(max));
-    }
-    return v;
-  }
-
-  static std::string Join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : path + "." + key;
-  }
-  static std::string At(const std::string& path, const char* key, std::size_t i) {
-    return Join(path, key) + "[" + std::to_string(i) + "]";
-  }
-
- private:
-  std::string what_;
-};
+using Reader = JsonReader;
 
 Result<ExpectedVariant> ReadVariant(const Reader& R, const nlohmann::json& h, const std::string& p,
                                     bool with_events) {
@@ -355,6 +309,9 @@ Result<ExpectedVariant> ReadVariant(const Reader& R, const nlohmann::json& h, co
   v.kernel_header = *km;
   v.ovmf_layout = *ol;
   TDX_ASSIGN_OR_RETURN(v.mr_td, R.Digest(h, p, "mr_td"));
+  if (h.contains("rtmr0")) {
+    TDX_ASSIGN_OR_RETURN(v.rtmr0, R.Digest(h, p, "rtmr0"));
+  }
   TDX_ASSIGN_OR_RETURN(v.rtmr1, R.Digest(h, p, "rtmr1"));
   TDX_ASSIGN_OR_RETURN(v.rtmr2, R.Digest(h, p, "rtmr2"));
   if (!with_events) return v;
@@ -415,6 +372,15 @@ Result<ExpectedVariant> ReadVariant(const Reader& R, const nlohmann::json& h, co
       }
     }
     v.events.push_back(std::move(e));
+  }
+  if (v.rtmr0) {
+    if (!AllPredicted(v.events, 0)) {
+      return R.Error(p + ".rtmr0", "given, but not every RTMR0 event is predicted");
+    }
+    const Sha384Digest replay = ReplayExpected(v.events, 0);
+    if (replay != *v.rtmr0) {
+      return R.Error(p + ".rtmr0", "its events replay to " + Hex(replay) + ", not to this value");
+    }
   }
   for (int reg : {1, 2}) {
     const Sha384Digest replay = ReplayExpected(v.events, reg);

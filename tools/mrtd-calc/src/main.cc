@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "mrtd/acpi.h"
 #include "mrtd/diagnose.h"
 #include "mrtd/eventlog.h"
 #include "mrtd/expected_log.h"
@@ -15,6 +16,7 @@
 #include "mrtd/kernel.h"
 #include "mrtd/mrtd.h"
 #include "mrtd/rtmr.h"
+#include "mrtd/rtmr0.h"
 #include "mrtd/tdvf.h"
 #include "tdx_version.h"
 #include "tdxrt/cli.h"
@@ -23,6 +25,7 @@
 #include "tdxrt/hex.h"
 #include "tdxrt/json.h"
 #include "tdxrt/run_main.h"
+#include "tdxrt/text.h"
 
 namespace {
 
@@ -135,12 +138,12 @@ int RunHost(const std::string& spec, bool json) {
 // --- measure --------------------------------------------------------------------------------
 
 struct MeasureOptions {
-  std::string ovmf, kernel, initrd, memory, host;
+  std::string ovmf, kernel, initrd, memory, host, acpi;
   std::optional<std::string> cmdline;
   // Empty: not given (the host profile's, else the defaults single-pass, qemu-patched,
   // stable202411).
   std::string page_order, kernel_header, ovmf_layout;
-  std::vector<std::string> expect_mrtd, expect_rtmr1, expect_rtmr2;
+  std::vector<std::string> expect_mrtd, expect_rtmr0, expect_rtmr1, expect_rtmr2;
 };
 
 struct Check {
@@ -204,8 +207,9 @@ int RunMeasure(MeasureOptions o, bool json) {
   if (!header_mode) return Usage("--kernel-header must be qemu-patched or unmodified");
   auto layout = mrtd::ParseOvmfEventLayout(o.ovmf_layout);
   if (!layout) return Usage("--ovmf-layout must be stable202411 or pre-stable202411");
-  std::vector<std::string> exp_mrtd, exp_rtmr1, exp_rtmr2;
+  std::vector<std::string> exp_mrtd, exp_rtmr0, exp_rtmr1, exp_rtmr2;
   if (auto e = ParseExpected(o.expect_mrtd, "--expect-mrtd", exp_mrtd)) return Usage(*e);
+  if (auto e = ParseExpected(o.expect_rtmr0, "--expect-rtmr0", exp_rtmr0)) return Usage(*e);
   if (auto e = ParseExpected(o.expect_rtmr1, "--expect-rtmr1", exp_rtmr1)) return Usage(*e);
   if (auto e = ParseExpected(o.expect_rtmr2, "--expect-rtmr2", exp_rtmr2)) return Usage(*e);
   if (o.ovmf.empty() && o.kernel.empty() && o.initrd.empty() && !o.cmdline) {
@@ -216,6 +220,23 @@ int RunMeasure(MeasureOptions o, bool json) {
     return Usage("--expect-mrtd needs the host's page order: --page-order single-pass or two-pass");
   }
   if (!exp_rtmr1.empty() && o.kernel.empty()) return Usage("--expect-rtmr1 needs --kernel");
+  if (!exp_rtmr0.empty() && o.acpi.empty()) return Usage("--expect-rtmr0 needs --acpi");
+  if (!o.acpi.empty()) {
+    if (o.ovmf.empty() || o.memory.empty() || !host) {
+      return Usage(
+          "--acpi computes RTMR0, which needs --ovmf, --memory and --host (the TD HOB is the "
+          "host QEMU's for the memory size)");
+    }
+    if (!mrtd::VariantOf(*host).td_hob) {
+      return Usage("--acpi: RTMR0 cannot be computed for --host " + host->name() +
+                   ": its QEMU's TD HOB is not known (upstream QEMU >= 10.1 only)");
+    }
+    if (host->ovmf_layout != mrtd::OvmfEventLayout::kStable202411) {
+      return Usage("--acpi: RTMR0 cannot be computed for --host " + host->name() +
+                   ": OVMF older than edk2-stable202411 measures RTMR0 in another order, of "
+                   "which no real log is at hand");
+    }
+  }
   const bool want_rtmr2 = !o.kernel.empty() || !o.initrd.empty() || o.cmdline.has_value();
   std::optional<std::uint64_t> memory;
   if (!o.memory.empty()) {
@@ -263,6 +284,38 @@ int RunMeasure(MeasureOptions o, bool json) {
       text += "MR_TD (two-pass):    " + two + "\n";
     if (!exp_mrtd.empty())
       checks.push_back({"MR_TD (" + o.page_order + ")", j["mr_td"], exp_mrtd, false});
+    if (!o.acpi.empty()) {
+      auto bytes = tdxrt::ReadFile(o.acpi, 64ull << 20);
+      if (!bytes.ok()) return Fail(bytes.status().message());
+      auto capture = mrtd::ParseAcpiCapture(
+          std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), o.acpi);
+      if (!capture.ok()) return Fail(capture.status().message());
+      auto cap_mem = mrtd::ParseMemorySize(capture->memory);
+      if (!cap_mem.ok() || *cap_mem != *memory) {
+        return Fail(o.acpi + ": captured with MEMORY=" + capture->memory + ", not the --memory " +
+                    o.memory + " (the ACPI tables follow the VM's shape)");
+      }
+      mrtd::Rtmr0Host h;
+      h.td_hob_memory = o.memory;
+      h.acpi = &*capture;
+      auto events = mrtd::PredictRtmr0Events(fw, *md, h);
+      if (!events.ok()) return Fail(o.ovmf + ": " + events.status().message());
+      const std::string r0 = Hex(mrtd::ReplayExpected(*events, 0));
+      text += "RTMR0:               " + r0 + "\n";
+      ordered_json ev = ordered_json::array();
+      for (const auto& e : *events) {
+        ev.push_back({{"digest", Hex(e.digest)}, {"description", e.what}});
+        text += "  " + Hex(e.digest) + "  " + tdxrt::EscapeText(e.what) + "\n";
+      }
+      j["rtmr0"] = r0;
+      j["rtmr0_inputs"] = {{"memory", o.memory},
+                           {"acpi", o.acpi},
+                           {"acpi_qemu", capture->qemu},
+                           {"acpi_cpus", capture->cpus},
+                           {"acpi_accel", capture->accel}};
+      j["rtmr0_events"] = ev;
+      if (!exp_rtmr0.empty()) checks.push_back({"RTMR0", r0, exp_rtmr0, false});
+    }
   }
 
   std::optional<tdxrt::MappedFile> initrd_file;
@@ -526,6 +579,10 @@ int Main(int argc, char** argv) {
                       "RTMR1 event layout: stable202411 (edk2-stable202411 and later: separator "
                       "in RTMR1, default) or pre-stable202411 (separator in RTMR0)");
   measure->add_option("--expect-mrtd", mo.expect_mrtd, "Accepted MR_TD (repeatable)");
+  measure->add_option("--acpi", mo.acpi,
+                      "A capture of the host's ACPI tables (tdximage capture-acpi): with --ovmf, "
+                      "--memory and --host, RTMR0");
+  measure->add_option("--expect-rtmr0", mo.expect_rtmr0, "Accepted RTMR0 (repeatable)");
   measure->add_option("--expect-rtmr1", mo.expect_rtmr1, "Accepted RTMR1 (repeatable)");
   measure->add_option("--expect-rtmr2", mo.expect_rtmr2, "Accepted RTMR2 (repeatable)");
   measure->fallthrough();

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "mrtd/rtmr.h"
+#include "mrtd/td_hob.h"
+#include "tdxrt/sha.h"
 
 namespace mrtd {
 
@@ -91,8 +93,45 @@ Bytes UefiVariableData(const std::uint8_t (&guid)[16], std::string_view name,
   return b;
 }
 
+namespace {
+
+// The TD HOB's event at `memory`, with the digests of the other common sizes as alternatives.
+Result<ExpectedEvent> TdHobEvent(const TdvfMetadata& md, const std::string& memory) {
+  TDX_ASSIGN_OR_RETURN(std::uint64_t bytes, ParseMemorySize(memory));
+  TDX_ASSIGN_OR_RETURN(TdHob hob, BuildTdHob(md, bytes));
+  ExpectedEvent e =
+      Predicted(kEvEfiHandoffTables2,
+                "\"TdxTable\": the TD HOB QEMU builds for MEMORY=" + memory + " (" +
+                    std::to_string(hob.entries.size()) + " memory ranges)",
+                {"memory", "ovmf", "host: QEMU >= 10.1"}, hob.measured, hob.event_data);
+  for (std::string_view size : kAlternativeMemorySizes) {
+    TDX_ASSIGN_OR_RETURN(std::uint64_t other, ParseMemorySize(size));
+    if (other == bytes) continue;
+    auto alt = BuildTdHob(md, other);
+    if (!alt.ok()) continue;  // a size the firmware's sections do not fit in
+    e.alternatives.push_back(
+        {"the memory size: the TD HOB is QEMU's for MEMORY=" + std::string(size) + ", not the " +
+             memory + " the image was measured for",
+         tdxrt::Sha384(alt->measured)});
+  }
+  return e;
+}
+
+}  // namespace
+
+bool AllPredicted(const std::vector<ExpectedEvent>& events, int rtmr) {
+  bool any = false;
+  for (const auto& e : events) {
+    if (e.rtmr != rtmr) continue;
+    if (!e.predicted) return false;
+    any = true;
+  }
+  return any;
+}
+
 Result<std::vector<ExpectedEvent>> PredictRtmr0Events(tdxrt::ByteSpan firmware,
-                                                      const TdvfMetadata& md) {
+                                                      const TdvfMetadata& md,
+                                                      const Rtmr0Host& host) {
   const TdvfSection* cfv = nullptr;
   for (const auto& s : md.sections) {
     if (s.type == TdvfSectionType::kCfv) cfv = &s;
@@ -101,8 +140,13 @@ Result<std::vector<ExpectedEvent>> PredictRtmr0Events(tdxrt::ByteSpan firmware,
     return Status::InvalidArgument("the firmware has no CFV section (variable store) to measure");
   }
   std::vector<ExpectedEvent> out;
-  out.push_back(NotPredicted(kEvEfiHandoffTables2, "\"TdxTable\": the TD HOB QEMU builds",
-                             {"host: QEMU version, memory size, MMIO ranges"}));
+  if (host.td_hob_memory.empty()) {
+    out.push_back(NotPredicted(kEvEfiHandoffTables2, "\"TdxTable\": the TD HOB QEMU builds",
+                               {"host: QEMU version, memory size"}));
+  } else {
+    TDX_ASSIGN_OR_RETURN(ExpectedEvent hob, TdHobEvent(md, host.td_hob_memory));
+    out.push_back(std::move(hob));
+  }
   {
     Bytes data;
     const std::string desc = "Fv(XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX)";
@@ -129,10 +173,15 @@ Result<std::vector<ExpectedEvent>> PredictRtmr0Events(tdxrt::ByteSpan firmware,
                             {"ovmf"}, data, data));
   }
   out.push_back(ExpectedFromMeasured(SeparatorEvent(), 0, {"ovmf"}));
-  for (int i = 0; i < 3; ++i) {
-    out.push_back(NotPredicted(kEvPlatformConfigFlags,
-                               "\"ACPI DATA\": a table blob of the host QEMU",
-                               {"host: QEMU version, CPUs, memory, devices"}));
+  if (host.acpi == nullptr) {
+    for (int i = 0; i < 3; ++i) {
+      out.push_back(NotPredicted(kEvPlatformConfigFlags,
+                                 "\"ACPI DATA\": a table blob of the host QEMU",
+                                 {"host: QEMU version, CPUs, memory, devices"}));
+    }
+  } else {
+    TDX_ASSIGN_OR_RETURN(std::vector<ExpectedEvent> acpi, AcpiEvents(*host.acpi));
+    out.insert(out.end(), acpi.begin(), acpi.end());
   }
   {
     const Bytes order = {0x00, 0x00};

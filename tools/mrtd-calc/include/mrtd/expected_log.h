@@ -6,9 +6,10 @@
 // diagnose reads it back (or a <name>-measurements.json, which has the register values only)
 // and explains where a real log or quote differs.
 //
-// RTMR0 is predicted in part (rtmr0.h): the events the image decides, with the TD HOB and the
-// host QEMU's ACPI tables named but not predicted, so its value is not; RTMR3 is the TD's own
-// runtime log (tdx-attest).
+// RTMR0 is predicted in part (rtmr0.h): the events the image decides; the TD HOB for hosts whose
+// QEMU builds it as upstream >= 10.1 does (td_hob.h); the host QEMU's ACPI tables only from a
+// capture of them (acpi.h). With all of them a host's RTMR0 value is known. RTMR3 is the TD's
+// own runtime log (tdx-attest).
 #pragma once
 
 #include <algorithm>
@@ -29,6 +30,8 @@
 #include "tdxrt/status.h"
 
 namespace mrtd {
+
+struct AcpiCapture;
 
 struct AlternativeDigest {
   std::string cause;  // what gives this digest instead, in words
@@ -58,6 +61,8 @@ struct ExpectedVariant {
   OvmfEventLayout ovmf_layout = OvmfEventLayout::kStable202411;
   tdxrt::Sha384Digest mr_td{};
   tdxrt::Sha384Digest rtmr1{}, rtmr2{};
+  // Known when every RTMR0 event is predicted (the TD HOB and a capture of the host's ACPI).
+  std::optional<tdxrt::Sha384Digest> rtmr0;
   // RTMR0's (OVMF >= stable202411 only, partly predicted: rtmr0.h), RTMR1's, RTMR2's; empty
   // when only register values are known.
   std::vector<ExpectedEvent> events;
@@ -89,6 +94,8 @@ struct VariantSpec {
   PageOrder page_order = PageOrder::kSinglePass;
   KernelHeaderMode kernel_header = KernelHeaderMode::kQemuPatched;
   OvmfEventLayout ovmf_layout = OvmfEventLayout::kStable202411;
+  bool td_hob = false;                // the host builds the TD HOB as upstream QEMU >= 10.1
+  const AcpiCapture* acpi = nullptr;  // the host's ACPI blobs, when captured
 };
 VariantSpec VariantOf(const HostProfile& p);
 

@@ -5,8 +5,8 @@
 // Order and content are those of OVMF edk2-stable202411 and later (separator in RTMR1), as in
 // the real log shared/vectors/dstack/ccel.bin, which the tests check every predicted event
 // against (its OVMF's variable store is byte-identical to Debian 13's 4 MiB OVMF.fd):
-//   1. EV_EFI_HANDOFF_TABLES2 "TdxTable": the TD HOB QEMU builds (memory map from the memory
-//      size, MMIO ranges, QEMU version)                                     -> not predicted
+//   1. EV_EFI_HANDOFF_TABLES2 "TdxTable": the TD HOB QEMU builds (td_hob.h: from the memory
+//      size and the firmware's TDVF sections)   -> predicted for upstream QEMU >= 10.1 hosts
 //   2. EV_EFI_PLATFORM_FIRMWARE_BLOB2 "Fv(XXXXXXXX-...)": SHA-384 of the CFV (the variable
 //      store) of the image's firmware; data: description, CFV base and length
 //   3-7. EV_EFI_VARIABLE_DRIVER_CONFIG SecureBoot, PK, KEK, db, dbx: SHA-384 of each
@@ -14,15 +14,17 @@
 //      in an OVMF without enrolled keys
 //   8. EV_SEPARATOR 00000000
 //   9-11. EV_PLATFORM_CONFIG_FLAGS "ACPI DATA": the ACPI blobs the host QEMU serves (its
-//      version and the VM shape: CPUs, memory, devices)                      -> not predicted
+//      version and the VM shape: CPUs, memory, devices) -> predicted from a capture (acpi.h)
 //   12-13. EV_EFI_VARIABLE_BOOT BootOrder (0000) and Boot0000 (OVMF's UiApp load option):
 //      SHA-384 of the variable's data only
+// With both the TD HOB and a capture of the host's ACPI tables, RTMR0's value is known.
 // Older OVMF releases order and measure RTMR0 differently and no real log of one is at hand:
 // for them nothing is predicted.
 #pragma once
 
 #include <vector>
 
+#include "mrtd/acpi.h"
 #include "mrtd/expected_log.h"
 #include "mrtd/tdvf.h"
 #include "tdxrt/bytes.h"
@@ -39,10 +41,23 @@ inline constexpr std::uint32_t kEvEfiHandoffTables2 = 0x8000000b;
 tdxrt::Bytes UefiVariableData(const std::uint8_t (&guid)[16], std::string_view name,
                               tdxrt::ByteSpan data);
 
+// What a host adds to RTMR0.
+struct Rtmr0Host {
+  // The guest memory size when the host's TD HOB is known (upstream QEMU >= 10.1), in QEMU -m
+  // syntax; empty: the TD HOB event is not predicted.
+  std::string td_hob_memory;
+  const AcpiCapture* acpi = nullptr;  // the host's ACPI blobs; null: not predicted
+};
+
 // The RTMR0 events of an OVMF >= stable202411 direct boot of `firmware` (register 0; events
-// with predicted == false carry their type and what they depend on, no digest). Errors when the
-// firmware has no CFV section.
+// with predicted == false carry their type and what they depend on, no digest). The TD HOB's
+// event lists the digests of the other common memory sizes as alternatives. Errors when the
+// firmware has no CFV section, or the TD HOB cannot be built for the memory size.
 tdxrt::Result<std::vector<ExpectedEvent>> PredictRtmr0Events(tdxrt::ByteSpan firmware,
-                                                             const TdvfMetadata& md);
+                                                             const TdvfMetadata& md,
+                                                             const Rtmr0Host& host = {});
+
+// Whether every event of register `rtmr` in `events` is predicted (and there is one).
+bool AllPredicted(const std::vector<ExpectedEvent>& events, int rtmr);
 
 }  // namespace mrtd
