@@ -44,6 +44,28 @@ bool PrintableName(std::string_view s) {
 
 }  // namespace
 
+std::optional<std::pair<int, int>> QemuVersionOf(std::string_view line) {
+  constexpr std::string_view kKey = "version ";
+  const std::size_t at = line.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view v = line.substr(at + kKey.size());
+  int parts[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    std::size_t n = 0;
+    while (n < v.size() && n < 4 && v[n] >= '0' && v[n] <= '9') {
+      parts[i] = parts[i] * 10 + (v[n] - '0');
+      ++n;
+    }
+    if (n == 0) return std::nullopt;
+    v.remove_prefix(n);
+    if (i == 0) {
+      if (v.empty() || v[0] != '.') return std::nullopt;
+      v.remove_prefix(1);
+    }
+  }
+  return std::make_pair(parts[0], parts[1]);
+}
+
 const AcpiBlob* AcpiCapture::Find(std::string_view name) const {
   for (const auto& b : blobs) {
     if (b.name == name) return &b;

@@ -262,5 +262,16 @@ TEST_CASE("rtmr0: known once the TD HOB and the ACPI tables are; diagnose compar
   d = mrtd::Diagnose(*log, a);
   REQUIRE(d.variants[0].findings.size() == 1);
   CHECK(d.variants[0].findings[0].cause.starts_with(
-      "RTMR0 is not the image's for this host under any memory size tried: the ACPI tables"));
+      "RTMR0 is not the image's for this host with the TD HOB of any memory size tried: the "
+      "ACPI tables differ"));
+}
+
+TEST_CASE("acpi: the QEMU version a capture names") {
+  using V = std::optional<std::pair<int, int>>;
+  CHECK(mrtd::QemuVersionOf("QEMU emulator version 10.1.0") == V{{10, 1}});
+  CHECK(mrtd::QemuVersionOf("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)") ==
+        V{{7, 2}});
+  CHECK(mrtd::QemuVersionOf("QEMU emulator version x") == std::nullopt);
+  CHECK(mrtd::QemuVersionOf("") == std::nullopt);
+  CHECK(mrtd::QemuVersionOf("version 10") == std::nullopt);
 }

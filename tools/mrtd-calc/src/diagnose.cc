@@ -177,9 +177,10 @@ void DiagnoseValue(const ExpectedLog& x, const ExpectedVariant& v, int reg,
   }
   if (causes.empty() && reg == 0) {
     causes.push_back(
-        "RTMR0 is not the image's for this host under any memory size tried: the ACPI tables "
-        "(another QEMU version or VM shape: CPUs, devices) or the firmware differ from those "
-        "captured; give the TD's event log (--eventlog) to see which event");
+        "RTMR0 is not the image's for this host with the TD HOB of any memory size tried: the "
+        "ACPI tables differ from those captured (another memory size, which changes them too, "
+        "another QEMU version or VM shape: CPUs, devices), or the firmware; give the TD's event "
+        "log (--eventlog) to see which event");
   } else if (causes.empty() && reg == 1 && base.empty()) {
     causes.push_back(
         "RTMR1 differs: another kernel, kernel header mode, memory size or OVMF; give the image's "

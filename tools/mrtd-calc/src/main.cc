@@ -295,6 +295,14 @@ int RunMeasure(MeasureOptions o, bool json) {
         return Fail(o.acpi + ": captured with MEMORY=" + capture->memory + ", not the --memory " +
                     o.memory + " (the ACPI tables follow the VM's shape)");
       }
+      const auto qv = mrtd::QemuVersionOf(capture->qemu);
+      if (!qv || qv->first != host->qemu.major || qv->second != host->qemu.minor) {
+        std::fprintf(stderr,
+                     "mrtd-calc: warning: %s was captured from '%s', not host %s's QEMU: RTMR0 "
+                     "holds that QEMU's tables\n",
+                     o.acpi.c_str(), tdxrt::EscapeText(capture->qemu).c_str(),
+                     host->name().c_str());
+      }
       mrtd::Rtmr0Host h;
       h.td_hob_memory = o.memory;
       h.acpi = &*capture;

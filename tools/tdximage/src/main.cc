@@ -9,7 +9,10 @@
 #include <map>
 #include <string>
 
+#include "mrtd/acpi.h"
+#include "mrtd/rtmr0.h"
 #include "tdx_version.h"
+#include "tdximage/acpi_capture.h"
 #include "tdximage/apt_suite.h"
 #include "tdximage/archive.h"
 #include "tdximage/build.h"
@@ -200,13 +203,23 @@ int RunLock(const std::string& recipe_file, const Common& c) {
   return static_cast<int>(ExitCode::kOk);
 }
 
-// Builds `recipe` into `out_root`: the shared part of build and verify.
-tdxrt::Result<BuildResult> BuildRecipe(const Recipe& recipe, const std::string& recipe_file,
-                                       const std::string& out_root, bool no_lock, bool use_derived,
-                                       const Common& c) {
-  const std::string lock_path = LockPathFor(recipe_file);
+// What a build starts from: the lock (checked fresh), the sources fetched and verified, and the
+// build options; shared by build, verify and capture-acpi.
+struct Prepared {
   std::optional<Lock> lock;
   std::string lock_text;
+  std::unique_ptr<Cache> cache;
+  std::unique_ptr<CommandRunner> runner;
+  std::unique_ptr<HttpFetcher> http;
+  std::unique_ptr<SourceStore> store;
+  SourceSet sources;
+  BuildOptions options;
+};
+
+tdxrt::Result<Prepared> PrepareRecipe(const Recipe& recipe, const std::string& recipe_file,
+                                      bool no_lock, bool use_derived, const Common& c) {
+  Prepared p;
+  const std::string lock_path = LockPathFor(recipe_file);
   if (!no_lock) {
     auto text = tdxrt::ReadFile(lock_path, 1 << 20);
     if (!text.ok()) {
@@ -215,11 +228,11 @@ tdxrt::Result<BuildResult> BuildRecipe(const Recipe& recipe, const std::string& 
           " (hint: run 'tdximage lock " + recipe_file +
           "', or build with --no-lock to use only the recipe's own pins)");
     }
-    lock_text.assign(text->begin(), text->end());
-    TDX_ASSIGN_OR_RETURN(Lock l, ParseLock(lock_text, lock_path));
+    p.lock_text.assign(text->begin(), text->end());
+    TDX_ASSIGN_OR_RETURN(Lock l, ParseLock(p.lock_text, lock_path));
     if (auto st = CheckLockFresh(recipe, l); !st.ok())
       return tdxrt::Status::Mismatch(lock_path + " is stale:\n" + st.message());
-    lock = std::move(l);
+    p.lock = std::move(l);
   }
   for (const auto& [name, path] : c.inputs) {
     const SourceSpec* s = recipe.FindSource(name);
@@ -228,18 +241,15 @@ tdxrt::Result<BuildResult> BuildRecipe(const Recipe& recipe, const std::string& 
                                             " has no input source '" + name + "'");
     }
   }
-  Cache cache = MakeCache(c);
-  TDX_ASSIGN_OR_RETURN(auto runner, RunnerFor(recipe, cache, c));
-  auto http = MakeCurlFetcher();
-  SourceStore store(cache, *runner, *http, MakeSourceOptions(c));
+  p.cache = std::make_unique<Cache>(MakeCache(c));
+  TDX_ASSIGN_OR_RETURN(p.runner, RunnerFor(recipe, *p.cache, c));
+  p.http = MakeCurlFetcher();
+  p.store = std::make_unique<SourceStore>(*p.cache, *p.runner, *p.http, MakeSourceOptions(c));
   auto log = Logger(c);
-  TDX_ASSIGN_OR_RETURN(SourceSet sources,
-                       FetchSources(recipe, lock ? &*lock : nullptr, store, log));
-  BuildOptions o;
-  o.out_root = out_root;
-  o.tool_version = ToolVersion();
-  o.log = log;
-  if (use_derived) o.derived_cache = &cache;
+  TDX_ASSIGN_OR_RETURN(p.sources, FetchSources(recipe, p.lock ? &*p.lock : nullptr, *p.store, log));
+  p.options.tool_version = ToolVersion();
+  p.options.log = log;
+  if (use_derived) p.options.derived_cache = p.cache.get();
   if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
     char* end = nullptr;
     const long long v = std::strtoll(sde, &end, 10);
@@ -247,11 +257,21 @@ tdxrt::Result<BuildResult> BuildRecipe(const Recipe& recipe, const std::string& 
       return tdxrt::Status::InvalidArgument(std::string("SOURCE_DATE_EPOCH '") + sde +
                                             "' is not a non-negative integer");
     }
-    o.source_date_epoch = v;
+    p.options.source_date_epoch = v;
   }
+  return p;
+}
+
+// Builds `recipe` into `out_root`: the shared part of build and verify.
+tdxrt::Result<BuildResult> BuildRecipe(const Recipe& recipe, const std::string& recipe_file,
+                                       const std::string& out_root, bool no_lock, bool use_derived,
+                                       const Common& c) {
+  TDX_ASSIGN_OR_RETURN(Prepared p, PrepareRecipe(recipe, recipe_file, no_lock, use_derived, c));
+  BuildOptions& o = p.options;
+  o.out_root = out_root;
   std::optional<HermeticResult> built;
   if (recipe.build) {
-    if (!lock) {
+    if (!p.lock) {
       return tdxrt::Status::InvalidArgument(
           recipe_file +
           ": a build section needs the lock (its toolchain is pinned there); "
@@ -259,18 +279,19 @@ tdxrt::Result<BuildResult> BuildRecipe(const Recipe& recipe, const std::string& 
     }
     HermeticOptions h;
     h.source_date_epoch = o.source_date_epoch;
-    if (use_derived) h.output_cache = &cache;
+    if (use_derived) h.output_cache = p.cache.get();
     h.file_roots = c.file_roots;
-    h.log = log;
+    h.log = o.log;
     if (!c.quiet) {
       h.build_output = [](const std::string& line) {
         std::fprintf(stderr, "tdximage: build | %s\n", tdxrt::EscapeText(line).c_str());
       };
     }
-    TDX_ASSIGN_OR_RETURN(built, RunBuildSection(recipe, *lock, sources, store, *runner, h));
+    TDX_ASSIGN_OR_RETURN(built,
+                         RunBuildSection(recipe, *p.lock, p.sources, *p.store, *p.runner, h));
     o.built = &*built;
   }
-  return BuildImage(recipe, lock ? &*lock : nullptr, lock_text, sources, o);
+  return BuildImage(recipe, p.lock ? &*p.lock : nullptr, p.lock_text, p.sources, o);
 }
 
 int RunBuild(const std::string& recipe_file, const std::string& out_root, bool no_lock,
@@ -308,6 +329,10 @@ int RunBuild(const std::string& recipe_file, const std::string& out_root, bool n
             h["page_order"].get<std::string>().c_str(), h["rtmr1"].get<std::string>().c_str(),
             h["kernel_header"].get<std::string>().c_str(),
             h["ovmf_layout"].get<std::string>().c_str());
+        if (h.contains("rtmr0")) {
+          std::printf("    RTMR0 %s (captured ACPI tables)\n",
+                      h["rtmr0"].get<std::string>().c_str());
+        }
       }
     }
     for (const auto& out : built->manifest["outputs"]) {
@@ -316,6 +341,171 @@ int RunBuild(const std::string& recipe_file, const std::string& out_root, bool n
     for (const char* f : {"-manifest.json", "-run-qemu.sh", "-launch-tdx.sh", "-SHA256SUMS"}) {
       std::printf("  %s/%s%s\n", built->out_dir.c_str(), recipe->name.c_str(), f);
     }
+  }
+  return static_cast<int>(ExitCode::kOk);
+}
+
+struct CaptureOptions {
+  CaptureShape shape;
+  std::string out;
+  int timeout_seconds = 600;
+  bool no_lock = false;
+};
+
+// The last lines of a console, escaped, for an error message.
+std::string ConsoleTail(const std::string& console, std::size_t lines) {
+  std::vector<std::string> tail;
+  std::size_t end = console.size();
+  while (end > 0 && tail.size() < lines) {
+    std::size_t start = console.rfind('\n', end - 1);
+    start = start == std::string::npos ? 0 : start + 1;
+    std::string line = console.substr(start, end - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    if (!line.empty()) tail.insert(tail.begin(), tdxrt::EscapeText(line));
+    end = start == 0 ? 0 : start - 1;
+  }
+  std::string s;
+  for (const auto& l : tail) s += "\n  | " + l;
+  return s;
+}
+
+// tdximage capture-acpi: boots the recipe's kernel and firmware with a capture initramfs under
+// the given QEMU and shape, and writes the ACPI blobs it prints (acpi_capture.h).
+int RunCaptureAcpi(const std::string& recipe_file, CaptureOptions o, const Common& c) {
+  auto recipe = LoadRecipe(recipe_file);
+  if (!recipe.ok()) return Fail(recipe.status().message());
+  if (o.shape.memory.empty()) o.shape.memory = recipe->memory;
+  if (o.shape.cpus == 0) o.shape.cpus = recipe->cpus;
+  if (auto m = mrtd::ParseMemorySize(o.shape.memory); !m.ok()) {
+    return Usage("--memory: " + m.status().message());
+  }
+  auto capture_recipe = CaptureRecipe(*recipe);
+  if (!capture_recipe.ok()) return Fail(capture_recipe.status().message());
+  auto prepared = PrepareRecipe(*recipe, recipe_file, o.no_lock, true, c);
+  if (!prepared.ok()) return Fail(prepared.status().message());
+  auto img = AssembleImage(*capture_recipe, prepared->sources, prepared->options);
+  if (!img.ok()) return Fail("capture initramfs: " + img.status().message());
+  InitramfsOptions io;
+  io.compression = Compression::kGzip;
+  io.level = 6;
+  io.explicit_modes = img->explicit_modes;
+  auto initramfs = WriteInitramfs(img->tree, io);
+  if (!initramfs.ok()) return Fail("capture initramfs: " + initramfs.status().message());
+  auto tmp = tdxrt::MakeTempDir("tdximage-capture-");
+  if (!tmp.ok()) return Fail(tmp.status().message());
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{*tmp};
+  const std::string kernel = (*tmp / "vmlinuz").string(), initrd = (*tmp / "initrd").string(),
+                    firmware = (*tmp / "ovmf.fd").string();
+  for (const auto& [path, bytes] :
+       {std::pair<std::string, const tdxrt::Bytes*>{kernel, &img->kernel},
+        {initrd, &*initramfs},
+        {firmware, &img->ovmf}}) {
+    if (auto st = tdxrt::WriteFileAtomic(path, *bytes); !st.ok()) return Fail(st.message());
+  }
+  auto args = CaptureQemuArgs(o.shape, kernel, initrd, firmware);
+  if (!args.ok()) return Usage(args.status().message());
+  auto runner = MakePosixCommandRunner();
+  std::string version;
+  auto vrc = runner->Run({o.shape.qemu, "--version"}, tmp->string(), &version);
+  if (!vrc.ok() || *vrc != 0) {
+    return Fail("cannot run " + o.shape.qemu + " --version" +
+                (vrc.ok() ? ": exit " + std::to_string(*vrc) : ": " + vrc.status().message()));
+  }
+  version = version.substr(0, version.find('\n'));
+  if (!c.quiet) {
+    std::fprintf(stderr, "tdximage: capturing the ACPI tables of %s (%s, memory %s, %d vCPUs)\n",
+                 tdxrt::EscapeText(version).c_str(), o.shape.accel.c_str(), o.shape.memory.c_str(),
+                 o.shape.cpus);
+  }
+  std::vector<std::string> argv = {"timeout", "--kill-after=10", std::to_string(o.timeout_seconds),
+                                   o.shape.qemu};
+  argv.insert(argv.end(), args->begin(), args->end());
+  std::string console;
+  auto rc = runner->Run(argv, tmp->string(), &console);
+  if (!rc.ok()) return Fail(rc.status().message());
+  auto blobs = ParseCaptureConsole(console);
+  if (!blobs.ok()) {
+    return Fail(o.shape.qemu + " (exit " + std::to_string(*rc) +
+                (*rc == 124 ? ", timed out after " + std::to_string(o.timeout_seconds) + " s"
+                            : std::string()) +
+                "): " + blobs.status().message() +
+                "; the console ended with:" + ConsoleTail(console, 12));
+  }
+  mrtd::AcpiCapture cap;
+  cap.qemu = version;
+  cap.memory = o.shape.memory;
+  cap.cpus = static_cast<unsigned>(o.shape.cpus);
+  cap.accel = o.shape.accel;
+  for (const auto& a : *args) {  // the temporary files by their role, not their path
+    cap.qemu_args.push_back(a == kernel     ? "<kernel>"
+                            : a == initrd   ? "<capture initramfs>"
+                            : a == firmware ? "<image ovmf>"
+                                            : a);
+  }
+  cap.blobs = std::move(blobs).value();
+  auto events = mrtd::AcpiEvents(cap);
+  if (!events.ok()) return Fail("the captured tables: " + events.status().message());
+  const std::string text = tdxrt::DumpJson(mrtd::AcpiCaptureJson(cap)) + "\n";
+  if (auto st = tdxrt::WriteFileAtomic(o.out, std::string_view(text)); !st.ok()) {
+    return Fail(st.message());
+  }
+  // RTMR0 of the image with these tables and the TD HOB upstream QEMU >= 10.1 builds, at the
+  // captured memory size (the OVMF must measure RTMR0 as stable202411 and later do).
+  std::optional<std::string> rtmr0;
+  if (auto md = mrtd::ParseTdvf(img->ovmf); md.ok()) {
+    auto r0 = mrtd::PredictRtmr0Events(img->ovmf, *md, {o.shape.memory, &cap});
+    if (r0.ok()) rtmr0 = tdxrt::ToHex(mrtd::ReplayExpected(*r0, 0));
+  }
+  const bool stable202411 = std::any_of(recipe->hosts.begin(), recipe->hosts.end(), [](auto& h) {
+    return h.ovmf_layout == mrtd::OvmfEventLayout::kStable202411;
+  });
+  if (!stable202411) rtmr0.reset();
+  const auto qv = mrtd::QemuVersionOf(version);
+  const bool runs_tds = qv && (qv->first > 10 || (qv->first == 10 && qv->second >= 1));
+  if (c.json) {
+    nlohmann::ordered_json j = {{"capture", o.out},
+                                {"qemu", version},
+                                {"accel", o.shape.accel},
+                                {"memory", o.shape.memory},
+                                {"cpus", o.shape.cpus}};
+    j["events"] = nlohmann::ordered_json::array();
+    for (const auto& e : *events) {
+      j["events"].push_back({{"digest", tdxrt::ToHex(e.digest)}, {"what", e.what}});
+    }
+    if (rtmr0) j["rtmr0"] = *rtmr0;
+    std::cout << tdxrt::DumpJson(j) << "\n";
+    return static_cast<int>(ExitCode::kOk);
+  }
+  std::printf("captured %zu ACPI blobs from %s into %s\n", cap.blobs.size(),
+              tdxrt::EscapeText(version).c_str(), o.out.c_str());
+  for (const auto& e : *events) {
+    std::printf("  %s  %s\n", tdxrt::ToHex(e.digest).c_str(), tdxrt::EscapeText(e.what).c_str());
+  }
+  if (rtmr0) {
+    std::printf("RTMR0 at MEMORY=%s (TD HOB of upstream QEMU >= 10.1): %s\n",
+                o.shape.memory.c_str(), rtmr0->c_str());
+  } else {
+    std::printf(
+        "RTMR0: not computed (the recipe names no host whose OVMF measures RTMR0 as "
+        "edk2-stable202411 and later do)\n");
+  }
+  if (!runs_tds) {
+    std::printf(
+        "note: %s cannot run a TD (upstream QEMU >= 10.1 can): a recipe's measure.acpi "
+        "refuses this capture for its hosts\n",
+        tdxrt::EscapeText(version).c_str());
+  }
+  if (o.shape.accel != "tdx") {
+    std::printf(
+        "note: captured without TDX (%s): a TD's tables may differ; capture on the TDX host with "
+        "--accel tdx for values to pin\n",
+        o.shape.accel.c_str());
   }
   return static_cast<int>(ExitCode::kOk);
 }
@@ -706,6 +896,34 @@ int Main(int argc, char** argv) {
   auto* list = app.add_subcommand("list", "List the files of a .deb or tarball");
   list->add_option("archive", list_archive, "Debian package (.deb) or tarball")->required();
 
+  std::string capture_recipe;
+  CaptureOptions co;
+  co.shape.cpus = 0;  // the recipe's
+  auto* capture = app.add_subcommand(
+      "capture-acpi",
+      "Capture the ACPI tables a host's QEMU serves a TD of this image's shape (RTMR0): boots the "
+      "image's kernel and firmware with a capture initramfs under that QEMU");
+  capture->add_option("recipe", capture_recipe, "Recipe file (locked)")->required();
+  capture->add_option("-o,--out", co.out, "Capture file to write (JSON)")->required();
+  capture->add_option("--qemu", co.shape.qemu,
+                      "QEMU binary of the host (default qemu-system-x86_64)");
+  capture->add_option("--accel", co.shape.accel,
+                      "tdx (a TD: on a TDX host, the values to pin), kvm or tcg (the same QEMU and "
+                      "shape without TDX; default tcg)");
+  capture->add_option("--tdx-flavor", co.shape.tdx_flavor,
+                      "With --accel tdx: upstream (QEMU >= 10.1) or canonical-8.2 (as the "
+                      "launcher's QEMU_TDX_FLAVOR)");
+  capture->add_option("--memory", co.shape.memory,
+                      "Guest memory (default the recipe's launch.memory)");
+  capture->add_option("--cpus", co.shape.cpus, "vCPUs (default the recipe's launch.cpus)");
+  capture
+      ->add_option("--qemu-arg", co.shape.extra_args,
+                   "An argument the launch adds (EXTRA_QEMU_ARGS, a vsock device; repeatable, "
+                   "in order)")
+      ->allow_extra_args(false);
+  capture->add_option("--timeout", co.timeout_seconds, "Seconds before the boot is stopped (600)");
+  capture->add_flag("--no-lock", co.no_lock, "Use the recipe's own pins only (not reproducible)");
+
   if (auto code =
           tdxrt::ParseCommandLine(app, argc, argv, "tdximage", static_cast<int>(ExitCode::kUsage)))
     return *code;
@@ -729,6 +947,7 @@ int Main(int argc, char** argv) {
   }
   if (extract->parsed()) return RunExtract(archive, member, out);
   if (list->parsed()) return RunList(list_archive);
+  if (capture->parsed()) return RunCaptureAcpi(capture_recipe, co, common);
   return static_cast<int>(ExitCode::kUsage);
 }
 

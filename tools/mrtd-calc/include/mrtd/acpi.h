@@ -15,6 +15,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +52,10 @@ tdxrt::Result<std::vector<std::string>> TableLoaderAllocations(tdxrt::ByteSpan l
 
 // RTMR0's ACPI events for `c`: the loader, then each allocated file, in OVMF's order.
 tdxrt::Result<std::vector<ExpectedEvent>> AcpiEvents(const AcpiCapture& c);
+
+// The QEMU version a capture's `qemu` line names ("QEMU emulator version 10.1.0 (...)" ->
+// {10, 1}); nullopt when it names none.
+std::optional<std::pair<int, int>> QemuVersionOf(std::string_view version_line);
 
 inline constexpr int kAcpiCaptureVersion = 1;
 nlohmann::ordered_json AcpiCaptureJson(const AcpiCapture& c);
