@@ -286,6 +286,13 @@ Status ClaimImageMeasurements(std::string_view source, TdReport& report) {
     return Status::Corrupt(file +
                            ": not a tdximage measurements file (mr_td.single-pass, rtmr1, rtmr2)");
   }
+  // RTMR0 where the image knows it: the first host's (rtmr1 and rtmr2 above are its too), from
+  // the host's captured ACPI tables (tdximage measure.acpi).
+  if (j.contains("hosts") && j["hosts"].is_array() && !j["hosts"].empty() &&
+      j["hosts"][0].is_object() && j["hosts"][0].contains("rtmr0") &&
+      !get(j["hosts"][0]["rtmr0"], report.rtmr[0])) {
+    return Status::Corrupt(file + ": hosts[0].rtmr0 is not 96 hex digits");
+  }
   return Status::Ok();
 }
 

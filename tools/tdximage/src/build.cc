@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "mrtd/acpi.h"
 #include "mrtd/expected_log.h"
 #include "mrtd/kernel.h"
 #include "mrtd/mrtd.h"
@@ -28,6 +29,7 @@
 #include "tdxrt/json.h"
 #include "tdxrt/policy.h"
 #include "tdxrt/sha.h"
+#include "tdxrt/text.h"
 
 namespace tdximage {
 
@@ -403,12 +405,61 @@ std::vector<mrtd::VariantSpec> VariantsOf(const Recipe& r) {
   return out;
 }
 
+// measure.acpi: each host's capture (a file or input source), read and checked against the
+// image's launch shape, attached to that host's variant; `captures` owns them.
+Status AttachAcpiCaptures(const Recipe& r, const SourceSet& sources,
+                          std::vector<mrtd::VariantSpec>& specs,
+                          std::vector<mrtd::AcpiCapture>& captures,
+                          std::map<std::string, std::string>& accel) {
+  captures.reserve(r.acpi_sources.size());
+  for (auto& spec : specs) {
+    const auto it = r.acpi_sources.find(spec.host);
+    if (it == r.acpi_sources.end()) continue;
+    const auto src = sources.find(it->second);
+    if (src == sources.end() || !src->second.data) {
+      return Status::InvalidArgument("measure.acpi: source '" + it->second + "' was not fetched");
+    }
+    const tdxrt::Bytes& b = *src->second.data;
+    const std::string what = "source '" + it->second + "' (measure.acpi of " + spec.host + ")";
+    TDX_ASSIGN_OR_RETURN(
+        mrtd::AcpiCapture c,
+        mrtd::ParseAcpiCapture(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()),
+                               what));
+    TDX_ASSIGN_OR_RETURN(std::uint64_t want, mrtd::ParseMemorySize(r.memory));
+    auto got = mrtd::ParseMemorySize(c.memory);
+    if (!got.ok() || *got != want || c.cpus != static_cast<unsigned>(r.cpus)) {
+      return Status::InvalidArgument(
+          what + ": captured with MEMORY=" + c.memory + " and " + std::to_string(c.cpus) +
+          " vCPUs, not the image's launch (" + r.memory + ", " + std::to_string(r.cpus) +
+          "): the ACPI tables follow the VM's shape (tdximage capture-acpi with the recipe's "
+          "launch)");
+    }
+    const auto qv = mrtd::QemuVersionOf(c.qemu);
+    const mrtd::HostProfile* profile = nullptr;
+    for (const auto& h : r.hosts) {
+      if (h.name() == spec.host) profile = &h;
+    }
+    if (profile == nullptr || !qv || qv->first != profile->qemu.major ||
+        qv->second != profile->qemu.minor) {
+      return Status::InvalidArgument(what + ": captured from '" + tdxrt::EscapeText(c.qemu) +
+                                     "', not from this host's QEMU " +
+                                     (profile ? mrtd::QemuHostName(profile->qemu) : spec.host) +
+                                     " (its tables are another QEMU's)");
+    }
+    accel[spec.host] = c.accel;
+    captures.push_back(std::move(c));
+    spec.acpi = &captures.back();
+  }
+  return Status::Ok();
+}
+
 // A measurement policy (tdx-attest check, zipnet committees) admitting exactly this image: one
 // set per host the recipe names (hosts giving the same values share a set), or, with the
 // knobs, one per MR_TD page order; each with the image's RTMR1 and RTMR2 and, when the payload
 // declares its settings (tdxrt/guest_settings.h), the program its launch record must name.
 std::string PolicyFor(const mrtd::ExpectedLog& log, const Recipe& r, const AssembledImage& img,
-                      const std::string& tool) {
+                      const std::string& tool,
+                      const std::map<std::string, std::string>& acpi_accel) {
   std::optional<std::string> program;
   for (const auto& d : img.declared_settings) {
     if ("/" + d.path == r.payload_command || d.path == r.payload_command) {
@@ -416,7 +467,7 @@ std::string PolicyFor(const mrtd::ExpectedLog& log, const Recipe& r, const Assem
     }
   }
   tdxrt::Policy p;
-  std::string hosts_line;
+  std::string hosts_line, rtmr0_line;
   for (const auto& v : log.variants) {
     tdxrt::MeasurementSet s;
     s.name = r.hosts.empty()
@@ -425,9 +476,14 @@ std::string PolicyFor(const mrtd::ExpectedLog& log, const Recipe& r, const Assem
     s.mr_td = v.mr_td;
     s.rtmr[1] = v.rtmr1;
     s.rtmr[2] = v.rtmr2;
+    const auto accel = acpi_accel.find(v.host);
+    // RTMR0 is pinned only from a capture of a TD (--accel tdx): one without TDX predicts it
+    // (eventlog.json, diagnose) but a TD's tables may differ.
+    if (v.rtmr0 && accel != acpi_accel.end() && accel->second == "tdx") s.rtmr[0] = *v.rtmr0;
     s.program = program;
     auto same = std::find_if(p.sets.begin(), p.sets.end(), [&](const auto& o) {
-      return o.mr_td == s.mr_td && o.rtmr[1] == s.rtmr[1] && o.rtmr[2] == s.rtmr[2];
+      return o.mr_td == s.mr_td && o.rtmr[0] == s.rtmr[0] && o.rtmr[1] == s.rtmr[1] &&
+             o.rtmr[2] == s.rtmr[2];
     });
     if (same == p.sets.end()) {
       p.sets.push_back(s);
@@ -440,6 +496,12 @@ std::string PolicyFor(const mrtd::ExpectedLog& log, const Recipe& r, const Assem
           ", separator " +
           (v.ovmf_layout == mrtd::OvmfEventLayout::kStable202411 ? "in RTMR1" : "in RTMR0") +
           " -> set " + same->name;
+      if (accel != acpi_accel.end()) {
+        rtmr0_line += "\n  " + v.host + ": RTMR0 " +
+                      (s.rtmr[0] ? "pinned (ACPI tables captured from a TD)"
+                                 : "predicted from ACPI tables captured without TDX (" +
+                                       accel->second + "), not pinned");
+      }
     }
   }
   const std::string memory_line =
@@ -455,11 +517,16 @@ std::string PolicyFor(const mrtd::ExpectedLog& log, const Recipe& r, const Assem
                 "):" + hosts_line;
   return tdxrt::SerializePolicy(
       p, "Measurement policy for image '" + r.name + "', written by " + tool + ".\n" + which +
-             "\n" + memory_line +
-             "; RTMR2 the cmdline and initramfs.\nRTMR0 is not pinned: it holds the host QEMU's "
-             "ACPI tables.\n"
-             "A quote that does not match: mrtd-calc diagnose --expected " +
-             r.name +
+             "\n" + memory_line + "; RTMR2 the cmdline and initramfs.\n" +
+             (rtmr0_line.empty()
+                  ? std::string("RTMR0 is not pinned: it holds the host QEMU's ACPI tables.\n")
+                  : "RTMR0 (the TD HOB for MEMORY=" + r.memory +
+                        " and the host's captured ACPI tables):" + rtmr0_line + "\n" +
+                        (acpi_accel.size() < log.variants.size()
+                             ? "other hosts: RTMR0 not pinned (their ACPI tables were not "
+                               "captured)\n"
+                             : "")) +
+             "A quote that does not match: mrtd-calc diagnose --expected " + r.name +
              "-eventlog.json --quote Q\n"
              "Check a quote: tdx-attest check QUOTE --policy THIS --collateral C.json" +
              std::string(program ? " --event-log LOG\n(program: the launch record in the TD's "
@@ -503,6 +570,8 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
   // register values they give.
   ordered_json meas;
   mrtd::ExpectedLog expected_log;
+  std::vector<mrtd::AcpiCapture> captures;
+  std::map<std::string, std::string> acpi_accel;  // host -> the capture's accel
   {
     Timer tm(res.seconds, "measure");
     mrtd::BootInputs in;
@@ -512,7 +581,9 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
     in.initrd = tdxrt::ByteSpan(initramfs);
     in.cmdline = r.cmdline;
     in.memory = r.memory;
-    TDX_ASSIGN_OR_RETURN(expected_log, mrtd::PredictEventLog(in, VariantsOf(r)));
+    std::vector<mrtd::VariantSpec> specs = VariantsOf(r);
+    TDX_TRY(AttachAcpiCaptures(r, sources, specs, captures, acpi_accel));
+    TDX_ASSIGN_OR_RETURN(expected_log, mrtd::PredictEventLog(in, specs));
     TDX_ASSIGN_OR_RETURN(std::uint64_t mem, mrtd::ParseMemorySize(r.memory));
     const mrtd::ExpectedVariant& first = expected_log.variants.front();
     meas["name"] = r.name;
@@ -543,9 +614,14 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
         r.hosts.empty()
             ? "MR_TD pins the firmware only; pin MR_TD, RTMR1 and RTMR2 together. RTMR0 is not "
               "computed."
-            : "MR_TD pins the firmware only; pin MR_TD, RTMR1 and RTMR2 together, per host "
+        : r.acpi_sources.empty()
+            ? "MR_TD pins the firmware only; pin MR_TD, RTMR1 and RTMR2 together, per host "
               "(hosts; rtmr1 and rtmr2 above are the first host's, mrtd.hex its MR_TD). RTMR0 is "
-              "not computed.";
+              "not computed."
+            : "MR_TD pins the firmware only; pin MR_TD, RTMR1 and RTMR2 together, per host "
+              "(hosts; rtmr1 and rtmr2 above are the first host's, mrtd.hex its MR_TD). RTMR0: "
+              "hosts[].rtmr0 for the hosts whose ACPI tables were captured (measure.acpi), at "
+              "this memory size and VM shape.";
   }
   // Outputs, into a temporary directory renamed into place. (Timed by hand: a Timer would
   // record after `res` is moved into the return value.)
@@ -594,7 +670,8 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
     st =
         put_text(n + "-eventlog.json", tdxrt::DumpJson(mrtd::ExpectedLogJson(expected_log)) + "\n");
   }
-  if (st.ok()) st = put_text(n + "-policy.yaml", PolicyFor(expected_log, r, img, o.tool_version));
+  if (st.ok())
+    st = put_text(n + "-policy.yaml", PolicyFor(expected_log, r, img, o.tool_version, acpi_accel));
   if (!st.ok()) {
     cleanup();
     return st;

@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include "mrtd/expected_log.h"
 #include "mrtd/kernel.h"
 #include "mrtd/rtmr.h"
 #include "tdximage/host_settings.h"
@@ -165,6 +166,54 @@ void ParseBuild(Parser& P, const YAML::Node& b, const std::set<std::string>& nam
   r->build = std::move(spec);
 }
 
+// measure.acpi: {HOST: SOURCE}: the capture of that host's ACPI tables (tdximage capture-acpi),
+// a file or input source, for RTMR0. Only for hosts whose TD HOB is known (upstream QEMU >=
+// 10.1) with an OVMF that measures RTMR0 as stable202411 does.
+void ParseMeasureAcpi(Parser& P, const YAML::Node& m, Recipe& r) {
+  const YAML::Node acpi = m["acpi"];
+  if (!acpi) return;
+  if (!acpi.IsMap() || acpi.size() == 0) {
+    P.Error(acpi, "measure.acpi must map hosts to the sources of their ACPI captures",
+            "acpi: {\"10.1\": acpi-qemu-10-1}");
+    return;
+  }
+  for (const auto& kv : acpi) {
+    const std::string host = kv.first.Scalar();
+    auto q = mrtd::ParseQemuHost(host);
+    const mrtd::HostProfile* profile = nullptr;
+    for (const auto& h : r.hosts) {
+      if (q.ok() && mrtd::QemuHostName(h.qemu) == mrtd::QemuHostName(*q)) profile = &h;
+    }
+    if (profile == nullptr) {
+      P.Error(kv.first, "measure.acpi: '" + host + "' is not one of measure.hosts");
+      continue;
+    }
+    const mrtd::VariantSpec v = mrtd::VariantOf(*profile);
+    if (!v.td_hob) {
+      P.Error(kv.first, "measure.acpi: RTMR0 cannot be computed for " + host +
+                            ": its QEMU's TD HOB is not known (upstream QEMU >= 10.1 only)");
+      continue;
+    }
+    if (v.ovmf_layout != mrtd::OvmfEventLayout::kStable202411) {
+      P.Error(kv.first, "measure.acpi: RTMR0 cannot be computed with OVMF " +
+                            mrtd::EdkReleaseName(profile->ovmf) +
+                            " (older than edk2-stable202411, whose RTMR0 order no real log shows)");
+      continue;
+    }
+    const std::string source = kv.second.Scalar();
+    const SourceSpec* s = r.FindSource(source);
+    if (s == nullptr ||
+        (s->kind != SourceSpec::Kind::kFile && s->kind != SourceSpec::Kind::kInput)) {
+      P.Error(kv.second,
+              "measure.acpi." + host + ": '" + source +
+                  "' is not a file or input source of this recipe",
+              "sources: {" + source + ": {file: acpi/" + host + ".json}}");
+      continue;
+    }
+    r.acpi_sources[profile->name()] = source;
+  }
+}
+
 // measure.hosts: the QEMU hosts the image targets; with the OVMF's edk2 release
 // (measure.ovmf_release, or the version of the ovmf apt package) each derives its page order,
 // kernel header mode and separator register (mrtd/host_profile.h). The knobs stay for experts, but
@@ -174,6 +223,7 @@ void ParseMeasureHosts(Parser& P, const YAML::Node& m, Recipe& r) {
   const YAML::Node release = m["ovmf_release"];
   if (!hosts) {
     if (release) P.Error(release, "measure.ovmf_release is only used with measure.hosts");
+    if (m["acpi"]) P.Error(m["acpi"], "measure.acpi is only used with measure.hosts");
     return;
   }
   if (!hosts.IsSequence() || hosts.size() == 0) {
@@ -236,6 +286,7 @@ void ParseMeasureHosts(Parser& P, const YAML::Node& m, Recipe& r) {
     }
     r.hosts.push_back(std::move(p));
   }
+  ParseMeasureAcpi(P, m, r);
 }
 
 }  // namespace
@@ -550,7 +601,7 @@ Result<Recipe> ParseRecipe(const std::string& text, const std::string& file) {
       }
     }
     if (const YAML::Node m = root["measure"]) {
-      P.CheckKeys(m, {"kernel_header", "ovmf_layout", "hosts", "ovmf_release"}, "measure");
+      P.CheckKeys(m, {"kernel_header", "ovmf_layout", "hosts", "ovmf_release", "acpi"}, "measure");
       if (auto h = P.Str(m, "kernel_header", false, "measure")) {
         if (!mrtd::ParseKernelHeaderMode(*h))
           P.Error(m["kernel_header"], "unknown kernel_header '" + *h + "'",

@@ -223,6 +223,45 @@ TEST_CASE("measure.hosts: each host's knobs from its QEMU and the OVMF release, 
         "h.yaml:9:25: error: measure.ovmf_release is only used with measure.hosts");
 }
 
+TEST_CASE("measure.acpi: a host's ACPI capture source, exact errors") {
+  auto recipe = [](const std::string& ovmf_version, const std::string& measure) {
+    return "name: demo\nbase: debian\nsources:\n  kernel: {apt: linux-image-x, version: \"1.0\"}\n"
+           "  ovmf: {apt: ovmf, version: \"" +
+           ovmf_version +
+           "\"}\n  cap: {file: acpi.json}\n  given: {input: \"a capture\"}\n"
+           "kernel: {source: kernel, path: vmlinuz}\n"
+           "ovmf: {source: ovmf}\npayload: {command: /x}\nmeasure: " +
+           measure + "\n";
+  };
+  auto r = ParseRecipe(
+      recipe("2025.02-8", R"({hosts: ["10.1", "10.2"], acpi: {"10.1": cap, "10.2": given}})"),
+      "a.yaml");
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->acpi_sources.size() == 2);
+  CHECK(r->acpi_sources.at("qemu-10.1+ovmf-stable202502") == "cap");
+  CHECK(r->acpi_sources.at("qemu-10.2+ovmf-stable202502") == "given");
+  auto err = [&](const std::string& v, const std::string& measure) {
+    auto x = ParseRecipe(recipe(v, measure), "a.yaml");
+    return x.ok() ? std::string("ok") : x.status().message();
+  };
+  CHECK(err("2025.02-8", R"({hosts: ["10.1"], acpi: {"10.2": cap}})") ==
+        "a.yaml:11:35: error: measure.acpi: '10.2' is not one of measure.hosts");
+  CHECK(err("2025.02-8", R"({hosts: ["10.1"], acpi: {"10.1": kernel}})") ==
+        "a.yaml:11:43: error: measure.acpi.10.1: 'kernel' is not a file or input source of this "
+        "recipe (hint: sources: {kernel: {file: acpi/10.1.json}})");
+  CHECK(err("2025.02-8", R"({hosts: [canonical-8.2], acpi: {canonical-8.2: cap}})") ==
+        "a.yaml:11:42: error: measure.acpi: RTMR0 cannot be computed for canonical-8.2: its "
+        "QEMU's TD HOB is not known (upstream QEMU >= 10.1 only)");
+  CHECK(err("2022.11-6", R"({hosts: ["10.1"], acpi: {"10.1": cap}})") ==
+        "a.yaml:11:35: error: measure.acpi: RTMR0 cannot be computed with OVMF stable202211 (older "
+        "than edk2-stable202411, whose RTMR0 order no real log shows)");
+  CHECK(err("2025.02-8", R"({hosts: ["10.1"], acpi: [cap]})") ==
+        "a.yaml:11:34: error: measure.acpi must map hosts to the sources of their ACPI captures "
+        "(hint: acpi: {\"10.1\": acpi-qemu-10-1})");
+  CHECK(err("2025.02-8", R"({acpi: {"10.1": cap}})") ==
+        "a.yaml:11:17: error: measure.acpi is only used with measure.hosts");
+}
+
 TEST_CASE("every recipe in recipes/ parses (ubuntu's too, which cannot be built here)") {
   int n = 0;
   for (const auto& base : std::filesystem::directory_iterator(TDX_RECIPES_DIR)) {

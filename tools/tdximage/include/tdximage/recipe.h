@@ -132,6 +132,10 @@ struct Recipe {
   std::string kernel_header = "qemu-patched";
   std::string ovmf_layout = "stable202411";
   std::vector<mrtd::HostProfile> hosts;
+  // measure.acpi: a host's captured ACPI tables (tdximage capture-acpi), by host profile name
+  // (HostProfile::name()) -> the source (a file or an input) holding the capture. With it the
+  // build knows that host's RTMR0.
+  std::map<std::string, std::string> acpi_sources;
 
   const SourceSpec* FindSource(const std::string& name) const;
 };
