@@ -25,12 +25,6 @@ constexpr std::size_t kMaxBlobs = 64;
 // EV_POSTCODE_INFO_ACPI_DATA without its NUL, as OVMF logs it.
 constexpr std::string_view kAcpiDataEvent = "ACPI DATA";
 
-std::uint32_t Le32(tdxrt::ByteSpan b, std::size_t off) {
-  return static_cast<std::uint32_t>(b[off]) | static_cast<std::uint32_t>(b[off + 1]) << 8 |
-         static_cast<std::uint32_t>(b[off + 2]) << 16 |
-         static_cast<std::uint32_t>(b[off + 3]) << 24;
-}
-
 std::string Hex(std::size_t v) {
   std::ostringstream s;
   s << "0x" << std::hex << v;
@@ -82,7 +76,7 @@ Result<std::vector<std::string>> TableLoaderAllocations(tdxrt::ByteSpan loader) 
   }
   std::vector<std::string> files;
   for (std::size_t off = 0; off < loader.size(); off += kLoaderCommandSize) {
-    if (Le32(loader, off) != kCommandAllocate) continue;
+    if (*tdxrt::LoadLe<std::uint32_t>(loader, off) != kCommandAllocate) continue;
     const std::string at = what + ": command " + std::to_string(off / kLoaderCommandSize + 1) +
                            " (offset " + Hex(off) + "): ALLOCATE ";
     const auto* name = reinterpret_cast<const char*>(loader.data() + off + 4);
@@ -94,7 +88,8 @@ Result<std::vector<std::string>> TableLoaderAllocations(tdxrt::ByteSpan loader) 
     if (!PrintableName(file)) {
       return Status::InvalidArgument(at + "file name is empty or not printable ASCII");
     }
-    const std::uint32_t align = Le32(loader, off + 4 + kLoaderFileNameSize);
+    const std::uint32_t align =
+        *tdxrt::LoadLe<std::uint32_t>(loader, off + 4 + kLoaderFileNameSize);
     if (align > kMaxAlignment) {
       return Status::InvalidArgument(at + "'" + file + "': alignment " + Hex(align) +
                                      " exceeds a page (OVMF refuses it)");

@@ -28,13 +28,9 @@ constexpr std::uint8_t kOvmfDxeFv[16] = {0xc9, 0xbd, 0xb8, 0x7c, 0xeb, 0xf8, 0x3
 constexpr std::uint8_t kUiAppFile[16] = {0x21, 0xaa, 0x2c, 0x46, 0x14, 0x76, 0x03, 0x45,
                                          0x83, 0x6e, 0x8a, 0xb6, 0xf4, 0x66, 0x23, 0x31};
 
-void PutLe(Bytes& b, std::uint64_t v, int n) {
-  for (int i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
 void PutUtf16(Bytes& b, std::string_view s, bool nul) {
-  for (char c : s) PutLe(b, static_cast<std::uint8_t>(c), 2);
-  if (nul) PutLe(b, 0, 2);
+  for (char c : s) tdxrt::AppendLe(b, static_cast<std::uint16_t>(static_cast<std::uint8_t>(c)));
+  if (nul) tdxrt::AppendLe(b, std::uint16_t{0});
 }
 
 // EFI_LOAD_OPTION of OVMF's UiApp: LOAD_OPTION_ACTIVE | LOAD_OPTION_HIDDEN |
@@ -44,13 +40,13 @@ Bytes UiAppLoadOption() {
   for (const auto* guid : {kOvmfDxeFv, kUiAppFile}) {
     path.push_back(0x04);                              // MEDIA_DEVICE_PATH
     path.push_back(guid == kOvmfDxeFv ? 0x07 : 0x06);  // PIWG firmware volume / file
-    PutLe(path, 20, 2);
+    tdxrt::AppendLe(path, std::uint16_t{20});
     path.insert(path.end(), guid, guid + 16);
   }
   path.insert(path.end(), {0x7f, 0xff, 0x04, 0x00});  // end of the device path
   Bytes b;
-  PutLe(b, 0x109, 4);
-  PutLe(b, path.size(), 2);
+  tdxrt::AppendLe(b, std::uint32_t{0x109});
+  tdxrt::AppendLe(b, static_cast<std::uint16_t>(path.size()));
   PutUtf16(b, "UiApp", true);
   b.insert(b.end(), path.begin(), path.end());
   return b;
@@ -86,8 +82,8 @@ ExpectedEvent NotPredicted(std::uint32_t type, const std::string& what,
 Bytes UefiVariableData(const std::uint8_t (&guid)[16], std::string_view name,
                        tdxrt::ByteSpan data) {
   Bytes b(guid, guid + 16);
-  PutLe(b, name.size(), 8);
-  PutLe(b, data.size(), 8);
+  tdxrt::AppendLe(b, std::uint64_t{name.size()});
+  tdxrt::AppendLe(b, std::uint64_t{data.size()});
   PutUtf16(b, name, false);
   b.insert(b.end(), data.begin(), data.end());
   return b;
@@ -153,8 +149,8 @@ Result<std::vector<ExpectedEvent>> PredictRtmr0Events(tdxrt::ByteSpan firmware,
     data.push_back(static_cast<std::uint8_t>(desc.size() + 1));
     data.insert(data.end(), desc.begin(), desc.end());
     data.push_back(0);
-    PutLe(data, cfv->gpa, 8);
-    PutLe(data, cfv->raw_size, 8);
+    tdxrt::AppendLe(data, cfv->gpa);
+    tdxrt::AppendLe(data, std::uint64_t{cfv->raw_size});
     out.push_back(Predicted(
         kEvEfiPlatformFirmwareBlob2,
         "the firmware's variable store (CFV, " + std::to_string(cfv->raw_size) + " bytes)",

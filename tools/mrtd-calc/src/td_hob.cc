@@ -26,10 +26,6 @@ constexpr std::size_t kEndHobSize = 8;
 constexpr std::uint8_t kOvmfTokenSpaceGuid[16] = {0xaf, 0x96, 0xbb, 0x93, 0xf2, 0xb9, 0xb8, 0x4e,
                                                   0x94, 0x62, 0xe0, 0xba, 0x74, 0x56, 0x42, 0x36};
 
-void PutLe(Bytes& b, std::uint64_t v, int n) {
-  for (int i = 0; i < n; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
 std::string Hex(std::uint64_t v) {
   std::ostringstream s;
   s << "0x" << std::hex << v;
@@ -101,33 +97,34 @@ Result<TdHob> BuildTdHob(const TdvfMetadata& md, std::uint64_t memory) {
                                    std::to_string(section->memory_size) + " bytes)");
   }
   Bytes& b = hob.measured;
+  using tdxrt::AppendLe;
   // PHIT: header, version, boot mode, memory top/bottom and free top/bottom (zero), end of list.
-  PutLe(b, kHobTypeHandoff, 2);
-  PutLe(b, kPhitSize, 2);
-  PutLe(b, 0, 4);
-  PutLe(b, kHandoffTableVersion, 4);
-  PutLe(b, 0, 4);
-  for (int i = 0; i < 4; ++i) PutLe(b, 0, 8);
-  PutLe(b, hob.address + total, 8);
+  AppendLe(b, kHobTypeHandoff);
+  AppendLe(b, static_cast<std::uint16_t>(kPhitSize));
+  AppendLe(b, std::uint32_t{0});
+  AppendLe(b, kHandoffTableVersion);
+  AppendLe(b, std::uint32_t{0});
+  for (int i = 0; i < 4; ++i) AppendLe(b, std::uint64_t{0});
+  AppendLe(b, std::uint64_t{hob.address + total});
   for (const auto& e : hob.entries) {
-    PutLe(b, kHobTypeResourceDescriptor, 2);
-    PutLe(b, kResourceDescriptorSize, 2);
-    PutLe(b, 0, 4);
+    AppendLe(b, kHobTypeResourceDescriptor);
+    AppendLe(b, static_cast<std::uint16_t>(kResourceDescriptorSize));
+    AppendLe(b, std::uint32_t{0});
     b.insert(b.end(), 16, 0);  // owner: zero GUID
-    PutLe(b, e.added ? kResourceSystemMemory : kResourceMemoryUnaccepted, 4);
-    PutLe(b, kAttrPresentInitializedTested, 4);
-    PutLe(b, e.address, 8);
-    PutLe(b, e.length, 8);
+    AppendLe(b, e.added ? kResourceSystemMemory : kResourceMemoryUnaccepted);
+    AppendLe(b, kAttrPresentInitializedTested);
+    AppendLe(b, e.address);
+    AppendLe(b, e.length);
   }
   // TDX_HANDOFF_TABLE_POINTERS2: description size and "TdxTable\0", one table: GUID, address.
   const std::string desc = "TdxTable";
-  hob.event_data.push_back(static_cast<std::uint8_t>(desc.size() + 1));
-  hob.event_data.insert(hob.event_data.end(), desc.begin(), desc.end());
-  hob.event_data.push_back(0);
-  PutLe(hob.event_data, 1, 8);
-  hob.event_data.insert(hob.event_data.end(), std::begin(kOvmfTokenSpaceGuid),
-                        std::end(kOvmfTokenSpaceGuid));
-  PutLe(hob.event_data, hob.address, 8);
+  Bytes& d = hob.event_data;
+  d.push_back(static_cast<std::uint8_t>(desc.size() + 1));
+  d.insert(d.end(), desc.begin(), desc.end());
+  d.push_back(0);
+  AppendLe(d, std::uint64_t{1});
+  d.insert(d.end(), std::begin(kOvmfTokenSpaceGuid), std::end(kOvmfTokenSpaceGuid));
+  AppendLe(d, hob.address);
   return hob;
 }
 
