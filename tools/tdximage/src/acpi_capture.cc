@@ -70,9 +70,14 @@ std::optional<std::string_view> AfterMarker(std::string_view line, std::string_v
 Result<Recipe> CaptureRecipe(const Recipe& recipe) {
   Recipe r = recipe;
   r.name = recipe.name + "-acpi-capture";
+  // Files from the recipe's fetched sources and literal content: not those of inputs (what
+  // another build supplies, e.g. a committee's client policy) nor of a build section.
   r.files.clear();
   for (const auto& f : recipe.files) {
-    if (f.from || f.content) r.files.push_back(f);
+    const SourceSpec* src = f.from ? recipe.FindSource(f.from->source) : nullptr;
+    if (f.content || (src != nullptr && src->kind != SourceSpec::Kind::kInput)) {
+      r.files.push_back(f);
+    }
   }
   r.binaries.clear();
   r.build.reset();
@@ -84,6 +89,16 @@ Result<Recipe> CaptureRecipe(const Recipe& recipe) {
   if (std::find(r.modules.begin(), r.modules.end(), "qemu_fw_cfg") == r.modules.end()) {
     r.modules.push_back("qemu_fw_cfg");
   }
+  // Only the sources the capture image reads are fetched.
+  auto used = [&](const std::string& name) {
+    if (name == r.kernel.source || name == r.ovmf.source || r.modules_source == name) return true;
+    for (const auto& rf : r.rootfs) {
+      if (rf.from.source == name) return true;
+    }
+    return std::any_of(r.files.begin(), r.files.end(),
+                       [&](const FileSpec& f) { return f.from && f.from->source == name; });
+  };
+  std::erase_if(r.sources, [&](const SourceSpec& s) { return !used(s.name); });
   FileSpec program;
   program.content = kCaptureScript;
   program.to = std::string(kCaptureProgram);

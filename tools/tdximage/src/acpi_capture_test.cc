@@ -91,14 +91,25 @@ TEST_CASE("capture recipe: the image's kernel, firmware and sources, qemu_fw_cfg
   r.file = "x.yaml";
   r.name = "demo";
   r.modules_source = "kernel";
+  r.kernel = {"kernel", "boot/vmlinuz-*", 1};
+  r.ovmf = {"ovmf", "OVMF.fd", 1};
+  for (const char* n : {"kernel", "ovmf", "busybox", "policy", "unused"}) {
+    tdximage::SourceSpec s;
+    s.name = n;
+    s.kind = std::string(n) == "policy" ? tdximage::SourceSpec::Kind::kInput
+                                        : tdximage::SourceSpec::Kind::kApt;
+    r.sources.push_back(s);
+  }
   r.modules = {"virtio_net"};
-  tdximage::FileSpec from_source, host, content;
+  tdximage::FileSpec from_source, host, content, from_input;
+  from_input.from = tdximage::SourceRef{"policy", "", 1};
+  from_input.to = "/etc/policy.yaml";
   from_source.from = tdximage::SourceRef{"busybox", "bin/busybox", 1};
   from_source.to = "/bin/busybox";
   content.content = "x";
   content.to = "/etc/x";
-  host.to = "/usr/bin/node";  // neither: a build output or a host file
-  r.files = {from_source, host, content};
+  host.to = "/usr/bin/node";  // neither source nor content
+  r.files = {from_source, host, content, from_input};
   r.build = tdximage::BuildSpec{};
   r.payload_command = "/usr/bin/node";
   r.payload_env = {{"K", "v"}};
@@ -114,6 +125,10 @@ TEST_CASE("capture recipe: the image's kernel, firmware and sources, qemu_fw_cfg
   CHECK(c->files[2].content->find("/sys/firmware/qemu_fw_cfg/by_name") != std::string::npos);
   CHECK_FALSE(c->build.has_value());
   CHECK(c->payload_command == tdximage::kCaptureProgram);
+  // Only the sources it reads: not the input's nor the unused one.
+  std::vector<std::string> names;
+  for (const auto& src : c->sources) names.push_back(src.name);
+  CHECK(names == std::vector<std::string>{"kernel", "ovmf", "busybox"});
   CHECK(c->payload_env.empty());
   CHECK(c->payload_host_env.empty());
   r.modules_source.reset();

@@ -216,8 +216,11 @@ struct Prepared {
   BuildOptions options;
 };
 
+// `fetch`: the recipe whose sources are fetched, when not `recipe` itself (capture-acpi's
+// variant reads only some of them); the lock is checked against `recipe`.
 tdxrt::Result<Prepared> PrepareRecipe(const Recipe& recipe, const std::string& recipe_file,
-                                      bool no_lock, bool use_derived, const Common& c) {
+                                      bool no_lock, bool use_derived, const Common& c,
+                                      const Recipe* fetch = nullptr) {
   Prepared p;
   const std::string lock_path = LockPathFor(recipe_file);
   if (!no_lock) {
@@ -246,7 +249,8 @@ tdxrt::Result<Prepared> PrepareRecipe(const Recipe& recipe, const std::string& r
   p.http = MakeCurlFetcher();
   p.store = std::make_unique<SourceStore>(*p.cache, *p.runner, *p.http, MakeSourceOptions(c));
   auto log = Logger(c);
-  TDX_ASSIGN_OR_RETURN(p.sources, FetchSources(recipe, p.lock ? &*p.lock : nullptr, *p.store, log));
+  TDX_ASSIGN_OR_RETURN(
+      p.sources, FetchSources(fetch ? *fetch : recipe, p.lock ? &*p.lock : nullptr, *p.store, log));
   p.options.tool_version = ToolVersion();
   p.options.log = log;
   if (use_derived) p.options.derived_cache = p.cache.get();
@@ -381,7 +385,7 @@ int RunCaptureAcpi(const std::string& recipe_file, CaptureOptions o, const Commo
   }
   auto capture_recipe = CaptureRecipe(*recipe);
   if (!capture_recipe.ok()) return Fail(capture_recipe.status().message());
-  auto prepared = PrepareRecipe(*recipe, recipe_file, o.no_lock, true, c);
+  auto prepared = PrepareRecipe(*recipe, recipe_file, o.no_lock, true, c, &*capture_recipe);
   if (!prepared.ok()) return Fail(prepared.status().message());
   auto img = AssembleImage(*capture_recipe, prepared->sources, prepared->options);
   if (!img.ok()) return Fail("capture initramfs: " + img.status().message());
