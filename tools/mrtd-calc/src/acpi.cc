@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <sstream>
 
 #include "mrtd/json_reader.h"
 #include "mrtd/rtmr0.h"
@@ -24,12 +23,6 @@ constexpr std::uint32_t kMaxAlignment = 4096;  // OVMF refuses more than a page
 constexpr std::size_t kMaxBlobs = 64;
 // EV_POSTCODE_INFO_ACPI_DATA without its NUL, as OVMF logs it.
 constexpr std::string_view kAcpiDataEvent = "ACPI DATA";
-
-std::string Hex(std::size_t v) {
-  std::ostringstream s;
-  s << "0x" << std::hex << v;
-  return s.str();
-}
 
 // Printable file names only: they end up in messages and JSON.
 bool PrintableName(std::string_view s) {
@@ -78,7 +71,7 @@ Result<std::vector<std::string>> TableLoaderAllocations(tdxrt::ByteSpan loader) 
   for (std::size_t off = 0; off < loader.size(); off += kLoaderCommandSize) {
     if (*tdxrt::LoadLe<std::uint32_t>(loader, off) != kCommandAllocate) continue;
     const std::string at = what + ": command " + std::to_string(off / kLoaderCommandSize + 1) +
-                           " (offset " + Hex(off) + "): ALLOCATE ";
+                           " (offset " + tdxrt::HexOffset(off) + "): ALLOCATE ";
     const auto* name = reinterpret_cast<const char*>(loader.data() + off + 4);
     const std::size_t len = strnlen(name, kLoaderFileNameSize);
     if (len == kLoaderFileNameSize) {
@@ -91,7 +84,7 @@ Result<std::vector<std::string>> TableLoaderAllocations(tdxrt::ByteSpan loader) 
     const std::uint32_t align =
         *tdxrt::LoadLe<std::uint32_t>(loader, off + 4 + kLoaderFileNameSize);
     if (align > kMaxAlignment) {
-      return Status::InvalidArgument(at + "'" + file + "': alignment " + Hex(align) +
+      return Status::InvalidArgument(at + "'" + file + "': alignment " + tdxrt::HexOffset(align) +
                                      " exceeds a page (OVMF refuses it)");
     }
     if (std::find(files.begin(), files.end(), file) != files.end()) {

@@ -2,7 +2,6 @@
 #include "mrtd/td_hob.h"
 
 #include <algorithm>
-#include <sstream>
 
 namespace mrtd {
 
@@ -26,12 +25,6 @@ constexpr std::size_t kEndHobSize = 8;
 constexpr std::uint8_t kOvmfTokenSpaceGuid[16] = {0xaf, 0x96, 0xbb, 0x93, 0xf2, 0xb9, 0xb8, 0x4e,
                                                   0x94, 0x62, 0xe0, 0xba, 0x74, 0x56, 0x42, 0x36};
 
-std::string Hex(std::uint64_t v) {
-  std::ostringstream s;
-  s << "0x" << std::hex << v;
-  return s.str();
-}
-
 // QEMU's tdx_accept_ram_range: the entry holding [address, address + length) becomes that
 // range, marked added; what was before and after it stays unaccepted.
 Status Carve(std::vector<TdxRamEntry>& entries, std::uint64_t address, std::uint64_t length,
@@ -41,7 +34,7 @@ Status Carve(std::vector<TdxRamEntry>& entries, std::uint64_t address, std::uint
   });
   if (it == entries.end() || it->address > address || it->address + it->length < address + length) {
     return Status::InvalidArgument(std::string("the firmware's ") + what + " section at " +
-                                   Hex(address) + " (" + Hex(length) +
+                                   tdxrt::HexOffset(address) + " (" + tdxrt::HexOffset(length) +
                                    " bytes) is not inside one RAM range of the guest: QEMU "
                                    "refuses to start such a TD");
   }
