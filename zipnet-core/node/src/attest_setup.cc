@@ -116,7 +116,8 @@ constexpr const char* kCommitteeWideSettings[] = {"ZIPNET_INSTANCE", "ZIPNET_UNI
                                                   "ZIPNET_ROUND_DEADLINE_MS"};
 
 // A committee server admits peers running its own image (MRTD, RTMR1, RTMR2 of its own quote:
-// the same build, memory size and command line) with its own committee-wide settings, and, for
+// the same build, memory size and command line; with ZIPNET_COMMITTEE_SAME_HOST its RTMR0 too:
+// the same host QEMU, memory, CPUs and devices) with its own committee-wide settings, and, for
 // a rollout, the sets of ZIPNET_COMMITTEE_POLICY.
 Result<tdxrt::Policy> CommitteePolicyOfServer(Attester& attester, const AttestFlags& f) {
   tdxrt::Policy p;
@@ -129,7 +130,9 @@ Result<tdxrt::Policy> CommitteePolicyOfServer(Attester& attester, const AttestFl
   TDX_ASSIGN_OR_RETURN(tdxrt::LaunchRecord launch, tdxrt::FindLaunchRecord(events));
   tdxrt::LearnedSetOptions o;
   o.name = "this-server-image";
-  o.rtmrs = {1, 2};  // not RTMR0: peers on other hosts (memory, CPUs) differ there
+  // RTMR0 only when the image asks for identical hosts: peers on other hosts (memory, CPUs,
+  // QEMU) differ there.
+  o.rtmrs = f.committee_same_host ? std::vector<int>{0, 1, 2} : std::vector<int>{1, 2};
   o.launch = &launch;
   o.settings.assign(std::begin(kCommitteeWideSettings), std::end(kCommitteeWideSettings));
   p.sets.insert(p.sets.begin(), tdxrt::MeasurementSetOf(e.report, o));
@@ -202,6 +205,12 @@ void AddAttestFlags(CLI::App& app, AttestFlags& f, Program program) {
                      : "Measurement policy committee servers must satisfy (a file, or inline "
                        "{...}); without it servers are not judged (development)")
       ->envname("ZIPNET_COMMITTEE_POLICY");
+  if (program == Program::kServer) {
+    app.add_flag("--committee-same-host", f.committee_same_host,
+                 "Peer servers must also show this server's RTMR0 (a committee of identical TDs on "
+                 "identical hosts: the same QEMU, memory, CPUs and devices)")
+        ->envname("ZIPNET_COMMITTEE_SAME_HOST");
+  }
   if (program != Program::kAggregator) {
     app.add_option("--aggregator-policy", f.aggregator_policy,
                    "Measurement policy the aggregator must satisfy (optional: it is not trusted "

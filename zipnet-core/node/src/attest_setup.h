@@ -29,6 +29,9 @@ struct AttestFlags {
   std::string committee_policy;   // how committee servers are judged (path or inline)
   std::string aggregator_policy;  // how the aggregator is judged (path or inline)
   bool strict = false;
+  // Servers: peers must also show this server's RTMR0 (identical hosts: the same QEMU, memory,
+  // CPUs and devices), not only its MRTD, RTMR1 and RTMR2.
+  bool committee_same_host = false;
 };
 
 // kOperator: zipnet-server --configure, which judges the server it sends a list to.

@@ -46,6 +46,7 @@
   "protected ZIPNET_STRICT_ATTESTATION whether refused clients are told "                        \
   "why\n" ZIPNET_EVIDENCE_SETTINGS                                                               \
   "protected ZIPNET_COMMITTEE_POLICY other server images peer servers may run\n"                 \
+  "protected ZIPNET_COMMITTEE_SAME_HOST whether peer servers must show this server's RTMR0\n"    \
   "protected ZIPNET_AGGREGATOR_POLICY how the aggregator is judged\n"
 
 #define ZIPNET_AGGREGATOR_SETTINGS                                                            \
