@@ -35,6 +35,9 @@ sed -i 's|"qemu": "QEMU emulator version [^"]*"|"qemu": "QEMU emulator version 1
 "$TDXIMAGE" -q --offline lock r/tdx-hello.yaml
 "$TDXIMAGE" -q --offline build r/tdx-hello.yaml --out rout | grep -E 'RTMR0' | hexes
 p=rout/tdx-hello-debian13/tdx-hello-debian13
+# The launcher warns that another shape changes the RTMR0 the policy pins (and not without).
+TDX=0 "$p-run-qemu.sh" --print-cmd 2>&1 >/dev/null | grep -c 'RTMR0 changes' || true
+MEMORY=1G CPUS=2 TDX=0 "$p-run-qemu.sh" --print-cmd 2>&1 >/dev/null | grep 'RTMR0 changes' | cut -c1-150
 grep -E '^# .*RTMR0|rtmr0' "$p-policy.yaml" | hexes
 echo "events not predicted in the eventlog: $(grep -c '"predicted": false' "$p-eventlog.json" || true)"
 pinned=$(sed -n 's/^ *rtmr0: *"\{0,1\}\([0-9a-f]*\)"\{0,1\}$/\1/p' "$p-policy.yaml" | head -1)

@@ -788,6 +788,12 @@ Result<BuildResult> BuildImage(const Recipe& r, const Lock* lock, const std::str
       ls.ovmf_layout = std::string(mrtd::OvmfEventLayoutName(first.ovmf_layout));
       ls.rtmr1_follows_memory = expected_log.Rtmr1FollowsMemory();
       for (const auto& v : expected_log.variants) {
+        const auto a = acpi_accel.find(v.host);
+        if (v.rtmr0 && a != acpi_accel.end() && a->second == "tdx") {
+          ls.rtmr0_pinned_hosts += (ls.rtmr0_pinned_hosts.empty() ? "" : " ") + v.host;
+        }
+      }
+      for (const auto& v : expected_log.variants) {
         if (r.hosts.empty()) break;
         ls.host_lines.push_back(v.host + ": MR_TD " +
                                 std::string(mrtd::PageOrderName(v.page_order)) + ", RTMR1 " +

@@ -67,6 +67,7 @@ Result<std::string> Render(const LauncherSpec& s, const std::string& mode,
   for (const auto& h : s.host_lines) hosts += "\n#   host " + h;
   t = Replace(t, "@HOST_LINES@", hosts);
   t = Replace(t, "@RTMR1_FOLLOWS_MEMORY@", s.rtmr1_follows_memory ? "1" : "0");
+  t = Replace(t, "@RTMR0_PINNED_HOSTS@", SingleQuoted(s.rtmr0_pinned_hosts));
   t = Replace(t, "@FILE_SUMS@", sums);
   t = Replace(t, "@KERNEL_FILE@", s.kernel_file);
   t = Replace(t, "@INITRD_FILE@", s.initrd_file);

@@ -30,6 +30,7 @@ struct LauncherSpec {
   std::string kernel_header, ovmf_layout;  // the first host's (mrtd-calc flags for MEMORY=)
   std::vector<std::string> host_lines;     // "HOST: MR_TD order, RTMR1 hex", one per host
   bool rtmr1_follows_memory = true;        // some host measures the header QEMU patches
+  std::string rtmr0_pinned_hosts;          // hosts whose RTMR0 the policy pins, space-separated
   std::string kernel_file, initrd_file, ovmf_file;  // names among `files`
   std::vector<LauncherFile> files;                  // everything the launcher carries
   std::int64_t mtime = 0;
