@@ -69,6 +69,19 @@ start_server() {
   PIDS+=("$LAST_PID")
 }
 
+# start_outsider I [ARGS...]: a server outside the committee (identity s$I.key, port I) whose own
+# committee list is the first server and itself: it dials server 1, which judges it.
+start_outsider() {
+  local i=$1
+  shift
+  local me
+  me=$("$B/zipnet-server" --identity "$W/s$i.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')
+  ZIPNET_LISTEN=127.0.0.1:$(port "$i") \
+    ZIPNET_COMMITTEE="$(echo "$ZIPNET_COMMITTEE" | cut -d, -f1),$me@127.0.0.1:$(port "$i")" \
+    timeout "$NODE_SECONDS" "$B/zipnet-server" --identity "$W/s$i.key" "$@" >>"$W/s$i.log" 2>&1 &
+  PIDS+=("$!")
+}
+
 start_aggregator() {
   ZIPNET_LISTEN=127.0.0.1:$(port 0) timeout "$NODE_SECONDS" "$B/zipnet-aggregator" \
     --identity "$W/agg.key" "$@" >>"$W/agg.log" 2>&1 &

@@ -15,9 +15,6 @@ export ZIPNET_COMMITTEE_SAME_HOST=1
 for i in 1 2 3; do ZIPNET_SIM_MEASUREMENTS=$SERVER_IMAGE start_server "$i" "${gate[@]}"; done
 wait_for "$W/s1.log" 'committee formed: 3 servers' 20
 wait_for "$W/s1.log" 'server [0-9a-f]+ attested \(.*\): policy set this-server-image' 5
-ZIPNET_LISTEN=127.0.0.1:$(port 9) ZIPNET_SIM_MEASUREMENTS=$OTHER_HOST \
-  ZIPNET_COMMITTEE="$(echo "$ZIPNET_COMMITTEE" | cut -d, -f1),$("$B/zipnet-server" --identity "$W/s9.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')@127.0.0.1:$(port 9)" \
-  timeout "$NODE_SECONDS" "$B/zipnet-server" --identity "$W/s9.key" "${gate[@]}" >>"$W/s9.log" 2>&1 &
-PIDS+=("$!")
+ZIPNET_SIM_MEASUREMENTS=$OTHER_HOST start_outsider 9 "${gate[@]}"
 wait_for "$W/s1.log" "refused server [0-9a-f]+ from .*: attestation \(policy\): policy refused the evidence: set 'this-server-image': RTMR0 3131313131313131\.\.\. is not 3030" 10
 echo "same host admitted, another host's RTMR0 refused"

@@ -40,17 +40,11 @@ run_client replay 3 "${client[@]}" --quote-file "$W/copied.quote" --connect-time
 wait_for "$W/s1.log" 'refused client [0-9a-f]+ from .*: attestation \(binding\): the quote was not made for this connection' 5
 
 # A server of another image: peers refuse it, and a watcher bootstrapped with it says why.
-ZIPNET_LISTEN=127.0.0.1:$(port 9) ZIPNET_SIM_MEASUREMENTS=$OTHER_SERVER \
-  ZIPNET_COMMITTEE="$(echo "$ZIPNET_COMMITTEE" | cut -d, -f1),$("$B/zipnet-server" --identity "$W/s9.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')@127.0.0.1:$(port 9)" \
-  timeout "$NODE_SECONDS" "$B/zipnet-server" --identity "$W/s9.key" "${gate[@]}" >>"$W/s9.log" 2>&1 &
-PIDS+=("$!")
+ZIPNET_SIM_MEASUREMENTS=$OTHER_SERVER start_outsider 9 "${gate[@]}"
 wait_for "$W/s1.log" "refused server [0-9a-f]+ from .*: attestation \(policy\): policy refused the evidence: set 'this-server-image': RTMR2 1313131313131313\.\.\. is not 1212" 10
 # The same image with a committee-wide setting (round timing) taken from the host: its launch
 # record differs from the committee's, so its peers refuse it.
-ZIPNET_LISTEN=127.0.0.1:$(port 8) ZIPNET_SIM_MEASUREMENTS=$SERVER_IMAGE TDX_HOST_SETTINGS=ZIPNET_ROUND_PERIOD_MS \
-  ZIPNET_COMMITTEE="$(echo "$ZIPNET_COMMITTEE" | cut -d, -f1),$("$B/zipnet-server" --identity "$W/s8.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')@127.0.0.1:$(port 8)" \
-  timeout "$NODE_SECONDS" "$B/zipnet-server" --identity "$W/s8.key" "${gate[@]}" >>"$W/s8.log" 2>&1 &
-PIDS+=("$!")
+ZIPNET_SIM_MEASUREMENTS=$SERVER_IMAGE TDX_HOST_SETTINGS=ZIPNET_ROUND_PERIOD_MS start_outsider 8 "${gate[@]}"
 wait_for "$W/s1.log" "refused server [0-9a-f]+ from .*: attestation \(policy\): policy refused the evidence: set 'this-server-image': the host set ZIPNET_ROUND_PERIOD_MS \(to '300'\), which it pins unset" 10
 s9=$("$B/zipnet-server" --identity "$W/s9.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')
 timeout 10 "$B/zipnet-client" --watch --max-rounds 1 "${client[@]}" --evidence mock --connect-timeout 3 \
