@@ -318,7 +318,8 @@ int AggregatorMain(int argc, char** argv, const char* settings) {
     return 0;
   }
   if (bootstrap.empty()) {
-    std::fprintf(stderr, "%s: usage error: ZIPNET_BOOTSTRAP is required\n", tool.c_str());
+    std::fprintf(stderr, "%s: usage error: --bootstrap (or ZIPNET_BOOTSTRAP) is required\n",
+                 tool.c_str());
     return 2;
   }
   AggregatorNodeConfig config;
