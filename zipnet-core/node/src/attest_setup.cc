@@ -95,9 +95,10 @@ Result<std::shared_ptr<Attester>> MakeAttester(const AttestFlags& f, const Attes
   // host states: nothing here is evidence of anything, see tdxrt/sim_tdx.h), with RTMR3 the
   // replay of this program's launch record.
   if (f.sim_seed.empty())
-    return Status::InvalidArgument("simulated evidence needs ZIPNET_SIM_SEED");
+    return Status::InvalidArgument("simulated evidence needs --sim-seed (or ZIPNET_SIM_SEED)");
   if (f.sim_measurements.empty()) {
-    return Status::InvalidArgument("simulated evidence needs ZIPNET_SIM_MEASUREMENTS");
+    return Status::InvalidArgument(
+        "simulated evidence needs --sim-measurements (or ZIPNET_SIM_MEASUREMENTS)");
   }
   auto pki = tdxrt::DevPki::FromSeed(f.sim_seed);
   if (!pki.ok()) return pki.status().WithContext("ZIPNET_SIM_SEED");

@@ -167,8 +167,9 @@ int ServerMain(int argc, char** argv, const char* settings) {
   const bool awaiting = committee.empty() && !operator_peer.empty();
   if (!awaiting && (committee.empty() || aggregator.empty())) {
     std::fprintf(stderr,
-                 "%s: usage error: ZIPNET_COMMITTEE and ZIPNET_AGGREGATOR are required (or "
-                 "ZIPNET_OPERATOR, whose operator sends them)\n",
+                 "%s: usage error: --committee (or ZIPNET_COMMITTEE) and --aggregator (or "
+                 "ZIPNET_AGGREGATOR) are required, or --operator (or ZIPNET_OPERATOR), whose "
+                 "operator sends them\n",
                  tool.c_str());
     return 2;
   }
@@ -234,8 +235,8 @@ int ConfigureServer(const std::string& tool, const CommonFlags& flags, const Att
                     const std::string& committee, const std::string& aggregator) {
   if (operator_identity.empty() || committee.empty() || aggregator.empty()) {
     std::fprintf(stderr,
-                 "%s: usage error: --configure needs --operator-identity, ZIPNET_COMMITTEE and "
-                 "ZIPNET_AGGREGATOR\n",
+                 "%s: usage error: --configure needs --operator-identity, --committee (or "
+                 "ZIPNET_COMMITTEE) and --aggregator (or ZIPNET_AGGREGATOR)\n",
                  tool.c_str());
     return 2;
   }
