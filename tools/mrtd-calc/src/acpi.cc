@@ -53,6 +53,11 @@ std::optional<std::pair<int, int>> QemuVersionOf(std::string_view line) {
   return std::make_pair(parts[0], parts[1]);
 }
 
+bool CapturedFrom(const AcpiCapture& c, const QemuHost& host) {
+  const auto v = QemuVersionOf(c.qemu);
+  return v && !host.canonical_tdx && v->first == host.major && v->second == host.minor;
+}
+
 const AcpiBlob* AcpiCapture::Find(std::string_view name) const {
   for (const auto& b : blobs) {
     if (b.name == name) return &b;

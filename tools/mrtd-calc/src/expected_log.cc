@@ -28,8 +28,7 @@ std::optional<int> ParseRegisterName(std::string_view name) {
 
 VariantSpec VariantOf(const HostProfile& p) {
   VariantSpec v{p.name(), p.reasons, p.page_order, p.kernel_header, p.ovmf_layout};
-  v.td_hob =
-      !p.qemu.canonical_tdx && (p.qemu.major > 10 || (p.qemu.major == 10 && p.qemu.minor >= 1));
+  v.td_hob = IsUpstreamTdxQemu(p.qemu);
   return v;
 }
 

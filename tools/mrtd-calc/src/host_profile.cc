@@ -22,6 +22,8 @@ bool AtLeast(const QemuHost& q, int major, int minor) {
 
 }  // namespace
 
+bool IsUpstreamTdxQemu(const QemuHost& q) { return !q.canonical_tdx && AtLeast(q, 10, 1); }
+
 tdxrt::Result<QemuHost> ParseQemuHost(std::string_view text) {
   auto bad = [&] {
     return tdxrt::Status::InvalidArgument("QEMU version '" + std::string(text) +

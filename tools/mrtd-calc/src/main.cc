@@ -227,14 +227,8 @@ int RunMeasure(MeasureOptions o, bool json) {
           "--acpi computes RTMR0, which needs --ovmf, --memory and --host (the TD HOB is the "
           "host QEMU's for the memory size)");
     }
-    if (!mrtd::VariantOf(*host).td_hob) {
-      return Usage("--acpi: RTMR0 cannot be computed for --host " + host->name() +
-                   ": its QEMU's TD HOB is not known (upstream QEMU >= 10.1 only)");
-    }
-    if (host->ovmf_layout != mrtd::OvmfEventLayout::kStable202411) {
-      return Usage("--acpi: RTMR0 cannot be computed for --host " + host->name() +
-                   ": OVMF older than edk2-stable202411 measures RTMR0 in another order, of "
-                   "which no real log is at hand");
+    if (auto why = mrtd::WhyRtmr0Unknown(*host)) {
+      return Usage("--acpi: RTMR0 cannot be computed " + *why);
     }
   }
   const bool want_rtmr2 = !o.kernel.empty() || !o.initrd.empty() || o.cmdline.has_value();
@@ -295,8 +289,7 @@ int RunMeasure(MeasureOptions o, bool json) {
         return Fail(o.acpi + ": captured with MEMORY=" + capture->memory + ", not the --memory " +
                     o.memory + " (the ACPI tables follow the VM's shape)");
       }
-      const auto qv = mrtd::QemuVersionOf(capture->qemu);
-      if (!qv || qv->first != host->qemu.major || qv->second != host->qemu.minor) {
+      if (!mrtd::CapturedFrom(*capture, host->qemu)) {
         std::fprintf(stderr,
                      "mrtd-calc: warning: %s was captured from '%s', not host %s's QEMU: RTMR0 "
                      "holds that QEMU's tables\n",

@@ -115,6 +115,18 @@ Result<ExpectedEvent> TdHobEvent(const TdvfMetadata& md, const std::string& memo
 
 }  // namespace
 
+std::optional<std::string> WhyRtmr0Unknown(const HostProfile& p) {
+  if (!VariantOf(p).td_hob) {
+    return "for " + QemuHostName(p.qemu) +
+           ": its QEMU's TD HOB is not known (upstream QEMU >= 10.1 only)";
+  }
+  if (p.ovmf_layout != OvmfEventLayout::kStable202411) {
+    return "with OVMF " + EdkReleaseName(p.ovmf) +
+           " (older than edk2-stable202411, whose RTMR0 order no real log shows)";
+  }
+  return std::nullopt;
+}
+
 bool AllPredicted(const std::vector<ExpectedEvent>& events, int rtmr) {
   bool any = false;
   for (const auto& e : events) {
@@ -132,7 +144,7 @@ Result<std::vector<ExpectedEvent>> PredictRtmr0Events(tdxrt::ByteSpan firmware,
   for (const auto& s : md.sections) {
     if (s.type == TdvfSectionType::kCfv) cfv = &s;
   }
-  if (cfv == nullptr || cfv->data_offset + cfv->raw_size > firmware.size()) {
+  if (cfv == nullptr || !tdxrt::InBounds(firmware.size(), cfv->data_offset, cfv->raw_size)) {
     return Status::InvalidArgument("the firmware has no CFV section (variable store) to measure");
   }
   std::vector<ExpectedEvent> out;

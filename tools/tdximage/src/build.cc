@@ -434,13 +434,11 @@ Status AttachAcpiCaptures(const Recipe& r, const SourceSet& sources,
           "): the ACPI tables follow the VM's shape (tdximage capture-acpi with the recipe's "
           "launch)");
     }
-    const auto qv = mrtd::QemuVersionOf(c.qemu);
     const mrtd::HostProfile* profile = nullptr;
     for (const auto& h : r.hosts) {
       if (h.name() == spec.host) profile = &h;
     }
-    if (profile == nullptr || !qv || qv->first != profile->qemu.major ||
-        qv->second != profile->qemu.minor) {
+    if (profile == nullptr || !mrtd::CapturedFrom(c, profile->qemu)) {
       return Status::InvalidArgument(what + ": captured from '" + tdxrt::EscapeText(c.qemu) +
                                      "', not from this host's QEMU " +
                                      (profile ? mrtd::QemuHostName(profile->qemu) : spec.host) +

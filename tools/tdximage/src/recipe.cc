@@ -8,9 +8,9 @@
 #include <regex>
 #include <set>
 
-#include "mrtd/expected_log.h"
 #include "mrtd/kernel.h"
 #include "mrtd/rtmr.h"
+#include "mrtd/rtmr0.h"
 #include "tdximage/host_settings.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
@@ -188,16 +188,8 @@ void ParseMeasureAcpi(Parser& P, const YAML::Node& m, Recipe& r) {
       P.Error(kv.first, "measure.acpi: '" + host + "' is not one of measure.hosts");
       continue;
     }
-    const mrtd::VariantSpec v = mrtd::VariantOf(*profile);
-    if (!v.td_hob) {
-      P.Error(kv.first, "measure.acpi: RTMR0 cannot be computed for " + host +
-                            ": its QEMU's TD HOB is not known (upstream QEMU >= 10.1 only)");
-      continue;
-    }
-    if (v.ovmf_layout != mrtd::OvmfEventLayout::kStable202411) {
-      P.Error(kv.first, "measure.acpi: RTMR0 cannot be computed with OVMF " +
-                            mrtd::EdkReleaseName(profile->ovmf) +
-                            " (older than edk2-stable202411, whose RTMR0 order no real log shows)");
+    if (auto why = mrtd::WhyRtmr0Unknown(*profile)) {
+      P.Error(kv.first, "measure.acpi: RTMR0 cannot be computed " + *why);
       continue;
     }
     const std::string source = kv.second.Scalar();

@@ -16,12 +16,13 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mrtd/expected_log.h"
+#include "mrtd/host_profile.h"
 #include "tdxrt/bytes.h"
 #include "tdxrt/status.h"
 
@@ -56,6 +57,9 @@ tdxrt::Result<std::vector<ExpectedEvent>> AcpiEvents(const AcpiCapture& c);
 // The QEMU version a capture's `qemu` line names ("QEMU emulator version 10.1.0 (...)" ->
 // {10, 1}); nullopt when it names none.
 std::optional<std::pair<int, int>> QemuVersionOf(std::string_view version_line);
+
+// Whether `c` was captured from `host`'s QEMU (the same major.minor upstream version).
+bool CapturedFrom(const AcpiCapture& c, const QemuHost& host);
 
 inline constexpr int kAcpiCaptureVersion = 1;
 nlohmann::ordered_json AcpiCaptureJson(const AcpiCapture& c);

@@ -40,6 +40,8 @@ struct QemuHost {
 // QEMU_TDX_FLAVOR). Upstream QEMU before 10.1 has no TDX and is refused.
 tdxrt::Result<QemuHost> ParseQemuHost(std::string_view text);
 std::string QemuHostName(const QemuHost& q);  // "10.1", "canonical-8.2"
+// Upstream QEMU that can run a TD (>= 10.1), whose TD HOB td_hob.h builds.
+bool IsUpstreamTdxQemu(const QemuHost& q);
 
 // An edk2 release: "stable202502", "edk2-stable202502", or a distribution's OVMF version whose
 // upstream part is the release date, "2025.02" / "2025.02-8" / "2022.11-6+deb12u2".

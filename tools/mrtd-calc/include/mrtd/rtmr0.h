@@ -22,10 +22,13 @@
 // for them nothing is predicted.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "mrtd/acpi.h"
 #include "mrtd/expected_log.h"
+#include "mrtd/host_profile.h"
 #include "mrtd/tdvf.h"
 #include "tdxrt/bytes.h"
 
@@ -56,6 +59,11 @@ struct Rtmr0Host {
 tdxrt::Result<std::vector<ExpectedEvent>> PredictRtmr0Events(tdxrt::ByteSpan firmware,
                                                              const TdvfMetadata& md,
                                                              const Rtmr0Host& host = {});
+
+// Why RTMR0 cannot be computed for host `p` — "for canonical-8.2: its QEMU's TD HOB is not
+// known (...)", "with OVMF stable202211 (older than edk2-stable202411, ...)" — or nullopt when
+// it can (with a capture of the host's ACPI tables).
+std::optional<std::string> WhyRtmr0Unknown(const HostProfile& p);
 
 // Whether every event of register `rtmr` in `events` is predicted (and there is one).
 bool AllPredicted(const std::vector<ExpectedEvent>& events, int rtmr);
