@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <optional>
 
+#include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/sha.h"
 #include "tdxrt/text.h"
@@ -150,6 +152,89 @@ Result<std::vector<std::string>> CaptureQemuArgs(const CaptureShape& s, const st
   }
   a.insert(a.end(), s.extra_args.begin(), s.extra_args.end());
   return a;
+}
+
+namespace {
+
+// The last lines of a console, escaped, for an error message.
+std::string ConsoleTail(const std::string& console, std::size_t lines) {
+  std::vector<std::string> tail;
+  std::size_t end = console.size();
+  while (end > 0 && tail.size() < lines) {
+    std::size_t start = console.rfind('\n', end - 1);
+    start = start == std::string::npos ? 0 : start + 1;
+    std::string line = console.substr(start, end - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    if (!line.empty()) tail.insert(tail.begin(), tdxrt::EscapeText(line));
+    end = start == 0 ? 0 : start - 1;
+  }
+  std::string s;
+  for (const auto& l : tail) s += "\n  | " + l;
+  return s;
+}
+
+}  // namespace
+
+Result<mrtd::AcpiCapture> RunCaptureBoot(tdxrt::ByteSpan kernel, tdxrt::ByteSpan initrd,
+                                         tdxrt::ByteSpan firmware, const CaptureShape& s,
+                                         int timeout_seconds, CommandRunner& runner,
+                                         const std::function<void(const std::string&)>& log) {
+  TDX_ASSIGN_OR_RETURN(std::filesystem::path tmp, tdxrt::MakeTempDir("tdximage-capture-"));
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{tmp};
+  const std::string kernel_path = (tmp / "vmlinuz").string(),
+                    initrd_path = (tmp / "initrd").string(),
+                    firmware_path = (tmp / "ovmf.fd").string();
+  for (const auto& [path, bytes] : {std::pair<std::string, tdxrt::ByteSpan>{kernel_path, kernel},
+                                    {initrd_path, initrd},
+                                    {firmware_path, firmware}}) {
+    TDX_TRY(tdxrt::WriteFileAtomic(path, bytes));
+  }
+  TDX_ASSIGN_OR_RETURN(std::vector<std::string> args,
+                       CaptureQemuArgs(s, kernel_path, initrd_path, firmware_path));
+  std::string version;
+  auto vrc = runner.Run({s.qemu, "--version"}, tmp.string(), &version);
+  if (!vrc.ok() || *vrc != 0) {
+    return Status::IoError(
+        "cannot run " + s.qemu + " --version" +
+        (vrc.ok() ? ": exit " + std::to_string(*vrc) : ": " + vrc.status().message()));
+  }
+  version = version.substr(0, version.find('\n'));
+  if (log) {
+    log("capturing the ACPI tables of " + tdxrt::EscapeText(version) + " (" + s.accel +
+        ", memory " + s.memory + ", " + std::to_string(s.cpus) + " vCPUs)");
+  }
+  std::vector<std::string> argv = {"timeout", "--kill-after=10", std::to_string(timeout_seconds),
+                                   s.qemu};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string console;
+  TDX_ASSIGN_OR_RETURN(int rc, runner.Run(argv, tmp.string(), &console));
+  auto blobs = ParseCaptureConsole(console);
+  if (!blobs.ok()) {
+    return Status::InvalidArgument(
+        s.qemu + " (exit " + std::to_string(rc) +
+        (rc == 124 ? ", timed out after " + std::to_string(timeout_seconds) + " s"
+                   : std::string()) +
+        "): " + blobs.status().message() + "; the console ended with:" + ConsoleTail(console, 12));
+  }
+  mrtd::AcpiCapture cap;
+  cap.qemu = version;
+  cap.memory = s.memory;
+  cap.cpus = static_cast<unsigned>(s.cpus);
+  cap.accel = s.accel;
+  for (const auto& a : args) {  // the temporary files by their role, not their path
+    cap.qemu_args.push_back(a == kernel_path     ? "<kernel>"
+                            : a == initrd_path   ? "<capture initramfs>"
+                            : a == firmware_path ? "<image ovmf>"
+                                                 : a);
+  }
+  cap.blobs = std::move(blobs).value();
+  return cap;
 }
 
 Result<std::vector<mrtd::AcpiBlob>> ParseCaptureConsole(std::string_view console) {

@@ -356,23 +356,6 @@ struct CaptureOptions {
   bool no_lock = false;
 };
 
-// The last lines of a console, escaped, for an error message.
-std::string ConsoleTail(const std::string& console, std::size_t lines) {
-  std::vector<std::string> tail;
-  std::size_t end = console.size();
-  while (end > 0 && tail.size() < lines) {
-    std::size_t start = console.rfind('\n', end - 1);
-    start = start == std::string::npos ? 0 : start + 1;
-    std::string line = console.substr(start, end - start);
-    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-    if (!line.empty()) tail.insert(tail.begin(), tdxrt::EscapeText(line));
-    end = start == 0 ? 0 : start - 1;
-  }
-  std::string s;
-  for (const auto& l : tail) s += "\n  | " + l;
-  return s;
-}
-
 // tdximage capture-acpi: boots the recipe's kernel and firmware with a capture initramfs under
 // the given QEMU and shape, and writes the ACPI blobs it prints (acpi_capture.h).
 int RunCaptureAcpi(const std::string& recipe_file, CaptureOptions o, const Common& c) {
@@ -395,83 +378,32 @@ int RunCaptureAcpi(const std::string& recipe_file, CaptureOptions o, const Commo
   io.explicit_modes = img->explicit_modes;
   auto initramfs = WriteInitramfs(img->tree, io);
   if (!initramfs.ok()) return Fail("capture initramfs: " + initramfs.status().message());
-  auto tmp = tdxrt::MakeTempDir("tdximage-capture-");
-  if (!tmp.ok()) return Fail(tmp.status().message());
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{*tmp};
-  const std::string kernel = (*tmp / "vmlinuz").string(), initrd = (*tmp / "initrd").string(),
-                    firmware = (*tmp / "ovmf.fd").string();
-  for (const auto& [path, bytes] :
-       {std::pair<std::string, const tdxrt::Bytes*>{kernel, &img->kernel},
-        {initrd, &*initramfs},
-        {firmware, &img->ovmf}}) {
-    if (auto st = tdxrt::WriteFileAtomic(path, *bytes); !st.ok()) return Fail(st.message());
-  }
-  auto args = CaptureQemuArgs(o.shape, kernel, initrd, firmware);
-  if (!args.ok()) return Usage(args.status().message());
   auto runner = MakePosixCommandRunner();
-  std::string version;
-  auto vrc = runner->Run({o.shape.qemu, "--version"}, tmp->string(), &version);
-  if (!vrc.ok() || *vrc != 0) {
-    return Fail("cannot run " + o.shape.qemu + " --version" +
-                (vrc.ok() ? ": exit " + std::to_string(*vrc) : ": " + vrc.status().message()));
-  }
-  version = version.substr(0, version.find('\n'));
-  if (!c.quiet) {
-    std::fprintf(stderr, "tdximage: capturing the ACPI tables of %s (%s, memory %s, %d vCPUs)\n",
-                 tdxrt::EscapeText(version).c_str(), o.shape.accel.c_str(), o.shape.memory.c_str(),
-                 o.shape.cpus);
-  }
-  std::vector<std::string> argv = {"timeout", "--kill-after=10", std::to_string(o.timeout_seconds),
-                                   o.shape.qemu};
-  argv.insert(argv.end(), args->begin(), args->end());
-  std::string console;
-  auto rc = runner->Run(argv, tmp->string(), &console);
-  if (!rc.ok()) return Fail(rc.status().message());
-  auto blobs = ParseCaptureConsole(console);
-  if (!blobs.ok()) {
-    return Fail(o.shape.qemu + " (exit " + std::to_string(*rc) +
-                (*rc == 124 ? ", timed out after " + std::to_string(o.timeout_seconds) + " s"
-                            : std::string()) +
-                "): " + blobs.status().message() +
-                "; the console ended with:" + ConsoleTail(console, 12));
-  }
-  mrtd::AcpiCapture cap;
-  cap.qemu = version;
-  cap.memory = o.shape.memory;
-  cap.cpus = static_cast<unsigned>(o.shape.cpus);
-  cap.accel = o.shape.accel;
-  for (const auto& a : *args) {  // the temporary files by their role, not their path
-    cap.qemu_args.push_back(a == kernel     ? "<kernel>"
-                            : a == initrd   ? "<capture initramfs>"
-                            : a == firmware ? "<image ovmf>"
-                                            : a);
-  }
-  cap.blobs = std::move(blobs).value();
-  auto events = mrtd::AcpiEvents(cap);
+  auto cap = RunCaptureBoot(img->kernel, *initramfs, img->ovmf, o.shape, o.timeout_seconds, *runner,
+                            Logger(c));
+  if (!cap.ok()) return Fail(cap.status().message());
+  auto events = mrtd::AcpiEvents(*cap);
   if (!events.ok()) return Fail("the captured tables: " + events.status().message());
-  const std::string text = tdxrt::DumpJson(mrtd::AcpiCaptureJson(cap)) + "\n";
+  const std::string& version = cap->qemu;
+  const std::string text = tdxrt::DumpJson(mrtd::AcpiCaptureJson(*cap)) + "\n";
   if (auto st = tdxrt::WriteFileAtomic(o.out, std::string_view(text)); !st.ok()) {
     return Fail(st.message());
   }
   // RTMR0 of the image with these tables and the TD HOB upstream QEMU >= 10.1 builds, at the
   // captured memory size (the OVMF must measure RTMR0 as stable202411 and later do).
   std::optional<std::string> rtmr0;
-  if (auto md = mrtd::ParseTdvf(img->ovmf); md.ok()) {
-    auto r0 = mrtd::PredictRtmr0Events(img->ovmf, *md, {o.shape.memory, &cap});
-    if (r0.ok()) rtmr0 = tdxrt::ToHex(mrtd::ReplayExpected(*r0, 0));
-  }
   const bool stable202411 = std::any_of(recipe->hosts.begin(), recipe->hosts.end(), [](auto& h) {
     return h.ovmf_layout == mrtd::OvmfEventLayout::kStable202411;
   });
-  if (!stable202411) rtmr0.reset();
+  if (stable202411) {
+    auto md = mrtd::ParseTdvf(img->ovmf);
+    if (!md.ok()) return Fail("the recipe's OVMF: " + md.status().message());
+    auto r0 = mrtd::PredictRtmr0Events(img->ovmf, *md, {o.shape.memory, &*cap});
+    if (!r0.ok()) return Fail("RTMR0: " + r0.status().message());
+    rtmr0 = tdxrt::ToHex(mrtd::ReplayExpected(*r0, 0));
+  }
   const auto qv = mrtd::QemuVersionOf(version);
-  const bool runs_tds = qv && (qv->first > 10 || (qv->first == 10 && qv->second >= 1));
+  const bool runs_tds = qv && mrtd::IsUpstreamTdxQemu({qv->first, qv->second, false});
   if (c.json) {
     nlohmann::ordered_json j = {{"capture", o.out},
                                 {"qemu", version},
@@ -486,7 +418,7 @@ int RunCaptureAcpi(const std::string& recipe_file, CaptureOptions o, const Commo
     std::cout << tdxrt::DumpJson(j) << "\n";
     return static_cast<int>(ExitCode::kOk);
   }
-  std::printf("captured %zu ACPI blobs from %s into %s\n", cap.blobs.size(),
+  std::printf("captured %zu ACPI blobs from %s into %s\n", cap->blobs.size(),
               tdxrt::EscapeText(version).c_str(), o.out.c_str());
   for (const auto& e : *events) {
     std::printf("  %s  %s\n", tdxrt::ToHex(e.digest).c_str(), tdxrt::EscapeText(e.what).c_str());

@@ -17,12 +17,14 @@
 // `tdx` capture.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mrtd/acpi.h"
 #include "tdximage/recipe.h"
+#include "tdximage/sources.h"
 #include "tdxrt/status.h"
 
 namespace tdximage {
@@ -53,6 +55,16 @@ tdxrt::Result<std::vector<std::string>> CaptureQemuArgs(const CaptureShape& s,
                                                         const std::string& kernel,
                                                         const std::string& initrd,
                                                         const std::string& firmware);
+
+// Boots `kernel`, `initrd` (the capture initramfs) and `firmware`, written to a private
+// temporary directory that is removed after, under shape.qemu with CaptureQemuArgs, stopped after
+// `timeout_seconds`; returns the capture: the QEMU (its `--version` line), the shape, the
+// arguments (temporary files by their role) and the blobs the guest printed. Errors quote the
+// console's last lines. `log` (may be empty) gets one progress line.
+tdxrt::Result<mrtd::AcpiCapture> RunCaptureBoot(tdxrt::ByteSpan kernel, tdxrt::ByteSpan initrd,
+                                                tdxrt::ByteSpan firmware, const CaptureShape& s,
+                                                int timeout_seconds, CommandRunner& runner,
+                                                const std::function<void(const std::string&)>& log);
 
 // The blobs in a capture boot's console output. Lines outside the markers (the kernel's, /init's)
 // are skipped; each blob's size and SHA-256 are checked; errors name the console line.
