@@ -65,12 +65,15 @@ guest_pccs=http://10.0.2.2:$(cat pccs.port)
 op=$("$B/zipnet-server" --identity "$W/op.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')
 aid=$("$B/zipnet-aggregator" --identity "$W/agg.key" --show-identity | sed 's/^peer=\([0-9a-f]*\) .*/\1/')
 
+declare -A VM
 boot() {  # boot LOG IMAGE [VAR=value...]: the image's launcher under TCG in the background
   local log=$1 img=$2
   shift 2
   mkdir -p "tmp-$log"
-  (env "$@" TDX=0 ACCEL=tcg TMPDIR="$PWD/tmp-$log" timeout 380 "out/$img/$img-run-qemu.sh" \
-    >"$W/$log.log" 2>&1; echo "exit $?" >"$W/$log.exit") &
+  # (No subshell around it: the test's cleanup stops the launcher, which stops its QEMU.)
+  env "$@" TDX=0 ACCEL=tcg TMPDIR="$PWD/tmp-$log" timeout 380 "out/$img/$img-run-qemu.sh" \
+    >"$W/$log.log" 2>&1 &
+  VM[$log]=$!
   PIDS+=("$!")
 }
 for i in 1 2 3; do
@@ -123,9 +126,11 @@ run_client copied 3 --quote-file copied.quote --committee-policy "$S-policy.yaml
 wait_for "$W/s1.log" 'refused client [0-9a-f]+ from .*: attestation \(binding\): the quote was not made for this connection' 10
 echo "a copied quote on the host: refused (binding), ConnectTimeout"
 
-for _ in $(seq 1 400); do [ -f "$W/c.exit" ] && [ -f "$W/other.exit" ] && break; sleep 1; done
+exit_c=0 exit_other=0
+wait "${VM[c]}" || exit_c=$?
+wait "${VM[other]}" || exit_other=$?
 for v in c other; do sed -i 's/\r$//' "$W/$v.log"; done
-echo "admitted client's launcher: $(cat "$W/c.exit")"
+echo "admitted client's launcher: exit $exit_c"
 fetching=0
 for v in s1 s2 s3 c other; do
   tr -d '\r' <"$W/$v.log" | grep -q "collateral: fetched from $guest_pccs for each peer platform" &&
@@ -135,7 +140,7 @@ echo "guests fetching collateral from the test PCCS: $fetching"
 grep -o 'zipnet_client: server [0-9a-f]* attested (10.0.2.2:[0-9]*): policy set server-sim' "$W/c.log" |
   awk '{print $3}' | sort -u | wc -l | sed 's/^/servers the client admitted: /'
 signed_record "$W/watch.out" "hello, attested"
-echo "other image's launcher: $(cat "$W/other.exit")"
+echo "other image's launcher: exit $exit_other"
 grep -o 'zipnet-client: error: ConnectTimeout: .*' "$W/other.log" | sed 's/after [0-9]* ms/after T ms/'
 # (One more file changes RTMR2, and RTMR1 too: QEMU writes the initrd's size into the kernel's
 # setup header before it is measured.)

@@ -10,10 +10,30 @@ export ZIPNET_INSTANCE=${ZIPNET_INSTANCE:-nettest}
 export ZIPNET_ROUND_PERIOD_MS=300 ZIPNET_FOLD_MS=100 ZIPNET_ROUND_DEADLINE_MS=1000
 W=$(mktemp -d)
 PIDS=()
+# descendants PID: every process below PID (children first), except the subshell that lists them.
+descendants() {
+  local p
+  for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    [ "$p" = "$BASHPID" ] && continue
+    echo "$p"
+    descendants "$p"
+  done
+}
+# On exit every process this test started is stopped, not only the ones in PIDS: a launcher's
+# QEMU, or a process behind a subshell, would otherwise outlive the test and keep its ports while
+# the port block below is released to the next test. The block is released once they are gone.
 cleanup() {
-  local rc=$?
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  local rc=$? left
+  # (Listed before any is stopped: a stopped parent's children are no longer below this shell.)
+  left=$(descendants $$)
+  for p in "${PIDS[@]}" $left; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    left=$(descendants $$)
+    [ -n "$left" ] || break
+    sleep 0.1
+  done
+  [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
   if [ $rc -ne 0 ]; then
     for f in "$W"/*.log "$W"/*.out; do
       [ -f "$f" ] || continue
