@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "parallel.h"
 #include "tdxrt/hex.h"
 
 namespace zipnet {
@@ -41,29 +42,77 @@ Status Aggregator::Admit(const ClientId& id, const Nonce& nonce) {
   return Status::Ok();
 }
 
-Status Aggregator::AddEnvelope(const Envelope& e) {
+namespace {
+std::string EnvelopeWho(const Envelope& e) {
+  return "envelope of " + tdxrt::ToHex(e.client_id) + ": ";
+}
+}  // namespace
+
+Result<Ed25519Verifier> Aggregator::Precheck(const Envelope& e) {
   if (!round_) return Status::InvalidArgument("aggregator: no round begun");
-  const std::string who = "envelope of " + tdxrt::ToHex(e.client_id) + ": ";
   if (e.round != *round_) {
-    return Status::Mismatch(who + "round " + std::to_string(e.round) + ", collecting " +
+    return Status::Mismatch(EnvelopeWho(e) + "round " + std::to_string(e.round) + ", collecting " +
                             std::to_string(*round_));
   }
   if (e.vector.size() != config_.params.vector_len()) {
-    return Status::Mismatch(who + "vector is " + std::to_string(e.vector.size()) + " bytes, not " +
-                            std::to_string(config_.params.vector_len()));
+    return Status::Mismatch(EnvelopeWho(e) + "vector is " + std::to_string(e.vector.size()) +
+                            " bytes, not " + std::to_string(config_.params.vector_len()));
   }
   const auto key = lookup_(e.client_id);
-  if (!key) return Status::NotFound(who + "client is not registered with every server");
+  if (!key) return Status::NotFound(EnvelopeWho(e) + "client is not registered with every server");
+  if (entries_.count(e.client_id)) {
+    return Status::Mismatch("duplicate client id " + tdxrt::ToHex(e.client_id) + " in round " +
+                            std::to_string(*round_));
+  }
   Ed25519Verifier& verifier = verifiers_[e.client_id];
   if (verifier.public_key() != *key) verifier = Ed25519Verifier(*key);
-  if (!verifier.Verify(EnvelopeDigest(config_.instance_id, e), e.signature)) {
-    return Status::Mismatch(who + "bad signature");
+  return verifier;
+}
+
+Status VerifyEnvelopeSignature(const Hash& instance_id, const Envelope& e,
+                               const Ed25519Verifier& key) {
+  if (!key.Verify(EnvelopeDigest(instance_id, e), e.signature)) {
+    return Status::Mismatch(EnvelopeWho(e) + "bad signature");
+  }
+  return Status::Ok();
+}
+
+Status Aggregator::FoldVerified(const Envelope& e) {
+  if (!round_ || e.round != *round_) {
+    return Status::Mismatch(EnvelopeWho(e) + "round " + std::to_string(e.round) + " is over");
   }
   if (Status st = Admit(e.client_id, e.nonce); !st.ok()) return st;
   entries_.emplace(e.client_id, e.nonce);
   window_nonces_.insert(e.nonce);
   XorInto(vector_, e.vector);
   return Status::Ok();
+}
+
+Status Aggregator::AddEnvelope(const Envelope& e) {
+  TDX_ASSIGN_OR_RETURN(Ed25519Verifier key, Precheck(e));
+  TDX_TRY(VerifyEnvelopeSignature(config_.instance_id, e, key));
+  return FoldVerified(e);
+}
+
+std::vector<Status> Aggregator::AddEnvelopes(std::span<const Envelope> envelopes,
+                                             unsigned threads) {
+  std::vector<Status> out(envelopes.size(), Status::Ok());
+  std::vector<Ed25519Verifier> keys(envelopes.size());
+  for (std::size_t i = 0; i < envelopes.size(); ++i) {
+    auto key = Precheck(envelopes[i]);
+    if (key.ok()) {
+      keys[i] = std::move(key).value();
+    } else {
+      out[i] = key.status();
+    }
+  }
+  ForEachOnThreads(threads, envelopes.size(), [&](std::size_t i) {
+    if (out[i].ok()) out[i] = VerifyEnvelopeSignature(config_.instance_id, envelopes[i], keys[i]);
+  });
+  for (std::size_t i = 0; i < envelopes.size(); ++i) {
+    if (out[i].ok()) out[i] = FoldVerified(envelopes[i]);
+  }
+  return out;
 }
 
 Status Aggregator::AddAggregate(const Aggregate& child, const PublicKey& child_key) {

@@ -237,6 +237,40 @@ TEST_CASE("the aggregator rejects duplicate ids and reused nonces") {
         "envelope of " + tdxrt::ToHex(s->client(1).id()) + ": bad signature");
 }
 
+TEST_CASE("signatures checked on several threads: the same aggregate, the same refusals") {
+  auto s = Make({.seed = 73, .servers = 2, .clients = 9});
+  REQUIRE(s->client(0).Enqueue(BytesOf("threads")).ok());
+  RoundOutcome o = Run(*s);
+  REQUIRE(o.seals.size() == 9);
+  std::vector<Envelope> batch;
+  for (const auto& seal : o.seals) batch.push_back(seal.envelope);
+  batch[3].vector[7] ^= 1;    // a bad signature
+  batch.push_back(batch[5]);  // a duplicate client id
+  batch.push_back(batch[2]);  // another
+  batch[6].round = 99;        // another round
+  Simulation* sp = s.get();
+  AggregatorConfig ac{s->config().params, s->instance_id(), Ed25519FromSeed(Secret32())};
+  auto lookup = [sp](const ClientId& id) { return sp->server(0).Lookup(id); };
+  Aggregator one(ac, lookup);
+  REQUIRE(one.BeginRound(o.round).ok());
+  std::vector<std::string> sequential;
+  for (const auto& e : batch) sequential.push_back(one.AddEnvelope(e).message());
+  for (unsigned threads : {1u, 2u, 4u, 16u}) {
+    CAPTURE(threads);
+    Aggregator many(ac, lookup);
+    REQUIRE(many.BeginRound(o.round).ok());
+    const std::vector<Status> got = many.AddEnvelopes(batch, threads);
+    REQUIRE(got.size() == batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) CHECK(got[i].message() == sequential[i]);
+    CHECK(many.count() == 7);
+    CHECK(Encode(many.Finish()) == Encode(one.Finish()));
+  }
+  CHECK(sequential[3] == "envelope of " + tdxrt::ToHex(batch[3].client_id) + ": bad signature");
+  CHECK(sequential[9] == "duplicate client id " + tdxrt::ToHex(batch[5].client_id) + " in round " +
+                             std::to_string(o.round));
+  CHECK(sequential[6].find("round 99, collecting") != std::string::npos);
+}
+
 TEST_CASE("replays from another round, instance or params decode to garbage") {
   auto s = Make({.seed = 81, .servers = 3, .clients = 3});
   const RoundParams& p = s->config().params;

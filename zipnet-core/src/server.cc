@@ -2,29 +2,13 @@
 #include "zipnet/server.h"
 
 #include <algorithm>
-#include <functional>
-#include <thread>
 
+#include "parallel.h"
 #include "tdxrt/hex.h"
 #include "tdxrt/report_data.h"
 #include "zipnet/aggregator.h"
 
 namespace zipnet {
-
-namespace {
-
-// Runs work(0) .. work(threads - 1), on this thread when there is only one.
-void RunOnThreads(std::size_t threads, const std::function<void(std::size_t)>& work) {
-  if (threads == 1) {
-    work(0);
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(work, t);
-  for (auto& th : pool) th.join();
-}
-
-}  // namespace
 
 std::array<std::uint8_t, 64> BundleReportData(const ClientBundle& b) {
   const std::vector<ByteSpan> fields = {b.instance_id, b.ed25519, b.x25519};
@@ -106,15 +90,10 @@ Status Server::PrepareRound(std::uint64_t round) {
   for (auto& [id, reg] : registry_) {
     if (config_.params.epoch(round) >= reg.ratchet.epoch()) regs.push_back(&reg);
   }
-  const std::size_t threads =
-      std::max<std::size_t>(1, std::min<std::size_t>(config_.threads, regs.size()));
-  auto work = [&](std::size_t t) {
-    for (std::size_t i = regs.size() * t / threads; i < regs.size() * (t + 1) / threads; ++i) {
-      auto key = regs[i]->ratchet.PadKey(config_.params, round);
-      if (key.ok()) regs[i]->prepared.emplace(round, *key);
-    }
-  };
-  RunOnThreads(threads, work);
+  ForEachOnThreads(config_.threads, regs.size(), [&](std::size_t i) {
+    auto key = regs[i]->ratchet.PadKey(config_.params, round);
+    if (key.ok()) regs[i]->prepared.emplace(round, *key);
+  });
   return Status::Ok();
 }
 

@@ -11,6 +11,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
+#include <vector>
 
 #include "zipnet/committee.h"
 
@@ -36,7 +38,21 @@ class Aggregator {
   Status BeginRound(std::uint64_t round);
   // Errors (each rejects just this envelope): wrong round, wrong vector length, unregistered
   // client, bad signature, duplicate client id this round, nonce already used this window.
+  // The three steps below, one after the other.
   Status AddEnvelope(const Envelope& envelope);
+  // The same for a batch, the signatures checked on `threads` threads (the folding stays in
+  // order, on this thread): one status per envelope, and the same aggregate as adding them one
+  // by one (an envelope refused for two reasons may be refused for the other).
+  std::vector<Status> AddEnvelopes(std::span<const Envelope> envelopes, unsigned threads);
+
+  // AddEnvelope in steps, for a driver that checks signatures on other threads:
+  // 1. (this thread) round, vector length, registration, and no envelope of this client
+  //    folded this round yet; the client's key, decoded once.
+  Result<Ed25519Verifier> Precheck(const Envelope& envelope);
+  // 2. (any thread) VerifyEnvelopeSignature below.
+  // 3. (this thread) an envelope whose signature was verified: still this round's, no
+  //    duplicate client id or nonce; XORed in.
+  Status FoldVerified(const Envelope& envelope);
   // A child aggregator's aggregate: signed by `child_key`, same round, disjoint clients.
   Status AddAggregate(const Aggregate& child, const PublicKey& child_key);
   std::size_t count() const { return entries_.size(); }
@@ -57,6 +73,10 @@ class Aggregator {
   std::uint64_t window_ = 0;
   std::set<Nonce> window_nonces_;
 };
+
+// The client's signature over an envelope (safe on any thread; the key decoded by Precheck).
+Status VerifyEnvelopeSignature(const Hash& instance_id, const Envelope& envelope,
+                               const Ed25519Verifier& key);
 
 Status VerifyAggregateSignature(const Aggregate& aggregate, const PublicKey& aggregator_key,
                                 const Hash& instance_id, const RoundParams& params);
