@@ -39,6 +39,10 @@ struct AggregatorNode::State {
   std::optional<std::uint64_t> round;
   std::optional<std::uint64_t> relayed;  // last round whose outcome went to the clients
   std::unique_ptr<Timer> fold_timer;
+  // Envelopes whose signatures are being checked on `verifiers` (by round and client: one each
+  // at most), and whether the fold deadline passed while some were: the fold then waits for them.
+  std::set<std::pair<std::uint64_t, ClientId>> checking;
+  bool fold_due = false;
   std::chrono::steady_clock::time_point opened;
 
   prometheus::Counter* m_folded = nullptr;
@@ -49,6 +53,7 @@ struct AggregatorNode::State {
 
   // Last: destroyed first, so no continuation of theirs runs on a half-destroyed state.
   std::unique_ptr<AttestationWorkers> workers;
+  std::unique_ptr<AttestationWorkers> verifiers;  // envelope signatures (config.verify_threads)
 
   State(Loop& l, AggregatorNodeConfig c) : loop(l), config(std::move(c)) {}
 
@@ -68,6 +73,7 @@ struct AggregatorNode::State {
     self = PeerIdOf(config.identity.public_key);
     log = Logger("zipnet_aggregator");
     workers = std::make_unique<AttestationWorkers>(loop, config.common.attestation_threads);
+    verifiers = std::make_unique<AttestationWorkers>(loop, config.verify_threads);
     if (auto* r = config.common.metrics.get()) {
       m_folded = &prometheus::BuildCounter()
                       .Name("zipnet_aggregator_envelopes_folded_total")
@@ -248,7 +254,7 @@ struct AggregatorNode::State {
 
   void OnRoundOpen(const RoundOpen& o, ByteSpan body) {
     if (round && o.round <= *round) return;
-    if (round && fold_timer) Fold();  // the previous round's fold is overdue: send it now
+    if (round && Collecting()) Fold();  // the previous round's fold is overdue: send it now
     round = o.round;
     opened = std::chrono::steady_clock::now();
     if (Status st = aggregator->BeginRound(o.round); !st.ok()) {
@@ -257,11 +263,22 @@ struct AggregatorNode::State {
     }
     for (const auto& c : greeted) c->Send(MessageType::kRoundOpen, body);
     const Millis fold(std::min<std::uint32_t>(o.fold_ms, 600000));
-    fold_timer = loop.After(fold, [this] { Fold(); });
+    fold_timer = loop.After(fold, [this] {
+      fold_timer.reset();
+      if (checking.empty()) {
+        Fold();
+      } else {
+        fold_due = true;  // the last signature check in flight folds
+      }
+    });
   }
+
+  // Whether envelopes of the current round are still taken.
+  bool Collecting() const { return fold_timer != nullptr || fold_due; }
 
   void Fold() {
     fold_timer.reset();
+    fold_due = false;
     const Aggregate a = aggregator->Finish();
     const Bytes body = Encode(a);
     for (const auto& [p, c] : servers) c->Send(MessageType::kAggregate, body);
@@ -328,19 +345,48 @@ struct AggregatorNode::State {
                              " from a client");
     }
     TDX_ASSIGN_OR_RETURN(Envelope e, DecodeEnvelope(body, limits));
-    if (!round || e.round != *round || !fold_timer) {
+    if (!round || e.round != *round || !Collecting()) {
       if (m_rejected) m_rejected->Increment();
       log->debug("late or early envelope for round {} from client {}", e.round,
                  ShortHex(e.client_id));
       return Status::Ok();
     }
-    if (Status st = aggregator->AddEnvelope(e); !st.ok()) {
-      if (m_rejected) m_rejected->Increment();
-      log->debug("refused envelope from client {}: {}", ShortHex(e.client_id), st.message());
-      return Status::Ok();
-    }
-    if (m_folded) m_folded->Increment();
+    CheckEnvelope(std::move(e));
     return Status::Ok();
+  }
+
+  // Registration and duplicates here, the signature on the verifiers, the fold back here.
+  void CheckEnvelope(Envelope e) {
+    auto key = aggregator->Precheck(e);
+    if (key.ok() && !checking.emplace(e.round, e.client_id).second) {
+      key = Status::Mismatch("duplicate client id " + tdxrt::ToHex(e.client_id) + " in round " +
+                             std::to_string(e.round));
+    }
+    if (!key.ok()) {
+      Refused(e, key.status());
+      return;
+    }
+    auto env = std::make_shared<Envelope>(std::move(e));
+    auto verdict = std::make_shared<Status>(Status::Ok());
+    verifiers->Run([env, verdict, key = std::move(key).value(),
+                    id = instance_id] { *verdict = VerifyEnvelopeSignature(id, *env, key); },
+                   [this, env, verdict] {
+                     checking.erase({env->round, env->client_id});
+                     Status st = *verdict;
+                     if (st.ok() && !Collecting()) st = Status::Mismatch("checked after the fold");
+                     if (st.ok()) st = aggregator->FoldVerified(*env);
+                     if (st.ok()) {
+                       if (m_folded) m_folded->Increment();
+                     } else {
+                       Refused(*env, st);
+                     }
+                     if (fold_due && checking.empty()) Fold();
+                   });
+  }
+
+  void Refused(const Envelope& e, const Status& why) {
+    if (m_rejected) m_rejected->Increment();
+    log->debug("refused envelope from client {}: {}", ShortHex(e.client_id), why.message());
   }
 };
 
@@ -361,6 +407,7 @@ void AggregatorNode::Stop() {
   s_->dialers.Stop();
   if (s_->listener) s_->listener->Close();
   s_->fold_timer.reset();
+  s_->fold_due = false;
   for (auto& c : s_->clients) c->Abandon();
   s_->servers.clear();
   s_->clients.clear();

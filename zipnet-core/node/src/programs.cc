@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "attest_setup.h"
 #include "main_common.h"
@@ -306,6 +307,12 @@ int AggregatorMain(int argc, char** argv, const char* settings) {
       ->capture_default_str();
   app.add_flag("--show-identity", show_identity,
                "Print this aggregator's peer id (creating the identity) and exit");
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  app.add_option("--threads", threads,
+                 "Threads checking envelope signatures (default: one per CPU; the fold stays on "
+                 "the event loop)")
+      ->envname("ZIPNET_THREADS")
+      ->check(CLI::Range(1u, 256u));
   if (auto code = PrintSettings(argc, argv, settings)) return *code;
   if (auto code = tdxrt::ParseCommandLine(app, argc, argv, tool, 2)) return *code;
   if (auto code = CheckSettings(tool, settings)) return *code;
@@ -335,6 +342,7 @@ int AggregatorMain(int argc, char** argv, const char* settings) {
   auto servers = ParsePeerList(bootstrap);
   if (!Check(tool, servers, "ZIPNET_BOOTSTRAP")) return 2;
   config.servers = *servers;
+  config.verify_threads = threads;
   if (!SetUpAttestation(tool, attest,
                         {.program = Program::kAggregator, .client_policy = {}, .gating = false},
                         config.common)) {

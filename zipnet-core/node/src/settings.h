@@ -53,6 +53,7 @@
   "tdx-guest-settings v1 zipnet-aggregator\n" ZIPNET_COMMON_SETTINGS ZIPNET_LISTENER_SETTINGS \
   "host ZIPNET_LISTEN the address clients connect to\n"                                       \
   "host ZIPNET_BOOTSTRAP the committee servers\n"                                             \
+  "host ZIPNET_THREADS signature-checking threads\n"                                          \
   "protected ZIPNET_IDENTITY the aggregator's secret key (born where it "                     \
   "runs)\n" ZIPNET_EVIDENCE_SETTINGS                                                          \
   "host ZIPNET_TDX_COLLATERAL the DCAP collateral servers' quotes are verified with\n"        \

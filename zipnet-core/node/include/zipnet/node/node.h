@@ -107,6 +107,8 @@ struct AggregatorNodeConfig {
   Ed25519KeyPair identity;
   Endpoint listen;
   std::vector<PeerAddress> servers;  // ZIPNET_BOOTSTRAP: every committee server
+  // Threads checking envelope signatures (the fold itself stays on the loop); 0: on the loop.
+  unsigned verify_threads = 0;
 };
 
 class AggregatorNode {
