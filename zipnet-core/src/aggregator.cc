@@ -30,13 +30,12 @@ Status Aggregator::BeginRound(std::uint64_t round) {
   return Status::Ok();
 }
 
-Status Aggregator::Admit(const ClientId& id, const Nonce& nonce) {
-  if (entries_.count(id)) {
-    return Status::Mismatch("duplicate client id " + tdxrt::ToHex(id) + " in round " +
-                            std::to_string(*round_));
+Status Aggregator::Admit(const ShortClientId& client, const Nonce& nonce, const std::string& who) {
+  if (entries_.count(client)) {
+    return Status::Mismatch("duplicate client id " + who + " in round " + std::to_string(*round_));
   }
   if (window_nonces_.count(nonce)) {
-    return Status::Mismatch("nonce of client " + tdxrt::ToHex(id) + " was already used in window " +
+    return Status::Mismatch("nonce of client " + who + " was already used in window " +
                             std::to_string(window_));
   }
   return Status::Ok();
@@ -60,7 +59,7 @@ Result<Ed25519Verifier> Aggregator::Precheck(const Envelope& e) {
   }
   const auto key = lookup_(e.client_id);
   if (!key) return Status::NotFound(EnvelopeWho(e) + "client is not registered with every server");
-  if (entries_.count(e.client_id)) {
+  if (entries_.count(ShortIdOf(e.client_id))) {
     return Status::Mismatch("duplicate client id " + tdxrt::ToHex(e.client_id) + " in round " +
                             std::to_string(*round_));
   }
@@ -81,8 +80,9 @@ Status Aggregator::FoldVerified(const Envelope& e) {
   if (!round_ || e.round != *round_) {
     return Status::Mismatch(EnvelopeWho(e) + "round " + std::to_string(e.round) + " is over");
   }
-  if (Status st = Admit(e.client_id, e.nonce); !st.ok()) return st;
-  entries_.emplace(e.client_id, e.nonce);
+  const ShortClientId client = ShortIdOf(e.client_id);
+  if (Status st = Admit(client, e.nonce, tdxrt::ToHex(e.client_id)); !st.ok()) return st;
+  entries_.emplace(client, e.nonce);
   window_nonces_.insert(e.nonce);
   XorInto(vector_, e.vector);
   return Status::Ok();
@@ -123,7 +123,7 @@ Status Aggregator::AddAggregate(const Aggregate& child, const PublicKey& child_k
   }
   TDX_TRY(VerifyAggregateSignature(child, child_key, config_.instance_id, config_.params));
   for (const auto& e : child.entries) {
-    if (Status st = Admit(e.client_id, e.nonce); !st.ok()) {
+    if (Status st = Admit(e.client, e.nonce, tdxrt::ToHex(e.client)); !st.ok()) {
       return st.WithContext("child aggregate");
     }
   }
@@ -134,7 +134,7 @@ Status Aggregator::AddAggregate(const Aggregate& child, const PublicKey& child_k
     }
   }
   for (const auto& e : child.entries) {
-    entries_.emplace(e.client_id, e.nonce);
+    entries_.emplace(e.client, e.nonce);
     window_nonces_.insert(e.nonce);
   }
   XorInto(vector_, child.vector);
@@ -163,7 +163,7 @@ Status VerifyAggregateSignature(const Aggregate& a, const PublicKey& aggregator_
                             " bytes, not " + std::to_string(params.vector_len()));
   }
   for (std::size_t i = 1; i < a.entries.size(); ++i) {
-    if (!(a.entries[i - 1].client_id < a.entries[i].client_id)) {
+    if (!(a.entries[i - 1].client < a.entries[i].client)) {
       return Status::Mismatch("aggregate: client ids not strictly increasing");
     }
   }

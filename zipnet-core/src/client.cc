@@ -67,7 +67,11 @@ std::vector<Bytes> Client::TakeDelivered() {
 Nonce Client::RateLimitNonce(std::uint64_t window, std::uint32_t count) const {
   const auto w = Le64(window);
   const auto c = Le32(count);
-  return HmacSha256(keys_.nonce_key.bytes(), {Text("zipnet/rl/v1"), config_.instance_id, w, c});
+  const Hash mac =
+      HmacSha256(keys_.nonce_key.bytes(), {Text("zipnet/rl/v1"), config_.instance_id, w, c});
+  Nonce n{};
+  std::copy_n(mac.begin(), n.size(), n.begin());
+  return n;
 }
 
 Result<SealResult> Client::Seal(std::uint64_t round, Rng& rng) {

@@ -13,7 +13,8 @@ Status RoundParams::Validate() const {
     return Status::InvalidArgument("round params: " + what);
   };
   if (wire_version != kWireVersion) {
-    return bad("wire_version " + std::to_string(wire_version) + " is not supported (1)");
+    return bad("wire_version " + std::to_string(wire_version) + " is not supported (" +
+               std::to_string(kWireVersion) + ")");
   }
   if (num_slots < 1 || num_slots > 65536) return bad("num_slots must be 1..65536");
   if (tag_len < 8 || tag_len > 32) return bad("tag_len must be 8..32");

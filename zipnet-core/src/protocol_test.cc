@@ -271,6 +271,43 @@ TEST_CASE("signatures checked on several threads: the same aggregate, the same r
   CHECK(sequential[6].find("round 99, collecting") != std::string::npos);
 }
 
+TEST_CASE("servers resolve an aggregate's short ids in their own registry") {
+  auto s = Make({.seed = 75, .servers = 2, .clients = 3});
+  RoundOutcome o = Run(*s);
+  Simulation* sp = s.get();
+  const Ed25519KeyPair key = Ed25519FromSeed(Secret32());
+  AggregatorConfig ac{s->config().params, s->instance_id(), key};
+  Aggregator agg(ac, [sp](const ClientId& id) { return sp->server(0).Lookup(id); });
+  RoundOutcome next = Run(*s);
+  const std::uint64_t r = next.round;
+  REQUIRE(r == o.round + 1);
+  REQUIRE(agg.BeginRound(r).ok());
+  for (const auto& seal : next.seals) REQUIRE(agg.AddEnvelope(seal.envelope).ok());
+  Aggregate a = agg.Finish();
+  REQUIRE(a.entries.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto id = s->server(0).Resolve(a.entries[i].client);
+    REQUIRE(id);
+    CHECK(ShortIdOf(*id) == a.entries[i].client);
+    CHECK(s->server(0).Lookup(*id));
+  }
+  // A short id no client registered with: the aggregate is refused, naming it.
+  a.entries[1].client = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe};
+  std::sort(a.entries.begin(), a.entries.end(),
+            [](const AggregateEntry& x, const AggregateEntry& y) { return x.client < y.client; });
+  a.round = r + 1;
+  a.signature =
+      Ed25519Sign(key, AggregateDigest(s->instance_id(), s->config().params.ParamsHash(), a));
+  CHECK(s->server(0).Commit(a, key.public_key).status().message() ==
+        "client fffffffffffffffe is not registered");
+  // A full id whose first 8 bytes are a registered client's is not that client.
+  ClientId other = *s->server(0).Resolve(next.aggregate.entries[0].client);
+  other[15] ^= 1;
+  CHECK_FALSE(s->server(0).Lookup(other));
+  CHECK(s->server(0).ComputeShare(r + 2, std::vector<ClientId>{other}).status().message() ==
+        "client " + tdxrt::ToHex(other) + " is not registered");
+}
+
 TEST_CASE("replays from another round, instance or params decode to garbage") {
   auto s = Make({.seed = 81, .servers = 3, .clients = 3});
   const RoundParams& p = s->config().params;

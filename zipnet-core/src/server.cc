@@ -60,7 +60,12 @@ Status Server::Register(const ClientBundle& b) {
     return Status::Mismatch("Attestation: no policy to check TDX evidence with");
   }
   const ClientId id = ClientIdOf(b.x25519);
-  if (auto it = registry_.find(id); it != registry_.end()) {
+  if (auto it = registry_.find(ShortIdOf(id)); it != registry_.end()) {
+    if (it->second.id != id) {
+      return Status::Mismatch("client " + tdxrt::ToHex(id) + " shares its short id " +
+                              tdxrt::ToHex(ShortIdOf(id)) + " with registered client " +
+                              tdxrt::ToHex(it->second.id) + " (it must make other keys)");
+    }
     if (it->second.ed25519 != b.ed25519) {
       return Status::Mismatch("client " + tdxrt::ToHex(id) +
                               " is registered with another Ed25519 key");
@@ -69,15 +74,27 @@ Status Server::Register(const ClientBundle& b) {
   }
   auto shared = X25519Shared(config_.dh.secret, b.x25519);
   if (!shared.ok()) return shared.status().WithContext("client " + tdxrt::ToHex(id));
-  registry_.emplace(
-      id, Registered{b.ed25519, b.x25519, EpochRatchet(*shared, committee_id_), std::nullopt});
+  registry_.emplace(ShortIdOf(id), Registered{id, b.ed25519, b.x25519,
+                                              EpochRatchet(*shared, committee_id_), std::nullopt});
   return Status::Ok();
 }
 
+const Server::Registered* Server::Find(const ClientId& id) const {
+  auto it = registry_.find(ShortIdOf(id));
+  if (it == registry_.end() || it->second.id != id) return nullptr;
+  return &it->second;
+}
+
 std::optional<PublicKey> Server::Lookup(const ClientId& id) const {
-  auto it = registry_.find(id);
+  const Registered* reg = Find(id);
+  if (reg == nullptr) return std::nullopt;
+  return reg->ed25519;
+}
+
+std::optional<ClientId> Server::Resolve(const ShortClientId& client) const {
+  auto it = registry_.find(client);
   if (it == registry_.end()) return std::nullopt;
-  return it->second.ed25519;
+  return it->second.id;
 }
 
 void Server::WipePrepared() {
@@ -125,8 +142,8 @@ Result<Bytes> Server::ComputeShare(std::uint64_t round, std::span<const ClientId
     const std::size_t begin = ids.size() * t / threads;
     const std::size_t end = ids.size() * (t + 1) / threads;
     for (std::size_t i = begin; i < end; ++i) {
-      auto it = registry_.find(ids[i]);
-      if (it == registry_.end()) {
+      auto it = registry_.find(ShortIdOf(ids[i]));
+      if (it == registry_.end() || it->second.id != ids[i]) {
         failure[t].emplace(
             i, Status::NotFound("client " + tdxrt::ToHex(ids[i]) + " is not registered"));
         return;
@@ -161,7 +178,11 @@ Result<ShareCommit> Server::Commit(const Aggregate& a, const PublicKey& aggregat
   }
   std::vector<ClientId> ids;
   ids.reserve(a.entries.size());
-  for (const auto& e : a.entries) ids.push_back(e.client_id);
+  for (const auto& e : a.entries) {
+    const auto id = Resolve(e.client);
+    if (!id) return Status::NotFound("client " + tdxrt::ToHex(e.client) + " is not registered");
+    ids.push_back(*id);
+  }
   TDX_ASSIGN_OR_RETURN(Bytes share, ComputeShare(a.round, ids));
   RoundState st;
   st.aggregate_hash = AggregateContentHash(a);

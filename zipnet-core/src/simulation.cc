@@ -119,10 +119,9 @@ Result<Aggregate> Simulation::AggregateRound(std::uint64_t round, std::vector<En
   bool resign = false;
   if (omitted) {
     // A faulty aggregator: lists the client but leaves its envelope out of the vector.
-    a.entries.push_back({omitted->client_id, omitted->nonce});
-    std::sort(
-        a.entries.begin(), a.entries.end(),
-        [](const AggregateEntry& x, const AggregateEntry& y) { return x.client_id < y.client_id; });
+    a.entries.push_back({ShortIdOf(omitted->client_id), omitted->nonce});
+    std::sort(a.entries.begin(), a.entries.end(),
+              [](const AggregateEntry& x, const AggregateEntry& y) { return x.client < y.client; });
     resign = true;
   }
   if (faults.flip_aggregate_bit) {
@@ -162,7 +161,7 @@ Result<RoundOutcome> Simulation::RunRound(const Faults& faults) {
   for (std::size_t i = 0; i < servers_.size(); ++i) {
     if (faulty == i) {
       std::vector<ClientId> ids;
-      for (const auto& e : out.aggregate.entries) ids.push_back(e.client_id);
+      for (const auto& e : out.aggregate.entries) ids.push_back(*servers_[i]->Resolve(e.client));
       TDX_ASSIGN_OR_RETURN(Bytes share, servers_[i]->ComputeShare(r, ids));
       const std::size_t bit = faults.flip_share_bit->second;
       share[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));

@@ -45,8 +45,11 @@ class Reader {
   Status Version() {
     TDX_ASSIGN_OR_RETURN(std::uint16_t v, c_.U16(Field("wire_version")));
     if (v != kWireVersion) {
-      return Status::Unsupported(std::string(message_) + ": wire_version " + std::to_string(v) +
-                                 " at offset 0x0 is not supported (1)");
+      return Status::Unsupported(
+          std::string(message_) + ": wire_version " + std::to_string(v) +
+          " at offset 0x0 is not supported: this node speaks zipnet wire version " +
+          std::to_string(kWireVersion) +
+          (v < kWireVersion ? " (the peer runs an older zipnet)" : ""));
     }
     return Status::Ok();
   }
@@ -169,7 +172,7 @@ Bytes Encode(const Aggregate& m) {
   AppendLe<std::uint64_t>(out, m.round);
   AppendLe<std::uint32_t>(out, static_cast<std::uint32_t>(m.entries.size()));
   for (const auto& e : m.entries) {
-    Put(out, e.client_id);
+    Put(out, e.client);
     Put(out, e.nonce);
   }
   PutBytes32(out, m.vector);
@@ -260,12 +263,14 @@ Result<Aggregate> DecodeAggregate(ByteSpan body, const WireLimits& limits) {
   Aggregate m;
   TDX_TRY(r.Version());
   TDX_ASSIGN_OR_RETURN(m.round, r.U64("round"));
-  TDX_ASSIGN_OR_RETURN(std::size_t n, r.Count32("entry count", limits.max_clients, 16 + 32));
+  TDX_ASSIGN_OR_RETURN(std::size_t n,
+                       r.Count32("entry count", limits.max_clients,
+                                 std::tuple_size_v<ShortClientId> + std::tuple_size_v<Nonce>));
   m.entries.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
-    TDX_TRY(r.Array(m.entries[i].client_id, "client_id"));
+    TDX_TRY(r.Array(m.entries[i].client, "client"));
     TDX_TRY(r.Array(m.entries[i].nonce, "nonce"));
-    if (i > 0 && !(m.entries[i - 1].client_id < m.entries[i].client_id)) {
+    if (i > 0 && !(m.entries[i - 1].client < m.entries[i].client)) {
       return r.Bad("entry " + std::to_string(i) +
                    ": client ids are not strictly increasing (duplicate or unsorted)");
     }
@@ -382,7 +387,7 @@ Bytes EntryBytes(const Aggregate& m) {
   Bytes out;
   AppendLe<std::uint32_t>(out, static_cast<std::uint32_t>(m.entries.size()));
   for (const auto& e : m.entries) {
-    Put(out, e.client_id);
+    Put(out, e.client);
     Put(out, e.nonce);
   }
   return out;
@@ -393,7 +398,7 @@ Hash AggregateContentHash(const Aggregate& m) {
   const Hash vh = Sha256({m.vector});
   const auto r = Le64(m.round);
   const Bytes entries = EntryBytes(m);
-  return Sha256({Text("zipnet/aggregate-content/v1"), r, entries, vh});
+  return Sha256({Text("zipnet/aggregate-content/v2"), r, entries, vh});
 }
 
 Hash AggregateDigest(const Hash& instance_id, const Hash& params_hash, const Aggregate& m) {

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 namespace zipnet {
 namespace {
 
@@ -21,7 +23,7 @@ Aggregate SampleAggregate() {
   a.round = 9;
   for (std::uint8_t i = 1; i <= 3; ++i) {
     AggregateEntry en;
-    en.client_id.fill(i);
+    en.client.fill(i);
     en.nonce.fill(static_cast<std::uint8_t>(0x10 + i));
     a.entries.push_back(en);
   }
@@ -99,18 +101,30 @@ TEST_CASE("every message round-trips; truncations and trailing bytes are rejecte
 }
 
 TEST_CASE("corruptions get exact diagnoses") {
+  // Version 1 (an older zipnet: 32-byte nonces, 48 bytes per aggregate entry) and an unknown
+  // later version are refused by name.
   Bytes e = Encode(SampleEnvelope());
-  e[0] = 2;
+  e[0] = 1;
   CHECK(DecodeEnvelope(e).status().message() ==
-        "Envelope: wire_version 2 at offset 0x0 is not supported (1)");
-  // Envelope vector length at 2 + 8 + 16 + 32 = 0x3a.
+        "Envelope: wire_version 1 at offset 0x0 is not supported: this node speaks zipnet wire "
+        "version 2 (the peer runs an older zipnet)");
+  Bytes v1 = Encode(SampleAggregate());
+  v1[0] = 1;
+  CHECK(DecodeAggregate(v1).status().message() ==
+        "Aggregate: wire_version 1 at offset 0x0 is not supported: this node speaks zipnet wire "
+        "version 2 (the peer runs an older zipnet)");
+  e[0] = 3;
+  CHECK(DecodeEnvelope(e).status().message() ==
+        "Envelope: wire_version 3 at offset 0x0 is not supported: this node speaks zipnet wire "
+        "version 2");
+  // Envelope vector length at 2 + 8 + 16 + 16 = 0x2a.
   e = Encode(SampleEnvelope());
-  tdxrt::StoreLe<std::uint32_t>(e, 0x3a, 0xffffffff);
+  tdxrt::StoreLe<std::uint32_t>(e, 0x2a, 0xffffffff);
   CHECK(DecodeEnvelope(e).status().message() ==
-        "Envelope: vector length 4294967295 at offset 0x3a exceeds the limit (67108864)");
-  tdxrt::StoreLe<std::uint32_t>(e, 0x3a, 1000);
+        "Envelope: vector length 4294967295 at offset 0x2a exceeds the limit (67108864)");
+  tdxrt::StoreLe<std::uint32_t>(e, 0x2a, 1000);
   CHECK(DecodeEnvelope(e).status().message() ==
-        "Envelope: vector length 1000 at offset 0x3a needs 1000 bytes, 164 left");
+        "Envelope: vector length 1000 at offset 0x2a needs 1000 bytes, 164 left");
   // Aggregate entries must be strictly increasing.
   Aggregate agg = SampleAggregate();
   agg.entries[2] = agg.entries[1];
@@ -120,7 +134,7 @@ TEST_CASE("corruptions get exact diagnoses") {
   Bytes ab = Encode(SampleAggregate());
   tdxrt::StoreLe<std::uint32_t>(ab, 10, 1000000);
   CHECK(DecodeAggregate(ab).status().message() ==
-        "Aggregate: entry count 1000000 at offset 0xa needs 48000000 bytes, 292 left");
+        "Aggregate: entry count 1000000 at offset 0xa needs 24000000 bytes, 220 left");
   WireLimits small;
   small.max_clients = 2;
   CHECK(DecodeAggregate(Encode(SampleAggregate()), small).status().message() ==
@@ -137,6 +151,21 @@ TEST_CASE("corruptions get exact diagnoses") {
   abort[0x2a] = 9;
   CHECK(DecodeAbortRecord(abort).status().message() ==
         "AbortRecord: reason 9 at offset 0x2a is not 1..4");
+}
+
+TEST_CASE("an aggregate costs 24 bytes per client") {
+  Aggregate a = SampleAggregate();
+  const std::size_t fixed = 2 + 8 + 4 + 4 + a.vector.size() + 16 + 64;
+  CHECK(Encode(a).size() == fixed + 24 * 3);
+  for (std::uint32_t i = 0; i < 997; ++i) {
+    AggregateEntry en;
+    tdxrt::StoreLe<std::uint32_t>(en.client, 0, 0x1000 + i);
+    std::reverse(en.client.begin(), en.client.end());  // big-endian: increasing as bytes
+    en.client[0] = 0x04;                               // after the sample's 0x03...
+    a.entries.push_back(en);
+  }
+  CHECK(Encode(a).size() == fixed + 24 * 1000);
+  CHECK(DecodeAggregate(Encode(a)).ok());
 }
 
 TEST_CASE("frames") {

@@ -60,14 +60,14 @@ class Aggregator {
   Aggregate Finish() const;
 
  private:
-  Status Admit(const ClientId& id, const Nonce& nonce);
+  Status Admit(const ShortClientId& client, const Nonce& nonce, const std::string& who);
 
   AggregatorConfig config_;
   ClientLookup lookup_;
   PeerId peer_{};
   Hash params_hash_{};
   std::optional<std::uint64_t> round_;
-  std::map<ClientId, Nonce> entries_;
+  std::map<ShortClientId, Nonce> entries_;
   std::map<ClientId, Ed25519Verifier> verifiers_;  // decoded keys of clients seen
   Bytes vector_;
   std::uint64_t window_ = 0;

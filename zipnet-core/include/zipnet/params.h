@@ -8,6 +8,7 @@
 //   then num_slots slots   each: payload (zero padded to slot_bytes - tag_len) || tag
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string_view>
@@ -24,8 +25,18 @@ using tdxrt::Status;
 using Hash = std::array<std::uint8_t, 32>;
 using PeerId = std::array<std::uint8_t, 16>;
 using ClientId = std::array<std::uint8_t, 16>;
+// What an aggregate names a client by: the first 8 bytes of its id (servers refuse to register
+// a second client with the same 8 bytes, so it names one client in every registry).
+using ShortClientId = std::array<std::uint8_t, 8>;
+inline ShortClientId ShortIdOf(const ClientId& id) {
+  ShortClientId s{};
+  std::copy_n(id.begin(), s.size(), s.begin());
+  return s;
+}
 
-inline constexpr std::uint16_t kWireVersion = 1;
+// Version 2: 16-byte nonces and aggregates naming clients by ShortClientId (24 bytes per client
+// instead of 48); version 1 is refused.
+inline constexpr std::uint16_t kWireVersion = 2;
 
 struct RoundParams {
   std::uint16_t wire_version = kWireVersion;

@@ -48,6 +48,8 @@ class Server {
   // Admits a client. Errors start with "Attestation: " when the evidence is refused.
   Status Register(const ClientBundle& bundle);
   std::optional<PublicKey> Lookup(const ClientId& id) const;
+  // The registered client an aggregate's short id names.
+  std::optional<ClientId> Resolve(const ShortClientId& client) const;
   std::size_t registry_size() const { return registry_.size(); }
 
   // Derives every registered client's pad key for `round` ahead of the aggregate (a node calls
@@ -75,6 +77,7 @@ class Server {
  private:
   Server(ServerConfig config, Committee committee);
   struct Registered {
+    ClientId id{};
     PublicKey ed25519{};
     PublicKey x25519{};
     EpochRatchet ratchet;
@@ -92,16 +95,17 @@ class Server {
   PeerId peer_{};
   Hash committee_id_{};
   Hash params_hash_{};
-  // Client ids are hashes: their first 8 bytes are a good hash. Looked up concurrently (reads
-  // only) by ComputeShare's threads.
+  // Keyed by short id (no two registered clients share one). Client ids are hashes: their first
+  // 8 bytes are a good hash. Looked up concurrently (reads only) by ComputeShare's threads.
   struct IdHash {
-    std::size_t operator()(const ClientId& id) const {
+    std::size_t operator()(const ShortClientId& id) const {
       std::size_t h = 0;
       for (std::size_t i = 0; i < sizeof h; ++i) h = (h << 8) | id[i];
       return h;
     }
   };
-  std::unordered_map<ClientId, Registered, IdHash> registry_;
+  const Registered* Find(const ClientId& id) const;
+  std::unordered_map<ShortClientId, Registered, IdHash> registry_;
   std::map<std::uint64_t, RoundState> rounds_;
 };
 

@@ -1,7 +1,7 @@
-// zipnet wire encoding, version 1: every message of the protocol, its binary layout, and the
+// zipnet wire encoding, version 2: every message of the protocol, its binary layout, and the
 // digests that are signed. Layouts are documented byte by byte in zipnet-core/doc/wire_format.md.
 //
-// All integers are little-endian; every body starts with u16 wire_version (1); variable-length
+// All integers are little-endian; every body starts with u16 wire_version (2); variable-length
 // fields carry a u32 (or u16) length that is checked against both the bytes left and a limit
 // before anything is allocated; trailing bytes are an error. Decoders never trust a count to
 // size an allocation without checking it against what is actually there.
@@ -49,7 +49,9 @@ struct WireLimits {
   std::size_t max_frame = 16u << 20;  // transport frames (issue 7 default)
 };
 
-using Nonce = std::array<std::uint8_t, 32>;
+// A rate-limit nonce (zipnet-protocol.md): the first 16 bytes of the client's HMAC, or 16
+// random bytes for cover traffic.
+using Nonce = std::array<std::uint8_t, 16>;
 
 enum class EvidenceKind : std::uint8_t { kMock = 0, kTdx = 1 };
 
@@ -70,14 +72,14 @@ struct Envelope {
 };
 
 struct AggregateEntry {
-  ClientId client_id{};
+  ShortClientId client{};
   Nonce nonce{};
   bool operator==(const AggregateEntry&) const = default;
 };
 
 struct Aggregate {
   std::uint64_t round = 0;
-  std::vector<AggregateEntry> entries;  // sorted by client id, unique
+  std::vector<AggregateEntry> entries;  // sorted by short client id, unique
   Bytes vector;
   PeerId aggregator{};
   Signature signature{};

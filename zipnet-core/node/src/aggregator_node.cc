@@ -318,7 +318,7 @@ struct AggregatorNode::State {
     const auto& limits = config.common.transport.limits;
     if (!greeted.count(c)) {
       if (type != MessageType::kHello) return Status::Corrupt("first frame is not Hello");
-      TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, limits));
+      TDX_ASSIGN_OR_RETURN(Hello h, DecodePeerHello(body, limits, *c, *log));
       if (h.instance_id != instance_id || !(h.params == config.common.params)) {
         log->info("refused client from {}: another instance or other parameters", c->remote());
         return Status::Mismatch("instance differs");

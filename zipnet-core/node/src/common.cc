@@ -194,8 +194,9 @@ Status RecordVerdict(const Hello& h, const Connection& c, const std::optional<Re
 }
 
 // A Hello from `role` of this instance with these round parameters, or why not.
-Result<Hello> DecodeExpectedHello(ByteSpan body, const NodeCommon& common, NodeRole role) {
-  TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, common.transport.limits));
+Result<Hello> DecodeExpectedHello(ByteSpan body, const NodeCommon& common, NodeRole role,
+                                  const Connection& c, spdlog::logger& log) {
+  TDX_ASSIGN_OR_RETURN(Hello h, DecodePeerHello(body, common.transport.limits, c, log));
   if (h.role != role || h.instance_id != common.instance_id() || !(h.params == common.params)) {
     return Status::Mismatch("peer is not a " + std::string(NodeRoleName(role)) +
                             " of this instance with these round parameters");
@@ -323,8 +324,17 @@ Status AdmitHelloOffLoop(AttestationWorkers& workers, const NodeCommon& common, 
 Status ExpectHelloOffLoop(AttestationWorkers& workers, ByteSpan body, const NodeCommon& common,
                           const ConnectionPtr& c, NodeRole role, spdlog::logger& log,
                           prometheus::Family<prometheus::Counter>* refused, HelloJudged judged) {
-  TDX_ASSIGN_OR_RETURN(Hello h, DecodeExpectedHello(body, common, role));
+  TDX_ASSIGN_OR_RETURN(Hello h, DecodeExpectedHello(body, common, role, *c, log));
   return AdmitHelloOffLoop(workers, common, std::move(h), c, log, refused, std::move(judged));
+}
+
+Result<Hello> DecodePeerHello(ByteSpan body, const WireLimits& limits, const Connection& c,
+                              spdlog::logger& log) {
+  auto h = DecodeHello(body, limits);
+  if (!h.ok() && h.status().code() == Status::Code::kUnsupported) {
+    log.info("refused the link from {}: {}", c.remote(), h.status().message());
+  }
+  return h;
 }
 
 std::size_t EnvelopeFrameLimit(const RoundParams& params) { return params.vector_len() + 4096; }

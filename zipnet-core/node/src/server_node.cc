@@ -274,7 +274,8 @@ struct ServerNode::State {
       if (type != MessageType::kHello) {
         return Status::Corrupt("first frame is type " + std::to_string(int(type)) + ", not Hello");
       }
-      TDX_ASSIGN_OR_RETURN(Hello h, DecodeHello(body, config.common.transport.limits));
+      TDX_ASSIGN_OR_RETURN(Hello h,
+                           DecodePeerHello(body, config.common.transport.limits, *c, *log));
       return OnHello(c, h);
     }
     switch (role->second) {

@@ -12,7 +12,7 @@ S1=${ZIPNET_COMMITTEE%%,*}
 A=$ZIPNET_AGGREGATOR
 wait_for "$W/alice.log" 'registered with all 3 servers' 20
 for target in "$S1" "$A"; do
-  for mode in oversized zero badtype malformed truncated; do
+  for mode in oversized zero badtype malformed truncated v1hello; do
     out=$("$B/zipnet_probe" "$target" nettest "$mode") || fail "$mode to $target: $out"
     echo "$mode: $out" >>"$W/probe.out"
   done
@@ -31,5 +31,9 @@ grep -q 'frame length 0 is not 1..262144 (before the peer'"'"'s Hello)' "$W/agg.
 grep -q 'frame type 99 is not a zipnet message' "$W/s1.log" || fail "server: bad type"
 grep -q 'Hello: params wire_version truncated\|Hello: .*truncated\|Hello.*needs' "$W/s1.log" ||
   fail "server: malformed Hello"
+for log in s1 agg; do
+  grep -q "INFO .*refused the link from 127.0.0.1:[0-9]*: Hello: wire_version 1 at offset 0x0 is not supported: this node speaks zipnet wire version 2 (the peer runs an older zipnet)" "$W/$log.log" ||
+    fail "$log: no clear refusal of a version 1 Hello"
+done
 wait "$ALICE" || fail "alice exited with $?"
 sed -E 's/ \(.*//' "$W/probe.out" | sort | uniq -c | sed -E 's/^ +//'

@@ -198,7 +198,7 @@ TEST_CASE("session messages round-trip and name what is wrong") {
   CHECK(DecodeConfigureResult(bad).status().message() ==
         "ConfigureResult: accepted flag 2 at offset 0x2 is not 0 or 1");
   CHECK(DecodePing(EncodePing()).ok());
-  CHECK(DecodePing(Bytes{1, 0, 0}).message() == "Ping: 1 trailing bytes at offset 0x2");
+  CHECK(DecodePing(Bytes{2, 0, 0}).message() == "Ping: 1 trailing bytes at offset 0x2");
 }
 
 TEST_CASE("TLS: a dialer accepts only the peer id it dialed") {

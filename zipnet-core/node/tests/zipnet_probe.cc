@@ -3,8 +3,8 @@
 //   zipnet_probe <peer>@host:port <instance> <mode>
 // modes: oversized (length over 16 MiB), zero (length 0), badtype (type 99), malformed (a Hello
 // whose body is cut short), truncated (a frame announcing 1000 bytes, 10 sent, then close),
-// hello (a valid watcher Hello: prints the roster a server answers with, or that the
-// aggregator answered).
+// v1hello (a watcher Hello of wire version 1, an older zipnet), hello (a valid watcher Hello:
+// prints the roster a server answers with, or that the aggregator answered).
 // Prints "closed: <reason>" when the node closes the connection; exit 0 when the node did what
 // the mode expects (closed it, or answered the Hello), 1 otherwise (5 s limit).
 //
@@ -193,11 +193,19 @@ int main(int argc, char** argv) {
     } else if (mode == "malformed") {
       tdxrt::AppendLe<std::uint32_t>(raw, 4);
       raw.push_back(static_cast<std::uint8_t>(MessageType::kHello));
-      raw.insert(raw.end(), {1, 0, 3});
+      raw.insert(raw.end(), {static_cast<std::uint8_t>(kWireVersion), 0, 3});
     } else if (mode == "truncated") {
       tdxrt::AppendLe<std::uint32_t>(raw, 1000);
       raw.push_back(static_cast<std::uint8_t>(MessageType::kEnvelope));
       raw.insert(raw.end(), 9, 0);
+    } else if (mode == "v1hello") {
+      Hello h;
+      h.role = NodeRole::kWatcher;
+      h.instance_id = InstanceId(kDefaultUniverse, argv[2]);
+      Bytes body = Encode(h);
+      body[0] = 1;  // what a node of wire version 1 sends
+      conn->Send(MessageType::kHello, body);
+      return;
     } else if (mode == "hello") {
       Hello h;
       h.role = NodeRole::kWatcher;

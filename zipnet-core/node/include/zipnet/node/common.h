@@ -109,6 +109,12 @@ Status AdmitHelloOffLoop(AttestationWorkers& workers, const NodeCommon& common, 
                          const ConnectionPtr& c, spdlog::logger& log,
                          prometheus::Family<prometheus::Counter>* refused, HelloJudged judged);
 
+// DecodeHello for a Hello that came on `c`; a Hello of another wire version (a peer running an
+// older or newer zipnet) is logged at INFO, with the peer's address: an operator mixing versions
+// sees why the link is refused without debug logs.
+Result<Hello> DecodePeerHello(ByteSpan body, const WireLimits& limits, const Connection& c,
+                              spdlog::logger& log);
+
 // Decodes a peer's Hello: one that is not from `role` of this instance with these params is
 // refused at once (the status returned); AdmitHelloOffLoop judges the rest.
 Status ExpectHelloOffLoop(AttestationWorkers& workers, ByteSpan body, const NodeCommon& common,
