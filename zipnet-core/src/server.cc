@@ -74,7 +74,7 @@ Status Server::Register(const ClientBundle& b) {
   }
   auto shared = X25519Shared(config_.dh.secret, b.x25519);
   if (!shared.ok()) return shared.status().WithContext("client " + tdxrt::ToHex(id));
-  registry_.emplace(ShortIdOf(id), Registered{id, b.ed25519, b.x25519,
+  registry_.emplace(ShortIdOf(id), Registered{id, b.ed25519, b.x25519, b.evidence_kind,
                                               EpochRatchet(*shared, committee_id_), std::nullopt});
   return Status::Ok();
 }
@@ -89,6 +89,18 @@ std::optional<PublicKey> Server::Lookup(const ClientId& id) const {
   const Registered* reg = Find(id);
   if (reg == nullptr) return std::nullopt;
   return reg->ed25519;
+}
+
+std::vector<RegistryEntry> Server::Clients() const {
+  std::vector<const Registered*> regs;
+  regs.reserve(registry_.size());
+  for (const auto& [s, reg] : registry_) regs.push_back(&reg);
+  std::sort(regs.begin(), regs.end(),
+            [](const Registered* a, const Registered* b) { return a->id < b->id; });
+  std::vector<RegistryEntry> out;
+  out.reserve(regs.size());
+  for (const Registered* r : regs) out.push_back({r->ed25519, r->x25519, r->evidence_kind});
+  return out;
 }
 
 std::optional<ClientId> Server::Resolve(const ShortClientId& client) const {

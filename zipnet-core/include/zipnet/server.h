@@ -16,6 +16,7 @@
 
 #include "zipnet/committee.h"
 #include "zipnet/ratchet.h"
+#include "zipnet/registry_file.h"
 
 namespace zipnet {
 
@@ -51,6 +52,9 @@ class Server {
   // The registered client an aggregate's short id names.
   std::optional<ClientId> Resolve(const ShortClientId& client) const;
   std::size_t registry_size() const { return registry_.size(); }
+  // What registration established about every client (their keys and evidence kind), ordered
+  // by client id: what a registry file keeps (zipnet/registry_file.h).
+  std::vector<RegistryEntry> Clients() const;
 
   // Derives every registered client's pad key for `round` ahead of the aggregate (a node calls
   // it when the round opens, while the aggregator folds), so that unblinding on the aggregate's
@@ -80,6 +84,7 @@ class Server {
     ClientId id{};
     PublicKey ed25519{};
     PublicKey x25519{};
+    EvidenceKind evidence_kind = EvidenceKind::kMock;
     EpochRatchet ratchet;
     std::optional<std::pair<std::uint64_t, Key16>> prepared;  // PrepareRound's key
   };

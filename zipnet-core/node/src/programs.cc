@@ -72,6 +72,34 @@ int ConfigureServer(const std::string& tool, const CommonFlags& flags, const Att
 
 // zipnet-server: a committee server (zipnet-protocol.md). Configuration from flags or ZIPNET_*.
 
+namespace {
+
+// The registry file: ZIPNET_REGISTRY, or beside the identity file.
+std::filesystem::path RegistryPath(const std::string& identity, const std::string& setting) {
+  if (!setting.empty()) return setting;
+  std::filesystem::path p = identity;
+  if (p.extension() == ".key") return p.replace_extension(".registry");
+  p += ".registry";
+  return p;
+}
+
+// What clients are admitted by: gating, the client policy and the trust anchor quotes chain to
+// (each as given: a file's bytes, or the inline value; empty for none or the default). A
+// registry written under another digest is not loaded (registry_file.h).
+Result<Hash> AdmissionDigest(bool gating, const std::string& policy, const std::string& root_ca) {
+  auto value = [](const std::string& v) -> Result<Hash> {
+    if (v.empty() || v.front() == '{') return Sha256({Text(v)});
+    TDX_ASSIGN_OR_RETURN(tdxrt::Bytes b, tdxrt::ReadFile(v, 16u << 20));
+    return Sha256({b});
+  };
+  TDX_ASSIGN_OR_RETURN(Hash p, value(policy));
+  TDX_ASSIGN_OR_RETURN(Hash r, value(root_ca));
+  const std::uint8_t g = gating ? 1 : 0;
+  return Sha256({Text("zipnet/admission/v1"), ByteSpan(&g, 1), p, r});
+}
+
+}  // namespace
+
 int ServerMain(int argc, char** argv, const char* settings) {
   const std::string tool = "zipnet-server";
   CLI::App app{
@@ -146,6 +174,11 @@ int ServerMain(int argc, char** argv, const char* settings) {
       ->envname("ZIPNET_THREADS")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
+  std::string registry;
+  app.add_option("--registry", registry,
+                 "Where the client registry is kept across restarts (default: beside the "
+                 "identity file, its .key replaced by .registry; 'none': in memory only)")
+      ->envname("ZIPNET_REGISTRY");
   if (auto code = PrintSettings(argc, argv, settings)) return *code;
   if (auto code = tdxrt::ParseCommandLine(app, argc, argv, tool, 2)) return *code;
   if (auto code = CheckSettings(tool, settings)) return *code;
@@ -223,6 +256,12 @@ int ServerMain(int argc, char** argv, const char* settings) {
           {.program = Program::kServer, .client_policy = policy_file, .gating = config.tdx_gating},
           config.common)) {
     return 1;
+  }
+  if (registry != "none") {
+    config.registry_file = RegistryPath(identity, registry);
+    auto admission = AdmissionDigest(config.tdx_gating, policy_file, attest.root_ca);
+    if (!Check(tool, admission, "")) return 1;
+    config.admission = *admission;
   }
   Loop loop;
   auto node = ServerNode::Create(loop, std::move(config));

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "registry_store.h"
 #include "tdxrt/hex.h"
 #include "zipnet/node/common.h"
 #include "zipnet/node/node.h"
@@ -66,6 +67,10 @@ struct ServerNode::State {
   std::optional<Server> server;
   std::size_t my_index = 0;
   std::vector<ConnectionPtr> waiting_roster;  // clients/watchers/aggregators before the committee
+  // The registry file (config.registry_file), and the clients read from it, registered once the
+  // committee forms.
+  std::unique_ptr<RegistryStore> registry_store;
+  std::vector<RegistryEntry> saved_clients;
 
   // Rounds.
   std::optional<Round> round;
@@ -124,6 +129,12 @@ struct ServerNode::State {
     }
     server_x25519[self] = config.dh.public_key;
     if (config.common.metrics) SetUpMetrics(*config.common.metrics);
+    if (!config.registry_file.empty()) {
+      registry_store = std::make_unique<RegistryStore>(
+          loop, config.registry_file, RegistryMacKey(config.identity, config.dh),
+          RegistryBinding{instance_id, params_hash, self, config.admission}, log);
+      saved_clients = registry_store->Load();
+    }
     TDX_ASSIGN_OR_RETURN(tls, TlsIdentity::Create(config.identity));
     TDX_ASSIGN_OR_RETURN(listener,
                          Listener::Start(loop, tls, config.listen, config.common.transport,
@@ -492,6 +503,7 @@ struct ServerNode::State {
     for (std::size_t i = 0; i < committee->servers.size(); ++i) {
       if (committee->servers[i].peer == self) my_index = i;
     }
+    RegisterSavedClients();
     log->info("committee formed: {} servers, committee id {}", committee->servers.size(),
               ShortHex(committee->Id(instance_id, config.common.params), 16));
     for (auto& c : waiting_roster) {
@@ -502,6 +514,32 @@ struct ServerNode::State {
     startup_timer = loop.After(config.deadline, [this] {
       if (!round && !peer_round) ScheduleOpen(0, Clock::now());
     });
+  }
+
+  // The registry file's clients, admitted when this server ran before (with these admission
+  // settings): in the registry before any client reconnects, and announced to the aggregator.
+  void RegisterSavedClients() {
+    std::size_t n = 0;
+    for (const RegistryEntry& e : saved_clients) {
+      ClientBundle b;
+      b.instance_id = instance_id;
+      b.ed25519 = e.ed25519;
+      b.x25519 = e.x25519;
+      b.evidence_kind = e.evidence_kind;
+      if (Status st = server->Register(b); !st.ok()) {
+        log->warn("registry: client {} not registered again: {}", ShortHex(ClientIdOf(e.x25519)),
+                  st.message());
+        continue;
+      }
+      admitted.emplace(ClientIdOf(e.x25519), e.ed25519);
+      ++n;
+    }
+    if (saved_clients.empty()) return;
+    saved_clients.clear();
+    log->info("{} clients registered from the registry file ({} in registry)", n,
+              server->registry_size());
+    if (m_registry) m_registry->Set(double(server->registry_size()));
+    stats.registry = server->registry_size();
   }
 
   void SendServers(MessageType type, const Bytes& body) {
@@ -555,6 +593,7 @@ struct ServerNode::State {
       log->info("client {} registered ({} in registry)", ShortHex(id), server->registry_size());
       if (m_registry) m_registry->Set(double(server->registry_size()));
       stats.registry = server->registry_size();
+      if (registry_store) registry_store->Changed([this] { return server->Clients(); });
       Admitted news;
       news.clients.emplace_back(id, b.ed25519);
       SendRole(NodeRole::kAggregator, MessageType::kAdmitted, Encode(news));
@@ -926,6 +965,7 @@ ServerStats ServerNode::stats() const {
 
 void ServerNode::Stop() {
   if (!s_) return;
+  if (s_->registry_store) s_->registry_store->Flush();
   s_->dialers.Stop();
   if (s_->listener) s_->listener->Close();
   s_->open_timer.reset();

@@ -39,6 +39,7 @@
   "host ZIPNET_ROUND_DEADLINE_MS round timing\n"                                                 \
   "host ZIPNET_THREADS unblinding threads\n"                                                     \
   "protected ZIPNET_IDENTITY the server's secret keys (born inside the TD, never the host's)\n"  \
+  "protected ZIPNET_REGISTRY where admitted clients are kept across restarts\n"                  \
   "protected ZIPNET_MIN_PARTICIPANTS the smallest anonymity set a round may be finalized with\n" \
   "protected ZIPNET_TDX_GATING whether clients must prove their image with a TDX quote\n"        \
   "protected ZIPNET_TDX_POLICY which client images are admitted\n"                               \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kill one of 3 servers for several rounds, then restart it (same identity): rounds abort while
 # it is down (logged and counted), resume once it is back, and no talker's message is lost —
-# including one queued by a client that arrived while the server was down. Then the same for
+# including one queued by a client that arrived while the server was down; the restarted server
+# knows the clients it had from its registry file. Then the same for
 # the aggregator: clients reconnect to the restarted aggregator and keep delivering.
 source "$(dirname "$0")/lib.sh"
 export ZIPNET_TDX_GATING=off
@@ -35,6 +36,7 @@ metrics "$(port 21)" | grep -E '^zipnet_server_rounds_aborted_total\{reason="mis
 finalized_down=$(count "$W/watch.out" 'finalized')
 
 start_server 3
+wait_for "$W/s3.log" '[5-9] clients registered from the registry file' 20
 wait "$ALICE" || fail "alice exited with $?"
 wait "$BOB" || fail "bob exited with $?"
 [ "$(count "$W/alice.log" 'delivered in round')" -eq 4 ] || fail "alice's 4 messages"

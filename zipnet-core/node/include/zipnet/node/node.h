@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -67,6 +68,11 @@ struct ServerNodeConfig {
   bool tdx_gating = true;
   bool strict_attestation = false;  // answer a refused registration with Rejected
   unsigned threads = 1;
+  // Where the client registry is kept across restarts (zipnet/registry_file.h); empty: in memory
+  // only. `admission` digests the settings clients are admitted by (gating, client policy,
+  // trust anchor): a registry written under other ones is not loaded.
+  std::filesystem::path registry_file;
+  Hash admission{};
   // The operator (ZIPNET_OPERATOR): the one peer that may send this server a committee list
   // (Configure). A server's identity is born where it runs (inside its TD), so the list naming
   // every member can only be made once they have all started: a server without a committee
