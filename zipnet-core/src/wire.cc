@@ -496,6 +496,11 @@ Bytes Encode(const Roster& m) {
   }
   Put(out, m.aggregator);
   PutText16(out, m.aggregator_address);
+  AppendLe<std::uint16_t>(out, static_cast<std::uint16_t>(m.leaves.size()));
+  for (const auto& l : m.leaves) {
+    Put(out, l.peer);
+    PutText16(out, l.address);
+  }
   return out;
 }
 
@@ -638,6 +643,12 @@ Result<Roster> DecodeRoster(ByteSpan body, const WireLimits& limits) {
   TDX_TRY(r.Array(m.aggregator, "aggregator peer"));
   TDX_ASSIGN_OR_RETURN(m.aggregator_address,
                        ReadText16(r, "aggregator address length", kMaxAddress));
+  TDX_ASSIGN_OR_RETURN(std::size_t leaves, r.Count16("leaf count", kMaxLeaves, 16 + 2));
+  m.leaves.resize(leaves);
+  for (auto& l : m.leaves) {
+    TDX_TRY(r.Array(l.peer, "leaf peer"));
+    TDX_ASSIGN_OR_RETURN(l.address, ReadText16(r, "leaf address length", kMaxAddress));
+  }
   TDX_TRY(r.End());
   return m;
 }

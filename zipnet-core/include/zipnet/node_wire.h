@@ -62,8 +62,17 @@ struct Roster {
   RoundParams params;
   std::vector<ServerInfo> servers;  // sorted by peer id
   PeerId aggregator{};
-  std::string aggregator_address;  // host:port clients dial
+  std::string aggregator_address;  // host:port clients dial (when there are no leaves)
+  // An aggregator tree's leaves (ZIPNET_LEAVES): clients dial one of these instead, spread by
+  // client id; the aggregator above is then the root, which folds the leaves' aggregates.
+  struct Leaf {
+    PeerId peer{};
+    std::string address;
+    bool operator==(const Leaf&) const = default;
+  };
+  std::vector<Leaf> leaves;
 };
+inline constexpr std::size_t kMaxLeaves = 256;
 
 struct Registered {
   ClientId client_id{};

@@ -33,7 +33,9 @@ struct AggregatorNode::State {
   std::optional<Committee> committee;
   std::optional<Roster> roster;
   std::set<ConnectionPtr> clients;
-  std::set<ConnectionPtr> greeted;          // clients whose Hello was accepted
+  std::set<ConnectionPtr> greeted;      // clients (and child aggregators) whose Hello was accepted
+  std::set<ConnectionPtr> child_links;  // child aggregators' links, once greeted
+  std::set<ClientId> announced;         // clients told to the children as admitted
   std::set<ConnectionPtr> greeted_servers;  // server links whose Hello was accepted
   std::unique_ptr<Aggregator> aggregator;
   std::optional<std::uint64_t> round;
@@ -108,14 +110,22 @@ struct AggregatorNode::State {
     log->info("zipnet up: network={} instance={} peer={} role=aggregator listen={}",
               config.common.universe, config.common.instance, tdxrt::ToHex(self),
               listener->bound().ToString());
+    // A leaf's parent stands where a root's servers do: it sends the roster, admissions, round
+    // openings and outcomes, and takes the aggregate.
+    const std::vector<PeerAddress> upstream =
+        config.parent ? std::vector<PeerAddress>{*config.parent} : config.servers;
+    if (config.parent) {
+      log->info("leaf of aggregator {} at {}", ShortHex(config.parent->peer),
+                config.parent->endpoint.ToString());
+    }
     dialers = PeerDialers(
-        loop, tls, config.servers, config.common.transport,
+        loop, tls, upstream, config.common.transport,
         {.on_frame = [this](const ConnectionPtr& c, MessageType t,
                             ByteSpan b) { return OnServerFrame(c, t, b); },
          .on_up = [this](const ConnectionPtr& c) { SendHello(c); },
          .on_down =
              [this](const ConnectionPtr& c, const std::string& why) {
-               log->info("link to server {} closed: {}", ShortHex(c->peer()), why);
+               log->info("link to {} {} closed: {}", UpstreamName(), ShortHex(c->peer()), why);
                greeted_servers.erase(c);
                if (auto it = servers.find(c->peer()); it != servers.end() && it->second == c) {
                  servers.erase(it);
@@ -124,10 +134,12 @@ struct AggregatorNode::State {
              },
          .on_failed =
              [this](const PeerId& peer, const std::string& why) {
-               log->debug("dial server {}: {}", ShortHex(peer), why);
+               log->debug("dial {} {}: {}", UpstreamName(), ShortHex(peer), why);
              }});
     return Status::Ok();
   }
+
+  const char* UpstreamName() const { return config.parent ? "parent aggregator" : "server"; }
 
   // A client counts as registered when every committee server this aggregator is connected to
   // admitted it with the same key. A server that is down cannot vouch for anyone, but the
@@ -135,6 +147,13 @@ struct AggregatorNode::State {
   // empty aggregate would.
   std::optional<PublicKey> Lookup(const ClientId& id) const {
     if (!committee) return std::nullopt;
+    if (config.parent) {  // a leaf: the clients its parent announced
+      auto per = admitted.find(config.parent->peer);
+      if (per == admitted.end()) return std::nullopt;
+      auto it = per->second.find(id);
+      if (it == per->second.end()) return std::nullopt;
+      return it->second;
+    }
     std::optional<PublicKey> key;
     for (const auto& s : committee->servers) {
       if (!servers.count(s.peer)) continue;
@@ -154,16 +173,17 @@ struct AggregatorNode::State {
       case MessageType::kHello: {
         if (greeted_servers.count(c)) return Status::Corrupt("a second Hello");
         Status st = ExpectHelloOffLoop(
-            *workers, body, config.common, c, NodeRole::kServer, *log, m_refused,
+            *workers, body, config.common, c,
+            config.parent ? NodeRole::kAggregator : NodeRole::kServer, *log, m_refused,
             [this, c](Hello, Status verdict, std::optional<Refusal>) {
               if (!verdict.ok()) {
-                log->warn("server {}: {}", ShortHex(c->peer()), verdict.message());
+                log->warn("{} {}: {}", UpstreamName(), ShortHex(c->peer()), verdict.message());
                 return verdict;
               }
               greeted_servers.insert(c);
               return Status::Ok();
             });
-        if (!st.ok()) log->warn("server {}: {}", ShortHex(peer), st.message());
+        if (!st.ok()) log->warn("{} {}: {}", UpstreamName(), ShortHex(peer), st.message());
         return st;
       }
       default:
@@ -178,8 +198,12 @@ struct AggregatorNode::State {
         TDX_TRY(AcceptRoster(peer, r));
         servers[peer] = c;
         admitted[peer].clear();
-        log->info("server {} connected ({}/{})", ShortHex(peer), servers.size(),
-                  config.servers.size());
+        if (config.parent) {
+          log->info("parent aggregator {} connected", ShortHex(peer));
+        } else {
+          log->info("server {} connected ({}/{})", ShortHex(peer), servers.size(),
+                    config.servers.size());
+        }
         return Status::Ok();
       }
       case MessageType::kAdmitted: {
@@ -187,6 +211,7 @@ struct AggregatorNode::State {
         TDX_ASSIGN_OR_RETURN(Admitted a, DecodeAdmitted(body, limits));
         auto& set = admitted[peer];
         for (const auto& [id, key] : a.clients) set[id] = key;
+        AnnounceToChildren(a);
         return Status::Ok();
       }
       case MessageType::kRoundOpen: {
@@ -223,14 +248,21 @@ struct AggregatorNode::State {
     if (r.instance_id != instance_id || !(r.params == config.common.params)) {
       return Status::Mismatch("roster of another instance");
     }
-    std::set<PeerId> want, got;
-    for (const auto& p : config.servers) want.insert(p.peer);
-    for (const auto& s : r.servers) got.insert(s.peer);
-    if (want != got) {
-      log->error("server {}'s roster lists other servers than ZIPNET_BOOTSTRAP", ShortHex(from));
-      return Status::Mismatch("roster differs from the bootstrap list");
+    if (config.parent) {
+      // A leaf takes the committee its parent knows; the roster names the parent (the root).
+      if (r.aggregator != config.parent->peer) {
+        return Status::Mismatch("the parent's roster names another aggregator");
+      }
+    } else {
+      std::set<PeerId> want, got;
+      for (const auto& p : config.servers) want.insert(p.peer);
+      for (const auto& s : r.servers) got.insert(s.peer);
+      if (want != got) {
+        log->error("server {}'s roster lists other servers than ZIPNET_BOOTSTRAP", ShortHex(from));
+        return Status::Mismatch("roster differs from the bootstrap list");
+      }
     }
-    if (r.aggregator != self) {
+    if (!config.parent && r.aggregator != self) {
       log->error("server {} names aggregator {}, not this one ({})", ShortHex(from),
                  ShortHex(r.aggregator), ShortHex(self));
       return Status::Mismatch("roster names another aggregator");
@@ -249,6 +281,65 @@ struct AggregatorNode::State {
     committee = std::move(made).value();
     roster = r;
     log->info("committee known: {} servers", committee->servers.size());
+    for (const auto& c : child_links) GreetChild(c);
+    return Status::Ok();
+  }
+
+  // --- child aggregators (this one is a tree's root or inner node) ---
+
+  // A child learns the roster and every client admitted by all servers; then the news.
+  void GreetChild(const ConnectionPtr& c) {
+    if (!roster) return;  // sent once the committee is known
+    c->Send(MessageType::kRoster, Encode(*roster));
+    Admitted snapshot;
+    std::set<ClientId> seen;
+    for (const auto& [server, set] : admitted) {
+      for (const auto& [id, key] : set) {
+        if (!seen.insert(id).second) continue;
+        if (auto k = Lookup(id)) snapshot.clients.emplace_back(id, *k);
+      }
+    }
+    for (const auto& [id, key] : snapshot.clients) announced.insert(id);
+    c->Send(MessageType::kAdmitted, Encode(snapshot));
+  }
+
+  // Clients of `news` that every server has now admitted, told to the children.
+  void AnnounceToChildren(const Admitted& news) {
+    if (child_links.empty()) return;
+    Admitted now;
+    for (const auto& [id, key] : news.clients) {
+      if (announced.count(id)) continue;
+      if (auto k = Lookup(id)) {
+        now.clients.emplace_back(id, *k);
+        announced.insert(id);
+      }
+    }
+    if (now.clients.empty()) return;
+    const Bytes body = Encode(now);
+    for (const auto& c : child_links) c->Send(MessageType::kAdmitted, body);
+  }
+
+  Status OnChildFrame(const ConnectionPtr& c, MessageType type, ByteSpan body) {
+    if (type != MessageType::kAggregate) {
+      return Status::Corrupt("unexpected frame type " + std::to_string(int(type)) +
+                             " from a child aggregator");
+    }
+    TDX_ASSIGN_OR_RETURN(Aggregate a, DecodeAggregate(body, config.common.transport.limits));
+    if (!round || a.round != *round || !Collecting()) {
+      if (m_rejected) m_rejected->Increment();
+      log->info("late aggregate of round {} from child aggregator {} ({} envelopes)", a.round,
+                ShortHex(c->peer()), a.entries.size());
+      return Status::Ok();
+    }
+    if (Status st = aggregator->AddAggregate(a, c->peer_key()); !st.ok()) {
+      if (m_rejected) m_rejected->Increment();
+      log->warn("refused the aggregate of child aggregator {}: {}", ShortHex(c->peer()),
+                st.message());
+      return Status::Ok();
+    }
+    if (m_folded) m_folded->Increment(double(a.entries.size()));
+    log->debug("round {}: {} envelopes from child aggregator {}", a.round, a.entries.size(),
+               ShortHex(c->peer()));
     return Status::Ok();
   }
 
@@ -262,7 +353,9 @@ struct AggregatorNode::State {
       return;
     }
     for (const auto& c : greeted) c->Send(MessageType::kRoundOpen, body);
-    const Millis fold(std::min<std::uint32_t>(o.fold_ms, 600000));
+    // A leaf folds a quarter of the fold time early, so that its parent has its aggregate in time.
+    const std::uint32_t fold_ms = std::min<std::uint32_t>(o.fold_ms, 600000);
+    const Millis fold(config.parent ? fold_ms - fold_ms / 4 : fold_ms);
     fold_timer = loop.After(fold, [this] {
       fold_timer.reset();
       if (checking.empty()) {
@@ -286,8 +379,13 @@ struct AggregatorNode::State {
       m_fold->Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - opened).count());
     }
-    log->info("round {}: aggregate of {} envelopes sent to {} servers", a.round, a.entries.size(),
-              servers.size());
+    if (config.parent) {
+      log->info("round {}: aggregate of {} envelopes sent to the parent", a.round,
+                a.entries.size());
+    } else {
+      log->info("round {}: aggregate of {} envelopes sent to {} servers", a.round, a.entries.size(),
+                servers.size());
+    }
   }
 
   void Relay(std::uint64_t r, MessageType type, ByteSpan body) {
@@ -310,6 +408,9 @@ struct AggregatorNode::State {
           log->debug("client connection {} closed: {}", c->remote(), why);
           clients.erase(c);
           greeted.erase(c);
+          if (child_links.erase(c)) {
+            log->info("child aggregator {} disconnected: {}", ShortHex(c->peer()), why);
+          }
           if (m_clients) m_clients->Set(double(clients.size()));
         });
   }
@@ -323,14 +424,29 @@ struct AggregatorNode::State {
         log->info("refused client from {}: another instance or other parameters", c->remote());
         return Status::Mismatch("instance differs");
       }
-      if (h.role != NodeRole::kClient && h.role != NodeRole::kWatcher) {
-        return Status::Mismatch("only clients and watchers connect to the aggregator");
+      const bool child = h.role == NodeRole::kAggregator && config.children.count(c->peer());
+      if (h.role != NodeRole::kClient && h.role != NodeRole::kWatcher && !child) {
+        if (h.role == NodeRole::kAggregator) {
+          log->info("refused aggregator {} from {}: not one of ZIPNET_CHILDREN",
+                    ShortHex(c->peer()), c->remote());
+        }
+        return Status::Mismatch(
+            "only clients, watchers and the child aggregators connect to the aggregator");
       }
       return AdmitHelloOffLoop(
           *workers, config.common, std::move(h), c, *log, m_refused,
           [this, c](Hello judged, Status verdict, std::optional<Refusal>) {
             TDX_TRY(verdict);
             greeted.insert(c);
+            if (judged.role == NodeRole::kAggregator) {
+              child_links.insert(c);
+              c->Authenticated(config.common.transport.limits.max_frame);
+              SendHello(c);
+              GreetChild(c);
+              log->info("child aggregator {} connected ({}/{})", ShortHex(c->peer()),
+                        child_links.size(), config.children.size());
+              return Status::Ok();
+            }
             // A client sends envelopes (a vector and a little); a watcher
             // nothing.
             c->Authenticated(judged.role == NodeRole::kClient
@@ -340,6 +456,7 @@ struct AggregatorNode::State {
             return Status::Ok();
           });
     }
+    if (child_links.count(c)) return OnChildFrame(c, type, body);
     if (type != MessageType::kEnvelope) {
       return Status::Corrupt("unexpected frame type " + std::to_string(int(type)) +
                              " from a client");

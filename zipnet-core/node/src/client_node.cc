@@ -135,6 +135,11 @@ struct ClientNode::State {
   std::optional<Client> client;
   std::set<ConnectionPtr> greeted;  // server links whose Hello (and attestation) was admitted
   PeerDialers agg_dialer;           // the link to the aggregator the rosters name
+  // The aggregators this client may send to: the roster's leaves (an aggregator tree), else its
+  // one aggregator; the one dialed is agg_choice, picked by client id, the next when it fails.
+  std::vector<PeerAddress> agg_choices;
+  std::size_t agg_choice = 0;
+  std::unique_ptr<Timer> agg_switch;  // set while moving to the next one
   bool agg_greeted = false;
   std::unique_ptr<Timer> connect_timer;
   bool ever_registered = false;
@@ -278,6 +283,7 @@ struct ClientNode::State {
     connect_timer.reset();
     dialers.Stop();
     agg_dialer.Stop();
+    agg_switch.reset();
   }
 
   void SetRegistered() {
@@ -363,10 +369,35 @@ struct ClientNode::State {
     log->info("client={} roster: {} servers, aggregator {}", short_id, r.servers.size(),
               ShortHex(r.aggregator));
     Requeue();
-    auto addr = ParseEndpoint(r.aggregator_address);
-    if (!addr.ok()) return addr.status().WithContext("roster aggregator address");
+    agg_choices.clear();
+    if (r.leaves.empty()) {
+      auto addr = ParseEndpoint(r.aggregator_address);
+      if (!addr.ok()) return addr.status().WithContext("roster aggregator address");
+      agg_choices.push_back(PeerAddress{r.aggregator, *addr});
+    } else {
+      for (const auto& l : r.leaves) {
+        auto addr = ParseEndpoint(l.address);
+        if (!addr.ok()) return addr.status().WithContext("roster leaf address");
+        agg_choices.push_back(PeerAddress{l.peer, *addr});
+      }
+    }
+    std::uint64_t spread = 0;
+    for (std::size_t i = 0; i < 8; ++i) spread = (spread << 8) | id[i];
+    agg_choice = static_cast<std::size_t>(spread % agg_choices.size());
+    DialAggregator();
+    return Status::Ok();
+  }
+
+  // The link to agg_choices[agg_choice]; with several (tree leaves), a link that fails or
+  // closes moves this client to the next one (its envelope of that round is lost and retried).
+  void DialAggregator() {
+    agg_switch.reset();
+    if (agg_choices.size() > 1) {
+      log->info("client={} aggregator: leaf {} of {} ({})", short_id, agg_choice + 1,
+                agg_choices.size(), ShortHex(agg_choices[agg_choice].peer));
+    }
     agg_dialer =
-        PeerDialers(loop, tls, {PeerAddress{r.aggregator, *addr}}, config.common.transport,
+        PeerDialers(loop, tls, {agg_choices[agg_choice]}, config.common.transport,
                     {.on_frame = [this](const ConnectionPtr& c, MessageType t,
                                         ByteSpan b) { return OnAggregatorFrame(c, t, b); },
                      .on_up =
@@ -378,12 +409,20 @@ struct ClientNode::State {
                          [this](const ConnectionPtr& c, const std::string& why) {
                            log->info("client={} link to the aggregator closed: {}", short_id, why);
                            Forget(c);
+                           NextAggregator();
                          },
                      .on_failed =
                          [this](const PeerId&, const std::string& why) {
                            log->debug("client={} dial aggregator: {}", short_id, why);
+                           NextAggregator();
                          }});
-    return Status::Ok();
+  }
+
+  void NextAggregator() {
+    if (agg_choices.size() < 2 || agg_switch || stopped) return;
+    agg_choice = (agg_choice + 1) % agg_choices.size();
+    // Not from inside the dialer's own handler: it is replaced.
+    agg_switch = loop.After(Millis(0), [this] { DialAggregator(); });
   }
 
   // The bundle names our keys; the evidence for them is the attestation in our Hello on this

@@ -174,6 +174,11 @@ int ServerMain(int argc, char** argv, const char* settings) {
       ->envname("ZIPNET_THREADS")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
+  std::string leaves;
+  app.add_option("--leaves", leaves,
+                 "An aggregator tree's leaves, which clients dial instead of --aggregator (then "
+                 "the root): <peer id>@host:port,...")
+      ->envname("ZIPNET_LEAVES");
   std::string registry;
   app.add_option("--registry", registry,
                  "Where the client registry is kept across restarts (default: beside the "
@@ -235,6 +240,16 @@ int ServerMain(int argc, char** argv, const char* settings) {
       RestartWithCommittee(argv, list, agg_address, *log);
       std::exit(1);
     };
+  }
+  if (!leaves.empty()) {
+    auto list = ParsePeerList(leaves);
+    if (!Check(tool, list, "ZIPNET_LEAVES")) return 2;
+    if (list->size() > kMaxLeaves) {
+      std::fprintf(stderr, "%s: error: ZIPNET_LEAVES: %zu leaves, at most %zu\n", tool.c_str(),
+                   list->size(), kMaxLeaves);
+      return 2;
+    }
+    config.leaves = *list;
   }
   config.period = Millis(period);
   config.fold = Millis(fold);
@@ -346,6 +361,15 @@ int AggregatorMain(int argc, char** argv, const char* settings) {
       ->capture_default_str();
   app.add_flag("--show-identity", show_identity,
                "Print this aggregator's peer id (creating the identity) and exit");
+  std::string parent, children;
+  app.add_option("--parent", parent,
+                 "Be a leaf of an aggregator tree: the parent aggregator, <peer id>@host:port "
+                 "(instead of --bootstrap)")
+      ->envname("ZIPNET_PARENT");
+  app.add_option("--children", children,
+                 "The child aggregators (tree leaves) whose aggregates this one folds: peer ids, "
+                 "comma-separated")
+      ->envname("ZIPNET_CHILDREN");
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   app.add_option("--threads", threads,
                  "Threads checking envelope signatures (default: one per CPU; the fold stays on "
@@ -364,8 +388,10 @@ int AggregatorMain(int argc, char** argv, const char* settings) {
                 tdxrt::ToHex(id->ed25519.public_key).c_str());
     return 0;
   }
-  if (bootstrap.empty()) {
-    std::fprintf(stderr, "%s: usage error: --bootstrap (or ZIPNET_BOOTSTRAP) is required\n",
+  if (bootstrap.empty() == parent.empty()) {
+    std::fprintf(stderr,
+                 "%s: usage error: --bootstrap (or ZIPNET_BOOTSTRAP) is required, or --parent (or "
+                 "ZIPNET_PARENT) for a leaf of an aggregator tree, not both\n",
                  tool.c_str());
     return 2;
   }
@@ -378,9 +404,18 @@ int AggregatorMain(int argc, char** argv, const char* settings) {
   auto ep = ParseEndpoint(listen);
   if (!Check(tool, ep, "ZIPNET_LISTEN")) return 2;
   config.listen = *ep;
-  auto servers = ParsePeerList(bootstrap);
-  if (!Check(tool, servers, "ZIPNET_BOOTSTRAP")) return 2;
-  config.servers = *servers;
+  if (!parent.empty()) {
+    auto up = ParsePeerAddress(parent);
+    if (!Check(tool, up, "ZIPNET_PARENT")) return 2;
+    config.parent = *up;
+  } else {
+    auto servers = ParsePeerList(bootstrap);
+    if (!Check(tool, servers, "ZIPNET_BOOTSTRAP")) return 2;
+    config.servers = *servers;
+  }
+  auto child_ids = ParsePeerIds(children);
+  if (!Check(tool, child_ids, "ZIPNET_CHILDREN")) return 2;
+  config.children = *child_ids;
   config.verify_threads = threads;
   if (!SetUpAttestation(tool, attest,
                         {.program = Program::kAggregator, .client_policy = {}, .gating = false},

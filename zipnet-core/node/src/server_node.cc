@@ -254,6 +254,7 @@ struct ServerNode::State {
     r.servers = committee->servers;
     r.aggregator = config.aggregator.peer;
     r.aggregator_address = config.aggregator.endpoint.ToString();
+    for (const auto& l : config.leaves) r.leaves.push_back({l.peer, l.endpoint.ToString()});
     return r;
   }
 

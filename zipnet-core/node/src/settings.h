@@ -33,6 +33,7 @@
   "host ZIPNET_LISTEN the address to listen on\n"                                                \
   "host ZIPNET_COMMITTEE the committee list (also sent by the operator, Configure)\n"            \
   "host ZIPNET_AGGREGATOR the aggregator's peer id and address\n"                                \
+  "host ZIPNET_LEAVES an aggregator tree's leaves clients dial\n"                                \
   "host ZIPNET_OPERATOR the peer id allowed to send the committee list\n"                        \
   "host ZIPNET_ROUND_PERIOD_MS round timing\n"                                                   \
   "host ZIPNET_FOLD_MS round timing\n"                                                           \
@@ -55,6 +56,8 @@
   "host ZIPNET_LISTEN the address clients connect to\n"                                       \
   "host ZIPNET_BOOTSTRAP the committee servers\n"                                             \
   "host ZIPNET_THREADS signature-checking threads\n"                                          \
+  "host ZIPNET_PARENT the parent aggregator of a tree's leaf\n"                               \
+  "host ZIPNET_CHILDREN the child aggregators of a tree's root\n"                             \
   "protected ZIPNET_IDENTITY the aggregator's secret key (born where it "                     \
   "runs)\n" ZIPNET_EVIDENCE_SETTINGS                                                          \
   "host ZIPNET_TDX_COLLATERAL the DCAP collateral servers' quotes are verified with\n"        \

@@ -78,21 +78,45 @@ Result<PeerAddress> ParsePeerAddress(std::string_view text) {
   return a;
 }
 
-Result<std::vector<PeerAddress>> ParsePeerList(std::string_view text) {
-  std::vector<PeerAddress> out;
+namespace {
+// The items of a list separated by commas or white space.
+std::vector<std::string_view> ListItems(std::string_view text) {
+  std::vector<std::string_view> out;
   std::size_t i = 0;
   while (i < text.size()) {
     const auto end = text.find_first_of(", \t\n", i);
     const std::string_view item =
         text.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i);
-    if (!item.empty()) {
-      TDX_ASSIGN_OR_RETURN(PeerAddress a, ParsePeerAddress(item));
-      out.push_back(std::move(a));
-    }
+    if (!item.empty()) out.push_back(item);
     if (end == std::string_view::npos) break;
     i = end + 1;
   }
+  return out;
+}
+}  // namespace
+
+Result<std::vector<PeerAddress>> ParsePeerList(std::string_view text) {
+  std::vector<PeerAddress> out;
+  for (std::string_view item : ListItems(text)) {
+    TDX_ASSIGN_OR_RETURN(PeerAddress a, ParsePeerAddress(item));
+    out.push_back(std::move(a));
+  }
   if (out.empty()) return Status::InvalidArgument("empty peer list");
+  return out;
+}
+
+Result<std::set<PeerId>> ParsePeerIds(std::string_view text) {
+  std::set<PeerId> out;
+  for (std::string_view item : ListItems(text)) {
+    PeerId p{};
+    auto id = tdxrt::FromHex(item, p.size());
+    if (!id.ok()) {
+      return Status::InvalidArgument("peer id '" + std::string(item) + "' is not " +
+                                     std::to_string(2 * p.size()) + " hex digits");
+    }
+    std::copy(id->begin(), id->end(), p.begin());
+    out.insert(p);
+  }
   return out;
 }
 

@@ -131,6 +131,21 @@ TEST_CASE("session messages round-trip and name what is wrong") {
   bad[2 + 32 + 30 + 1] = 0x03;
   CHECK(DecodeRoster(bad).status().message().find("Roster: server count 1023 at offset 0x40 "
                                                   "needs 81840 bytes") == 0);
+  // An aggregator tree's leaves.
+  r.leaves = {{PeerId{}, "10.0.0.2:7800"}, {PeerId{}, "10.0.0.3:7800"}};
+  r.leaves[1].peer[3] = 9;
+  const Bytes lb = Encode(r);
+  auto ld = DecodeRoster(lb);
+  REQUIRE(ld.ok());
+  CHECK(ld->leaves == r.leaves);
+  CHECK(Encode(*ld) == lb);
+  // The leaf count sits after the aggregator address: 0x40 + 2 + 2 * 80 + 16 + 2 + 13 = 0x101.
+  bad = lb;
+  tdxrt::StoreLe<std::uint16_t>(bad, 0x101, 300);
+  CHECK(DecodeRoster(bad).status().message() ==
+        "Roster: leaf count 300 at offset 0x101 exceeds the limit (256)");
+  bad = Bytes(lb.begin(), lb.end() - 3);
+  CHECK(DecodeRoster(bad).status().message().rfind("Roster: leaf address", 0) == 0);
 
   Admitted a;
   a.clients.push_back({ClientId{}, PublicKey{}});

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,9 +60,12 @@ struct ServerNodeConfig {
   Endpoint listen;
   std::vector<PeerAddress> committee;  // every server, this one included
   PeerAddress aggregator;              // its peer id, and the address clients dial
-  Millis period{1000};                 // from one round's opening to the next
-  Millis fold{300};                    // the aggregator's fold deadline after opening
-  Millis deadline{3000};               // a round not finished by then is aborted
+  // An aggregator tree's leaves (ZIPNET_LEAVES): announced in the roster, clients dial one of
+  // them instead of the aggregator above, which is then the tree's root.
+  std::vector<PeerAddress> leaves;
+  Millis period{1000};    // from one round's opening to the next
+  Millis fold{300};       // the aggregator's fold deadline after opening
+  Millis deadline{3000};  // a round not finished by then is aborted
   std::uint32_t min_participants = 1;
   // Clients must present TDX evidence, judged by common.judges.client (required); off: mock
   // evidence is admitted (development).
@@ -115,6 +119,13 @@ struct AggregatorNodeConfig {
   std::vector<PeerAddress> servers;  // ZIPNET_BOOTSTRAP: every committee server
   // Threads checking envelope signatures (the fold itself stays on the loop); 0: on the loop.
   unsigned verify_threads = 0;
+  // An aggregator tree (docs/zipnet.md). A leaf (`parent` set; `servers` unused) dials its
+  // parent instead of the committee: it learns the roster, the admitted clients and each round
+  // from it, folds its own clients' envelopes and sends the parent its signed aggregate a
+  // quarter of the fold time early. A parent takes the aggregates of the peers in `children`
+  // (each checked by its one signature, their clients disjoint) besides its clients' envelopes.
+  std::optional<PeerAddress> parent;
+  std::set<PeerId> children;
 };
 
 class AggregatorNode {

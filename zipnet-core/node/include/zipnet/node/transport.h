@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "zipnet/node_wire.h"
@@ -45,6 +46,8 @@ struct PeerAddress {
 Result<PeerAddress> ParsePeerAddress(std::string_view text);
 // Comma- or whitespace-separated list of peer addresses; at least one.
 Result<std::vector<PeerAddress>> ParsePeerList(std::string_view text);
+// Peer ids (32 hex digits each), comma- or space-separated; empty text gives none.
+Result<std::set<PeerId>> ParsePeerIds(std::string_view text);
 
 class Timer {
  public:
