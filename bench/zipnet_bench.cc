@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "bench_util.h"
+#include "ed25519_raw.h"
 #include "zipnet/aggregator.h"
 #include "zipnet/client.h"
 #include "zipnet/server.h"
@@ -129,35 +130,6 @@ void Unblinding(bool quick) {
   }
 }
 
-// Raw Ed25519: OpenSSL's one-shot verify of a 32-byte digest with a decoded key, one thread;
-// seconds per signature.
-double RawEd25519Verify(DeterministicRng& rng, std::size_t n) {
-  const Ed25519KeyPair id = Ed25519Generate(rng);
-  Hash digest{};
-  rng.Fill(digest);
-  const Signature sig = Ed25519Sign(id.seed, digest);
-  EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, id.public_key.data(),
-                                               id.public_key.size());
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  int ok = 0;
-  const double t = Seconds([&] {
-    for (std::size_t i = 0; i < n; ++i) {
-      EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey);
-      ok += EVP_DigestVerify(ctx, sig.data(), sig.size(), digest.data(), digest.size());
-    }
-  });
-  EVP_MD_CTX_free(ctx);
-  EVP_PKEY_free(pkey);
-  if (ok != static_cast<int>(n)) std::printf("   (raw verify failed)\n");
-  return t / static_cast<double>(n);
-}
-
-double ProcessCpu() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
-
 // 2b. Aggregator::AddEnvelopes: the same fold with the signatures checked on 1..all threads;
 // wall rate and CPU per envelope (all threads) against raw Ed25519 verify on one thread.
 void FoldOnThreads(const RoundParams& params, const Hash& instance,
@@ -175,17 +147,17 @@ void FoldOnThreads(const RoundParams& params, const Hash& instance,
   for (unsigned threads : counts) {
     std::vector<double> rate, cpu, raw;
     for (int rep = 0; rep < 5; ++rep) {
-      raw.push_back(RawEd25519Verify(rng, 200));
+      raw.push_back(bench::RawEd25519Verify(rng, 40));
       Aggregator agg({params, instance, Ed25519Generate(rng)},
                      [&](const ClientId& id) -> std::optional<PublicKey> { return keys.at(id); });
       (void)agg.BeginRound(1);
       std::vector<Status> got;
-      const double c0 = ProcessCpu();
+      const double c0 = bench::ProcessCpu();
       const double w = Seconds([&] { got = agg.AddEnvelopes(envs, threads); });
       if (agg.count() != envs.size()) {
         std::printf("   (only %zu of %zu envelopes folded)\n", agg.count(), envs.size());
       }
-      cpu.push_back((ProcessCpu() - c0) / static_cast<double>(envs.size()));
+      cpu.push_back((bench::ProcessCpu() - c0) / static_cast<double>(envs.size()));
       rate.push_back(static_cast<double>(envs.size()) / w);
     }
     if (threads == 1) one = Median(rate);

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "bench_util.h"
+#include "ed25519_raw.h"
 #include "zipnet/aggregator.h"
 #include "zipnet/server.h"
 
@@ -36,12 +37,6 @@ using namespace zipnet;  // NOLINT(google-build-using-namespace)
 constexpr std::size_t kServers = 3;
 constexpr std::size_t kBatch = 2048;  // envelopes sealed, then folded, at a time (memory)
 
-double ProcessCpu() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
-
 double RssMiB() {
   std::ifstream f("/proc/self/status");
   std::string line;
@@ -49,31 +44,6 @@ double RssMiB() {
     if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
   }
   return 0;
-}
-
-// One OpenSSL Ed25519 verify of a 32-byte digest with a decoded key, one thread (seconds).
-double RawVerify(DeterministicRng& rng) {
-  const Ed25519KeyPair id = Ed25519Generate(rng);
-  Hash digest{};
-  rng.Fill(digest);
-  const Signature sig = Ed25519Sign(id.seed, digest);
-  EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, id.public_key.data(),
-                                               id.public_key.size());
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  std::vector<double> t;
-  for (int rep = 0; rep < 5; ++rep) {
-    t.push_back(Seconds([&] {
-                  for (int i = 0; i < 200; ++i) {
-                    EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey);
-                    (void)EVP_DigestVerify(ctx, sig.data(), sig.size(), digest.data(),
-                                           digest.size());
-                  }
-                }) /
-                200);
-  }
-  EVP_MD_CTX_free(ctx);
-  EVP_PKEY_free(pkey);
-  return Median(t);
 }
 
 struct Committee3 {
@@ -171,9 +141,9 @@ RoundFigures Round(Committee3& c, std::uint64_t r, std::size_t leaves, unsigned 
       e.signature = Ed25519Sign(c.client_keys[i], EnvelopeDigest(c.instance, e));
       batch.push_back(std::move(e));
       if (batch.size() == kBatch || i + leaves >= n) {
-        const double c0 = ProcessCpu();
+        const double c0 = bench::ProcessCpu();
         wall += Seconds([&] { (void)leaf.AddEnvelopes(batch, threads); });
-        cpu += ProcessCpu() - c0;
+        cpu += bench::ProcessCpu() - c0;
         batch.clear();
       }
     }
@@ -235,7 +205,7 @@ int main(int argc, char** argv) {
                   : std::vector<std::size_t>{1000, 10000, 100000};
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   DeterministicRng rng(2026);
-  const double raw = RawVerify(rng);
+  const double raw = bench::RawEd25519Verify(rng);
   std::printf(
       "zipnet round at scale: 3 servers, leaves on %u threads each, default params (vector "
       "17,408 B); raw Ed25519 verify %.1f us\n",
