@@ -34,6 +34,13 @@ cleanup() {
     sleep 0.1
   done
   [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
+  # A node whose `timeout` was stopped between its fork and its bookkeeping is no longer below
+  # this shell, and no timeout bounds it: found by this test's directory in its arguments (its
+  # identity file), so that it cannot keep a port of the block released below.
+  if pkill -TERM -f -- "$W/" 2>/dev/null; then
+    for _ in $(seq 1 50); do pgrep -f -- "$W/" >/dev/null || break; sleep 0.1; done
+    pkill -KILL -f -- "$W/" 2>/dev/null || true
+  fi
   if [ $rc -ne 0 ]; then
     for f in "$W"/*.log "$W"/*.out; do
       [ -f "$f" ] || continue
