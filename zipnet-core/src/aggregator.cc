@@ -1,6 +1,7 @@
 // zipnet aggregator (see zipnet/aggregator.h).
 #include "zipnet/aggregator.h"
 
+#include <algorithm>
 #include <string>
 
 #include "parallel.h"
@@ -127,7 +128,8 @@ Status Aggregator::AddAggregate(const Aggregate& child, const PublicKey& child_k
       return st.WithContext("child aggregate");
     }
   }
-  std::set<Nonce> seen;
+  std::unordered_set<Nonce, PrefixHash> seen;
+  seen.reserve(child.entries.size());
   for (const auto& e : child.entries) {
     if (!seen.insert(e.nonce).second) {
       return Status::Mismatch("child aggregate: a nonce appears twice");
@@ -144,7 +146,10 @@ Status Aggregator::AddAggregate(const Aggregate& child, const PublicKey& child_k
 Aggregate Aggregator::Finish() const {
   Aggregate a;
   a.round = round_.value_or(0);
-  for (const auto& [id, nonce] : entries_) a.entries.push_back({id, nonce});  // map: sorted
+  a.entries.reserve(entries_.size());
+  for (const auto& [id, nonce] : entries_) a.entries.push_back({id, nonce});
+  std::sort(a.entries.begin(), a.entries.end(),
+            [](const AggregateEntry& x, const AggregateEntry& y) { return x.client < y.client; });
   a.vector = vector_;
   a.aggregator = peer_;
   a.signature =

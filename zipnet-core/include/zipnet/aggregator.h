@@ -8,10 +8,10 @@
 #pragma once
 
 #include <functional>
-#include <map>
 #include <optional>
-#include <set>
 #include <span>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "zipnet/committee.h"
@@ -67,11 +67,12 @@ class Aggregator {
   PeerId peer_{};
   Hash params_hash_{};
   std::optional<std::uint64_t> round_;
-  std::map<ShortClientId, Nonce> entries_;
-  std::map<ClientId, Ed25519Verifier> verifiers_;  // decoded keys of clients seen
+  // Hash tables: a root folds its leaves' entries in no useful order (sorted at Finish).
+  std::unordered_map<ShortClientId, Nonce, PrefixHash> entries_;
+  std::unordered_map<ClientId, Ed25519Verifier, PrefixHash> verifiers_;  // decoded keys
   Bytes vector_;
   std::uint64_t window_ = 0;
-  std::set<Nonce> window_nonces_;
+  std::unordered_set<Nonce, PrefixHash> window_nonces_;
 };
 
 // The client's signature over an envelope (safe on any thread; the key decoded by Precheck).

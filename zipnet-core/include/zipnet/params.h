@@ -34,6 +34,18 @@ inline ShortClientId ShortIdOf(const ClientId& id) {
   return s;
 }
 
+// Hashes an id or a nonce (a hash output, or random bytes) by its first 8 bytes, for hash
+// tables keyed by them.
+struct PrefixHash {
+  template <std::size_t N>
+  std::size_t operator()(const std::array<std::uint8_t, N>& a) const {
+    static_assert(N >= 8);
+    std::size_t h = 0;
+    for (std::size_t i = 0; i < 8; ++i) h = (h << 8) | a[i];
+    return h;
+  }
+};
+
 // Version 2: 16-byte nonces and aggregates naming clients by ShortClientId (24 bytes per client
 // instead of 48); version 1 is refused.
 inline constexpr std::uint16_t kWireVersion = 2;

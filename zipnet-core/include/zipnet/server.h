@@ -100,17 +100,10 @@ class Server {
   PeerId peer_{};
   Hash committee_id_{};
   Hash params_hash_{};
-  // Keyed by short id (no two registered clients share one). Client ids are hashes: their first
-  // 8 bytes are a good hash. Looked up concurrently (reads only) by ComputeShare's threads.
-  struct IdHash {
-    std::size_t operator()(const ShortClientId& id) const {
-      std::size_t h = 0;
-      for (std::size_t i = 0; i < sizeof h; ++i) h = (h << 8) | id[i];
-      return h;
-    }
-  };
+  // Keyed by short id (no two registered clients share one). Looked up concurrently (reads
+  // only) by ComputeShare's threads.
   const Registered* Find(const ClientId& id) const;
-  std::unordered_map<ShortClientId, Registered, IdHash> registry_;
+  std::unordered_map<ShortClientId, Registered, PrefixHash> registry_;
   std::map<std::uint64_t, RoundState> rounds_;
 };
 
