@@ -131,10 +131,15 @@ wait "${VM[c]}" || exit_c=$?
 wait "${VM[other]}" || exit_other=$?
 for v in c other; do sed -i 's/\r$//' "$W/$v.log"; done
 echo "admitted client's launcher: exit $exit_c"
+# (Each guest fetches when it first judges a peer's quote; server 3, refused by server 1, may
+# get there a little after the clients are done: each is given 30 s.)
 fetching=0
 for v in s1 s2 s3 c other; do
-  tr -d '\r' <"$W/$v.log" | grep -q "collateral: fetched from $guest_pccs for each peer platform" &&
-    fetching=$((fetching + 1))
+  for _ in $(seq 1 300); do
+    tr -d '\r' <"$W/$v.log" | grep -q "collateral: fetched from $guest_pccs for each peer platform" &&
+      { fetching=$((fetching + 1)); break; }
+    sleep 0.1
+  done
 done
 echo "guests fetching collateral from the test PCCS: $fetching"
 grep -o 'zipnet_client: server [0-9a-f]* attested (10.0.2.2:[0-9]*): policy set server-sim' "$W/c.log" |
