@@ -545,8 +545,6 @@ int Main(int argc, char** argv) {
   CLI::App app{
       "mrtd-calc: compute TDX measurements (MR_TD, RTMR1, RTMR2) offline, replay CC "
       "event logs, and compare with expected values"};
-  app.set_version_flag("--version",
-                       std::string("mrtd-calc ") + TDX_VERSION + " (git " + TDX_GIT_REVISION + ")");
   app.footer(kExitCodesHelp);
   app.require_subcommand(1);
   bool json = false;

@@ -1,6 +1,8 @@
 // Command-line parsing shared by the tools' thin mains (CLI11): --help and --version go to
 // stdout with exit 0, usage errors to stderr as "<tool>: usage error: ..." with the tool's usage
-// exit code.
+// exit code. Every program's --version reads "<tool> <version> (git <revision>)", its usage
+// line names it by its name (not the path it was run by), and `<tool> --man-page` /
+// `<tool> --bash-completion` print its manual page and bash completion (cli_docs.h).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -10,7 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "tdx_version.h"
+#include "tdxrt/cli_docs.h"
+
 namespace tdxrt {
+
+// "tdximage 0.1.0 (git 5d67d380a864)": what every program's --version prints.
+inline std::string VersionLine(const std::string& tool) {
+  return tool + " " + TDX_VERSION + " (git " + TDX_GIT_REVISION + ")";
+}
 
 // Returns nullopt when the command line parsed and the tool should run; otherwise the exit
 // code to return (help or version printed, or a usage error reported).
@@ -37,6 +47,16 @@ inline std::string RequiredMessage(const CLI::App& app, std::string message) {
 
 inline std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv,
                                            const std::string& tool, int usage_code) {
+  app.name(tool);
+  app.set_version_flag("--version", VersionLine(tool));
+  if (argc == 2 && std::string(argv[1]) == "--man-page") {
+    std::cout << cli_docs::ManPage(app, VersionLine(tool), TDX_GIT_DATE);
+    return 0;
+  }
+  if (argc == 2 && std::string(argv[1]) == "--bash-completion") {
+    std::cout << cli_docs::BashCompletion(app);
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
