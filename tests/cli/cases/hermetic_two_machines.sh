@@ -11,8 +11,8 @@
 set -o pipefail
 [ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (chroot and namespaces)"; exit 77; }
 command -v mmdebstrap >/dev/null || { echo "skipped: mmdebstrap is not installed (scripts/setup)"; exit 77; }
-archive=$(sed -n 's|^URIs: *\([^ ]*/debian\)/*$|\1|p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
-[ -n "$archive" ] || archive=$(sed -n 's|^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*/debian\)/* bookworm .*|\2|p' /etc/apt/sources.list 2>/dev/null | head -1)
+source "$SRC/tests/cli/lib/debian_root.sh"
+archive=$(debian_archive)
 [ -n "$archive" ] || { echo "skipped: no Debian archive in this machine's apt sources"; exit 77; }
 
 # Outside the case's scratch directory: the Debian 13 root is large and is removed at exit.
@@ -37,18 +37,8 @@ grep -o '^VERSION_ID="13"' "$root/etc/os-release"
 mkdir -p "$root/work/cache"
 cp -a "$work/repo" "$root/work/repo"
 
-# The Debian 13 root as a machine of its own: its own mount namespace whose root it is (entered
-# with pivot_root, as container runtimes do; a chroot may not create the user namespace a
-# hermetic build needs), its own /proc.
-in_trixie() {
-  unshare --mount --propagation private /bin/sh -euc '
-    root=$1; shift
-    mount --bind "$root" "$root"
-    mount -t proc proc "$root/proc"
-    mount --rbind /dev "$root/dev"
-    cd "$root" && mkdir -p .oldroot && pivot_root . .oldroot && umount -l /.oldroot
-    exec /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 /bin/sh -euc "$1"' sh "$root" "$1"
-}
+# The Debian 13 root as a machine of its own (lib/debian_root.sh).
+in_trixie() { in_root "$root" "$1"; }
 step "tdximage compiled inside the Debian 13 root"
 in_trixie "cmake -S /work/repo -B /work/bld -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
   -DTDX_BUILD_BENCH=OFF >/dev/null && cmake --build /work/bld --target tdximage >/dev/null"

@@ -1,4 +1,5 @@
-// libFuzzer target: ELF dynamic info, section lookup, .modinfo and settings declarations.
+// libFuzzer target: ELF dynamic info, imported symbols and their versions, section lookup, .modinfo
+// and settings declarations.
 #include <cstddef>
 #include <cstdint>
 
@@ -8,6 +9,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   tdxrt::ByteSpan in(data, size);
   (void)tdximage::ReadElfDynamic(in);
+  (void)tdximage::ReadElfImports(in);
   (void)tdximage::ReadModinfo(in);
   // Settings declarations: from the section, and the raw input as one.
   if (auto s = tdximage::ElfSection(in, tdxrt::kGuestSettingsSection); s.ok()) {

@@ -2,6 +2,8 @@
 #include "tdximage/elf.h"
 
 #include <cstring>
+#include <map>
+#include <optional>
 
 #include "tdxrt/hex.h"
 
@@ -175,6 +177,147 @@ Result<ElfDynamicInfo> ReadElfDynamic(ByteSpan e) {
     }
   }
   return info;
+}
+
+namespace {
+constexpr std::uint32_t kShtDynsym = 11, kShtGnuVersym = 0x6fffffff, kShtGnuVerneed = 0x6ffffffe;
+constexpr std::uint64_t kMaxImports = 1u << 20;
+
+struct SectionHeader {
+  std::uint16_t index;
+  std::uint32_t type, link, info;
+  std::uint64_t entsize;
+  ByteSpan bytes;
+};
+
+Result<SectionHeader> SectionAt(ByteSpan e, const Header& h, std::uint16_t i) {
+  const std::uint64_t s = h.shoff + std::uint64_t{i} * h.shentsize;
+  SectionHeader out{i,
+                    *LoadLe<std::uint32_t>(e, s + 4),
+                    *LoadLe<std::uint32_t>(e, s + 40),
+                    *LoadLe<std::uint32_t>(e, s + 44),
+                    *LoadLe<std::uint64_t>(e, s + 56),
+                    {}};
+  const std::uint64_t off = *LoadLe<std::uint64_t>(e, s + 24);
+  const std::uint64_t size = *LoadLe<std::uint64_t>(e, s + 32);
+  if (out.type == 8) return out;  // SHT_NOBITS
+  if (!tdxrt::InBounds(e.size(), off, size)) {
+    return Status::Corrupt("ELF section " + std::to_string(i) + " (" + HexOffset(size) +
+                           " bytes at " + HexOffset(off) + ") runs past end of file (" +
+                           HexOffset(e.size()) + ")");
+  }
+  out.bytes = e.subspan(off, size);
+  return out;
+}
+
+Result<SectionHeader> LinkedSection(ByteSpan e, const Header& h, const SectionHeader& s,
+                                    std::string_view what) {
+  if (s.link == 0 || s.link >= h.shnum) {
+    return Status::Corrupt(std::string(what) + " (section " + std::to_string(s.index) +
+                           ") links section " + std::to_string(s.link) + ", which does not exist");
+  }
+  return SectionAt(e, h, static_cast<std::uint16_t>(s.link));
+}
+
+// Version index -> (version, library) from .gnu.version_r: Elf64_Verneed entries (16 bytes:
+// vn_version, vn_cnt, vn_file, vn_aux, vn_next), each with vn_cnt Elf64_Vernaux (16 bytes:
+// vna_hash, vna_flags, vna_other, vna_name, vna_next); offsets relative to the entry.
+Result<std::map<std::uint16_t, std::pair<std::string, std::string>>> ReadVerneed(
+    ByteSpan e, const Header& h, const SectionHeader& vn) {
+  TDX_ASSIGN_OR_RETURN(const SectionHeader strtab, LinkedSection(e, h, vn, ".gnu.version_r"));
+  std::map<std::uint16_t, std::pair<std::string, std::string>> out;
+  const ByteSpan b = vn.bytes;
+  std::uint64_t at = 0;
+  for (std::uint32_t i = 0; i < vn.info; ++i) {
+    if (!tdxrt::InBounds(b.size(), at, 16)) {
+      return Status::Corrupt(".gnu.version_r entry " + std::to_string(i) + " at " + HexOffset(at) +
+                             " runs past its section (" + HexOffset(b.size()) + " bytes)");
+    }
+    const auto cnt = *LoadLe<std::uint16_t>(b, at + 2);
+    TDX_ASSIGN_OR_RETURN(
+        const std::string library,
+        StringAt(strtab.bytes, *LoadLe<std::uint32_t>(b, at + 4), ".gnu.version_r vn_file"));
+    std::uint64_t a = at + *LoadLe<std::uint32_t>(b, at + 8);
+    for (std::uint16_t j = 0; j < cnt; ++j) {
+      if (!tdxrt::InBounds(b.size(), a, 16)) {
+        return Status::Corrupt(".gnu.version_r aux entry " + std::to_string(j) + " of " + library +
+                               " at " + HexOffset(a) + " runs past its section (" +
+                               HexOffset(b.size()) + " bytes)");
+      }
+      TDX_ASSIGN_OR_RETURN(
+          std::string version,
+          StringAt(strtab.bytes, *LoadLe<std::uint32_t>(b, a + 8), ".gnu.version_r vna_name"));
+      out[static_cast<std::uint16_t>(*LoadLe<std::uint16_t>(b, a + 6) & 0x7fff)] = {
+          std::move(version), library};
+      const std::uint32_t next = *LoadLe<std::uint32_t>(b, a + 12);
+      if (next == 0) break;
+      a += next;
+    }
+    const std::uint32_t next = *LoadLe<std::uint32_t>(b, at + 12);
+    if (next == 0) break;
+    at += next;
+  }
+  return out;
+}
+}  // namespace
+
+Result<std::vector<ElfImport>> ReadElfImports(ByteSpan e) {
+  TDX_ASSIGN_OR_RETURN(Header h, ReadHeader(e));
+  std::optional<SectionHeader> dynsym, versym, verneed;
+  for (std::uint16_t i = 0; i < h.shnum; ++i) {
+    TDX_ASSIGN_OR_RETURN(SectionHeader s, SectionAt(e, h, i));
+    if (s.type == kShtDynsym && !dynsym) dynsym = s;
+    if (s.type == kShtGnuVersym && !versym) versym = s;
+    if (s.type == kShtGnuVerneed && !verneed) verneed = s;
+  }
+  std::vector<ElfImport> out;
+  if (!dynsym) return out;
+  if (dynsym->entsize != 24) {
+    return Status::Corrupt(".dynsym (section " + std::to_string(dynsym->index) + "): entry size " +
+                           std::to_string(dynsym->entsize) + ", not 24");
+  }
+  TDX_ASSIGN_OR_RETURN(const SectionHeader strtab, LinkedSection(e, h, *dynsym, ".dynsym"));
+  const std::uint64_t count = dynsym->bytes.size() / 24;
+  if (count > kMaxImports) {
+    return Status::Unsupported(".dynsym has " + std::to_string(count) + " symbols (at most " +
+                               std::to_string(kMaxImports) + " are read)");
+  }
+  std::map<std::uint16_t, std::pair<std::string, std::string>> versions;
+  if (verneed) {
+    TDX_ASSIGN_OR_RETURN(versions, ReadVerneed(e, h, *verneed));
+  }
+  if (versym && versym->bytes.size() / 2 < count) {
+    return Status::Corrupt(".gnu.version (section " + std::to_string(versym->index) + ") has " +
+                           std::to_string(versym->bytes.size() / 2) + " entries for " +
+                           std::to_string(count) + " dynamic symbols");
+  }
+  for (std::uint64_t i = 1; i < count; ++i) {
+    const ByteSpan sym = dynsym->bytes.subspan(i * 24, 24);
+    const auto name_off = *LoadLe<std::uint32_t>(sym, 0);
+    const std::uint8_t bind = sym[4] >> 4;
+    const auto shndx = *LoadLe<std::uint16_t>(sym, 6);
+    if (shndx != 0 || name_off == 0 || (bind != 1 && bind != 2)) continue;
+    ElfImport imp;
+    TDX_ASSIGN_OR_RETURN(imp.name, StringAt(strtab.bytes, name_off,
+                                            ".dynsym symbol " + std::to_string(i) + " name"));
+    imp.weak = bind == 2;
+    if (versym) {
+      const auto index =
+          static_cast<std::uint16_t>(*LoadLe<std::uint16_t>(versym->bytes, i * 2) & 0x7fff);
+      if (index >= 2) {
+        const auto it = versions.find(index);
+        if (it == versions.end()) {
+          return Status::Corrupt(".dynsym symbol " + std::to_string(i) + " (" + imp.name +
+                                 ") has version index " + std::to_string(index) +
+                                 ", which .gnu.version_r does not define");
+        }
+        imp.version = it->second.first;
+        imp.library = it->second.second;
+      }
+    }
+    out.push_back(std::move(imp));
+  }
+  return out;
 }
 
 Result<ByteSpan> ElfSection(ByteSpan e, std::string_view name) {

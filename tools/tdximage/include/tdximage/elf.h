@@ -2,7 +2,10 @@
 // and kernel modules, nothing more.
 //   - dynamic executables/libraries: PT_INTERP, DT_NEEDED, DT_RPATH, DT_RUNPATH (the string table
 //     is found through DT_STRTAB's virtual address mapped by the PT_LOAD segments);
-//   - relocatable objects (kernel modules): a section's bytes by name (".modinfo").
+//   - relocatable objects (kernel modules): a section's bytes by name (".modinfo");
+//   - the dynamic symbols a binary imports, with the GNU symbol version each requires and the
+//     library it requires it from (.dynsym, .gnu.version, .gnu.version_r): what a Debian
+//     package's library dependencies are computed from (tools/debpack, as dpkg-shlibdeps).
 // Layout: ELF-64 Object File Format 1.5 / System V gABI. Every offset, size and string is checked
 // against the buffer; errors name the structure and offset.
 #pragma once
@@ -27,10 +30,21 @@ struct ElfDynamicInfo {
   bool is_static() const { return !interpreter && needed.empty(); }
 };
 
+struct ElfImport {
+  std::string name;
+  std::string version;  // "GLIBC_2.34"; empty: unversioned
+  std::string library;  // the soname the version is required from (versioned imports only)
+  bool weak = false;
+};
+
 // True if `data` starts with the ELF magic.
 bool IsElf(tdxrt::ByteSpan data);
 
 tdxrt::Result<ElfDynamicInfo> ReadElfDynamic(tdxrt::ByteSpan elf);
+
+// The undefined GLOBAL and WEAK dynamic symbols of `elf`, in .dynsym order (none without a
+// .dynsym section).
+tdxrt::Result<std::vector<ElfImport>> ReadElfImports(tdxrt::ByteSpan elf);
 
 // The bytes of the section named `name`, NotFound if absent.
 tdxrt::Result<tdxrt::ByteSpan> ElfSection(tdxrt::ByteSpan elf, std::string_view name);

@@ -1,0 +1,23 @@
+# Helpers for cases that make a Debian root with mmdebstrap and run programs inside it, as on a
+# machine of its own (source this file).
+#
+# debian_archive: the Debian archive URI of this machine's apt sources (deb822 or one-line).
+debian_archive() {
+  local archive
+  archive=$(sed -n 's|^URIs: *\([^ ]*/debian\)/*$|\1|p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
+  [ -n "$archive" ] || archive=$(sed -n 's|^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*/debian\)/* bookworm .*|\2|p' /etc/apt/sources.list 2>/dev/null | head -1)
+  echo "$archive"
+}
+
+# in_root ROOT SCRIPT: runs SCRIPT with /bin/sh in ROOT as a machine of its own: a mount
+# namespace whose root it is (entered with pivot_root, as container runtimes do; a chroot may
+# not create the user namespace a hermetic build needs), its own /proc, a clean environment.
+in_root() {
+  unshare --mount --propagation private /bin/sh -euc '
+    root=$1; shift
+    mount --bind "$root" "$root"
+    mount -t proc proc "$root/proc"
+    mount --rbind /dev "$root/dev"
+    cd "$root" && mkdir -p .oldroot && pivot_root . .oldroot && umount -l /.oldroot
+    exec /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 /bin/sh -euc "$1"' sh "$1" "$2"
+}
