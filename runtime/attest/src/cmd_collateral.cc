@@ -143,7 +143,7 @@ struct SimArgs {
   int lifetime_days = 30;
 };
 
-int RunSimPki(const SimArgs& a) {
+int RunSimPki(const SimArgs& a, bool json) {
   auto pki = tdxrt::DevPki::FromSeed(a.seed);
   if (!pki.ok()) return Usage("--seed: " + pki.status().message());
   std::int64_t issued = Now() / 86400 * 86400;  // midnight UTC: reruns in a day agree
@@ -162,6 +162,18 @@ int RunSimPki(const SimArgs& a) {
         tdxrt::WriteFileAtomic(out / "collateral.json",
                                std::string_view(tdxrt::SerializeCollateralJson(c)), 0644)}) {
     if (!st.ok()) return Fail(st.message());
+  }
+  if (json) {
+    nlohmann::ordered_json j;
+    j["development"] = true;
+    j["root"] = (out / "dev-root.pem").string();
+    j["root_sha256"] = pki->RootSha256();
+    j["collateral"] = (out / "collateral.json").string();
+    j["fmspc"] = tdxrt::ToHex(tdxrt::kDevFmspc);
+    j["issued"] = tdxrt::FormatRfc3339(issued);
+    j["next_update"] = tdxrt::FormatRfc3339(issued + a.lifetime_days * 86400LL);
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+    return Code(ExitCode::kOk);
   }
   std::printf(
       "DEVELOPMENT PKI (simulated TDX; never trust it in production)\n"
@@ -220,9 +232,9 @@ void AddCollateralCommands(CLI::App& app, std::vector<Runner>& runners) {
                   "Collateral issue time, RFC 3339 (default: today 00:00Z)");
   sim->add_option("--lifetime-days", ma->lifetime_days, "Collateral lifetime (default 30)");
   sim->fallthrough();
-  runners.push_back([sim, ma](bool) -> std::optional<int> {
+  runners.push_back([sim, ma](bool json) -> std::optional<int> {
     if (!sim->parsed()) return std::nullopt;
-    return RunSimPki(*ma);
+    return RunSimPki(*ma, json);
   });
 }
 

@@ -15,10 +15,12 @@
 #include <CLI/CLI.hpp>
 #include <ctime>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "cli_common.h"
 #include "pki.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/json.h"
 #include "tdxrt/ratls.h"
 #include "tdxrt/sim_tdx.h"
 #include "tdxrt/text.h"
@@ -59,7 +61,37 @@ tdxrt::Result<std::shared_ptr<tdxrt::RatlsPolicy>> MakeJudge(const JudgeArgs& a)
   return out;
 }
 
-void PrintPeer(const std::string& who, const tdxrt::RatlsPeer& p) {
+// --json: {"peer", "admitted", and either "check"/"reason" or "set", "evidence" (tdx,
+// development or mock), "subject_cn", "mr_td", "rtmr" [4], "tcb_status"}.
+nlohmann::ordered_json PeerJson(const std::string& who, const tdxrt::RatlsPeer& p) {
+  nlohmann::ordered_json j;
+  j["peer"] = who;
+  j["admitted"] = p.admitted;
+  if (!p.admitted) {
+    j["check"] = p.check;
+    j["reason"] = p.reason;
+    return j;
+  }
+  const tdxrt::TdReport& r = p.evidence.report;
+  j["set"] = p.decision.matched_set;
+  j["evidence"] = p.development ? "development" : p.decision.mock ? "mock" : "tdx";
+  j["subject_cn"] = p.subject_cn;
+  j["mr_td"] = tdxrt::ToHex(r.mr_td);
+  j["rtmr"] = nlohmann::ordered_json::array();
+  for (const auto& m : r.rtmr) j["rtmr"].push_back(tdxrt::ToHex(m));
+  if (p.verdict) j["tcb_status"] = std::string(tdxrt::TcbStatusName(p.verdict->status));
+  return j;
+}
+
+void PrintPeer(const std::string& who, const tdxrt::RatlsPeer& p, bool json) {
+  if (json) {
+    std::printf("%s\n", tdxrt::DumpJson(PeerJson(who, p)).c_str());
+    if (!p.admitted) {
+      std::fprintf(stderr, "tdx-attest: rejected: %s: %s: %s\n", who.c_str(), p.check.c_str(),
+                   p.reason.c_str());
+    }
+    return;
+  }
   if (!p.admitted) {
     std::fprintf(stderr, "tdx-attest: rejected: %s: %s: %s\n", who.c_str(), p.check.c_str(),
                  p.reason.c_str());
@@ -88,7 +120,7 @@ struct CertMakeArgs {
   int validity_days = 7;
 };
 
-int RunCertMake(const CertMakeArgs& a) {
+int RunCertMake(const CertMakeArgs& a, bool json) {
   auto provider = MakeProvider(a.provider);
   if (!provider.ok()) return ProviderFailure(provider.status());
   tdxrt::RatlsCertOptions o;
@@ -115,6 +147,13 @@ int RunCertMake(const CertMakeArgs& a) {
                   tdxrt::WriteFileAtomic(a.out_cert, std::string_view(id->cert_pem), 0644)}) {
     if (!st.ok()) return Fail(st.message());
   }
+  if (json) {
+    nlohmann::ordered_json j;
+    j["cert"] = a.out_cert;
+    j["key"] = a.out_key;
+    j["evidence"] = ProviderWhat(a.provider);
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+  }
   std::fprintf(stderr, "tdx-attest: wrote %s (RA-TLS certificate, %s) and its key %s\n",
                a.out_cert.c_str(), ProviderWhat(a.provider).c_str(), a.out_key.c_str());
   return Code(ExitCode::kOk);
@@ -127,19 +166,36 @@ tdxrt::Result<tdxrt::RatlsEvidence> LoadCert(const std::string& path) {
   return ev;
 }
 
-int RunCertShow(const std::string& path) {
+int RunCertShow(const std::string& path, bool json) {
   auto ev = LoadCert(path);
   if (!ev.ok()) return Fail(ev.status().message());
   auto e = tdxrt::ParseEvidence(ev->evidence);
   if (!e.ok()) return Fail(path + ": the quote extension: " + e.status().message());
   const bool dev = e->quote && tdxrt::IsDevelopmentQuote(*e->quote);
+  const bool bound = e->report.report_data == tdxrt::RatlsReportData(ev->spki_der);
+  if (json) {
+    nlohmann::ordered_json j;
+    j["cert"] = path;
+    j["subject_cn"] = ev->subject_cn;
+    j["evidence"] = e->kind == tdxrt::EvidenceKind::kMock ? "mock" : dev ? "development" : "tdx";
+    j["evidence_size"] = ev->evidence.size();
+    j["key_bound"] = bound;
+    j["mr_td"] = tdxrt::ToHex(e->report.mr_td);
+    j["rtmr3"] = tdxrt::ToHex(e->report.rtmr[3]);
+    if (ev->event_log) {
+      j["event_log_events"] = ev->event_log->size();
+      j["event_log_replays"] = tdxrt::CheckRtmr3Replay(*ev->event_log, e->report.rtmr[3]).ok();
+    }
+    j["verified"] = false;  // show checks nothing cryptographic
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+    return Code(ExitCode::kOk);
+  }
   std::printf("%s: RA-TLS certificate, CN %s\n", path.c_str(), ev->subject_cn.c_str());
   std::printf("  evidence        %s, %zu bytes\n",
               e->kind == tdxrt::EvidenceKind::kMock ? "MOCK evidence (not TDX)"
               : dev ? "DEVELOPMENT quote (simulated TDX, not Intel-signed)"
                     : "TDX quote",
               ev->evidence.size());
-  const bool bound = e->report.report_data == tdxrt::RatlsReportData(ev->spki_der);
   std::printf("  key binding     %s\n",
               bound ? "REPORTDATA = SHA-512(\"ratls-cert:\" || public key): bound"
                     : "REPORTDATA does NOT bind this certificate's key");
@@ -155,7 +211,7 @@ int RunCertShow(const std::string& path) {
   return Code(ExitCode::kOk);
 }
 
-int RunCertVerify(const std::string& path, const JudgeArgs& j) {
+int RunCertVerify(const std::string& path, const JudgeArgs& j, bool json) {
   auto judge = MakeJudge(j);
   if (!judge.ok()) return Fail(judge.status().message());
   auto bytes = tdxrt::ReadFile(path, 4 << 20);
@@ -164,7 +220,7 @@ int RunCertVerify(const std::string& path, const JudgeArgs& j) {
       std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
   if (!cert.ok()) return Fail(path + ": " + cert.status().message());
   const tdxrt::RatlsPeer p = tdxrt::VerifyRatlsCertificate(cert->get(), **judge);
-  PrintPeer(path, p);
+  PrintPeer(path, p, json);
   return Code(p.admitted ? ExitCode::kOk : ExitCode::kRejected);
 }
 
@@ -218,7 +274,7 @@ struct ConnectArgs {
   int timeout_s = 10;
 };
 
-int RunConnect(const ConnectArgs& a) {
+int RunConnect(const ConnectArgs& a, bool json) {
   auto judge = MakeJudge(a.judge);
   if (!judge.ok()) return Fail(judge.status().message());
   std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
@@ -235,17 +291,19 @@ int RunConnect(const ConnectArgs& a) {
   const bool handshake = SSL_connect(ssl.get()) == 1;
   const tdxrt::RatlsPeer* peer = tdxrt::RatlsPeerOf(ssl.get());
   int code = Code(ExitCode::kOk);
-  if (peer != nullptr) {
-    PrintPeer(a.target, *peer);
-    if (!peer->admitted) code = Code(ExitCode::kRejected);
+  if (peer != nullptr && !json) {
+    PrintPeer(a.target, *peer, false);
   }
+  if (peer != nullptr && !peer->admitted) code = Code(ExitCode::kRejected);
+  std::optional<std::string> says;
   if (handshake && peer != nullptr && peer->admitted) {
     char buf[256];
     const int n = SSL_read(ssl.get(), buf, sizeof buf - 1);
     if (n > 0) {
       std::string_view said(buf, static_cast<std::size_t>(n));
       while (!said.empty() && (said.back() == '\n' || said.back() == '\r')) said.remove_suffix(1);
-      std::printf("  says            %s\n", tdxrt::EscapeText(said).c_str());
+      says = std::string(said);
+      if (!json) std::printf("  says            %s\n", tdxrt::EscapeText(said).c_str());
     } else {
       // TLS 1.3: a server refusing our certificate says so after our handshake completed.
       std::fflush(stdout);
@@ -258,6 +316,15 @@ int RunConnect(const ConnectArgs& a) {
     const unsigned long e = ERR_peek_last_error();
     code = Fail(a.target + ": TLS handshake failed: " +
                 (e != 0 ? std::string(ERR_reason_error_string(e)) : "connection closed"));
+  }
+  if (peer != nullptr && json) {
+    nlohmann::ordered_json j = PeerJson(a.target, *peer);
+    if (says) j["says"] = *says;
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+    if (!peer->admitted) {
+      std::fprintf(stderr, "tdx-attest: rejected: %s: %s: %s\n", a.target.c_str(),
+                   peer->check.c_str(), peer->reason.c_str());
+    }
   }
   SSL_shutdown(ssl.get());
   ::close(*fd);
@@ -356,26 +423,26 @@ void AddRatlsCommands(CLI::App& app, std::vector<Runner>& runners) {
   make->add_option("--bind-report-data", ma->bind_report_data,
                    "Development providers only: claim this REPORTDATA instead of the binding");
   make->fallthrough();
-  runners.push_back([make, ma](bool) -> std::optional<int> {
+  runners.push_back([make, ma](bool json) -> std::optional<int> {
     if (!make->parsed()) return std::nullopt;
-    return RunCertMake(*ma);
+    return RunCertMake(*ma, json);
   });
   auto show_path = std::make_shared<std::string>();
   auto* show = cert->add_subcommand("show", "What an RA-TLS certificate carries");
   show->add_option("cert", *show_path, "Certificate (PEM or DER)")->required();
   show->fallthrough();
-  runners.push_back([show, show_path](bool) -> std::optional<int> {
+  runners.push_back([show, show_path](bool json) -> std::optional<int> {
     if (!show->parsed()) return std::nullopt;
-    return RunCertShow(*show_path);
+    return RunCertShow(*show_path, json);
   });
   auto va = std::make_shared<std::pair<std::string, JudgeArgs>>();
   auto* verify = cert->add_subcommand("verify", "The whole RA-TLS check of a certificate");
   verify->add_option("cert", va->first, "Certificate (PEM or DER)")->required();
   AddJudgeOptions(verify, va->second, true);
   verify->fallthrough();
-  runners.push_back([verify, va](bool) -> std::optional<int> {
+  runners.push_back([verify, va](bool json) -> std::optional<int> {
     if (!verify->parsed()) return std::nullopt;
-    return RunCertVerify(va->first, va->second);
+    return RunCertVerify(va->first, va->second, json);
   });
 
   auto ca = std::make_shared<ConnectArgs>();
@@ -387,9 +454,9 @@ void AddRatlsCommands(CLI::App& app, std::vector<Runner>& runners) {
   connect->add_option("--key", ca->key, "Its key");
   connect->add_option("--timeout", ca->timeout_s, "Seconds for connect and each read (10)");
   connect->fallthrough();
-  runners.push_back([connect, ca](bool) -> std::optional<int> {
+  runners.push_back([connect, ca](bool json) -> std::optional<int> {
     if (!connect->parsed()) return std::nullopt;
-    return RunConnect(*ca);
+    return RunConnect(*ca, json);
   });
 
   auto sa = std::make_shared<RatlsServeArgs>();

@@ -3,9 +3,11 @@
 //   rtmr3 replay LOG [--quote Q]              replay a log, compare with a quote's RTMR3
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "cli_common.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/json.h"
 #include "tdxrt/rtmr.h"
 #include "tdxrt/text.h"
 
@@ -16,7 +18,7 @@ struct ExtendArgs {
   std::string event, payload, payload_file, log, measurements;
 };
 
-int RunExtend(const ExtendArgs& a) {
+int RunExtend(const ExtendArgs& a, bool json) {
   tdxrt::RuntimeEvent e;
   e.name = a.event;
   if (!a.payload_file.empty()) {
@@ -33,6 +35,14 @@ int RunExtend(const ExtendArgs& a) {
   if (!a.measurements.empty()) o.measurements = a.measurements;
   auto r = tdxrt::Rtmr3Device(o).Extend(e);
   if (!r.ok()) return Fail(r.status().message());
+  if (json) {
+    nlohmann::ordered_json j;
+    j["event"] = e.name;
+    j["digest"] = tdxrt::ToHex(e.Digest());
+    j["rtmr3"] = tdxrt::ToHex(*r);
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+    return Code(ExitCode::kOk);
+  }
   std::printf("event '%s' digest %s\nrtmr3 %s\n", tdxrt::EscapeText(e.name).c_str(),
               tdxrt::ToHex(e.Digest()).c_str(), tdxrt::ToHex(*r).c_str());
   return Code(ExitCode::kOk);
@@ -42,24 +52,47 @@ struct ReplayArgs {
   std::string log, quote;
 };
 
-int RunReplay(const ReplayArgs& a) {
+int RunReplay(const ReplayArgs& a, bool json) {
   auto events = tdxrt::ReadRuntimeEventLog(a.log);
   if (!events.ok()) return Fail(events.status().message());
-  for (const auto& e : *events) {
-    std::printf("  %s  %s (%zu bytes)\n", tdxrt::ToHex(e.Digest()).c_str(),
-                tdxrt::EscapeText(e.name).c_str(), e.payload.size());
-  }
   const tdxrt::Measurement replayed = tdxrt::ReplayRtmr3(*events);
-  std::printf("%s: %zu events, RTMR3 %s\n", a.log.c_str(), events->size(),
-              tdxrt::ToHex(replayed).c_str());
-  if (a.quote.empty()) return Code(ExitCode::kOk);
+  // --json: {"log", "events": [{"digest", "name", "payload_size"}], "rtmr3", and with --quote
+  // "quote", "matches"}.
+  nlohmann::ordered_json j;
+  if (json) {
+    j["log"] = a.log;
+    j["events"] = nlohmann::ordered_json::array();
+    for (const auto& e : *events) {
+      j["events"].push_back({{"digest", tdxrt::ToHex(e.Digest())},
+                             {"name", e.name},
+                             {"payload_size", e.payload.size()}});
+    }
+    j["rtmr3"] = tdxrt::ToHex(replayed);
+  } else {
+    for (const auto& e : *events) {
+      std::printf("  %s  %s (%zu bytes)\n", tdxrt::ToHex(e.Digest()).c_str(),
+                  tdxrt::EscapeText(e.name).c_str(), e.payload.size());
+    }
+    std::printf("%s: %zu events, RTMR3 %s\n", a.log.c_str(), events->size(),
+                tdxrt::ToHex(replayed).c_str());
+  }
+  if (a.quote.empty()) {
+    if (json) std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+    return Code(ExitCode::kOk);
+  }
   auto l = LoadEvidence(a.quote);
   if (!l.ok()) return Fail(l.status().message());
-  if (auto st = tdxrt::CheckRtmr3Replay(*events, l->evidence.report.rtmr[3]); !st.ok()) {
+  const tdxrt::Status matches = tdxrt::CheckRtmr3Replay(*events, l->evidence.report.rtmr[3]);
+  if (json) {
+    j["quote"] = a.quote;
+    j["matches"] = matches.ok();
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+  }
+  if (const tdxrt::Status& st = matches; !st.ok()) {
     std::fprintf(stderr, "tdx-attest: rejected: %s: %s\n", a.quote.c_str(), st.message().c_str());
     return Code(ExitCode::kRejected);
   }
-  std::printf("%s: RTMR3 matches the log\n", a.quote.c_str());
+  if (!json) std::printf("%s: RTMR3 matches the log\n", a.quote.c_str());
   return Code(ExitCode::kOk);
 }
 
@@ -78,18 +111,18 @@ void AddRtmrCommands(CLI::App& app, std::vector<Runner>& runners) {
   extend->add_option("--measurements", ea->measurements,
                      "sysfs directory (default /sys/class/misc/tdx_guest/measurements)");
   extend->fallthrough();
-  runners.push_back([extend, ea](bool) -> std::optional<int> {
+  runners.push_back([extend, ea](bool json) -> std::optional<int> {
     if (!extend->parsed()) return std::nullopt;
-    return RunExtend(*ea);
+    return RunExtend(*ea, json);
   });
   auto ra = std::make_shared<ReplayArgs>();
   auto* replay = rtmr->add_subcommand("replay", "Replay an event log; compare with a quote");
   replay->add_option("log", ra->log, "Event log (JSON lines)")->required();
   replay->add_option("--quote", ra->quote, "Quote whose RTMR3 the log must give");
   replay->fallthrough();
-  runners.push_back([replay, ra](bool) -> std::optional<int> {
+  runners.push_back([replay, ra](bool json) -> std::optional<int> {
     if (!replay->parsed()) return std::nullopt;
-    return RunReplay(*ra);
+    return RunReplay(*ra, json);
   });
 }
 

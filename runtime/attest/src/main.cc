@@ -308,7 +308,7 @@ int RunVerify(const VerifyArgs& a, bool json) {
 
 // --- merge-policies -----------------------------------------------------------------------------
 
-int RunMergePolicies(const std::vector<std::string>& files, const std::string& out) {
+int RunMergePolicies(const std::vector<std::string>& files, const std::string& out, bool json) {
   std::vector<tdxrt::NamedPolicy> in;
   for (const auto& f : files) {
     auto p = tdxrt::LoadPolicy(f);
@@ -324,13 +324,27 @@ int RunMergePolicies(const std::vector<std::string>& files, const std::string& o
       *merged,
       "Measurement policy merged by tdx-attest from " + from +
           ".\nAny set admits: keep the old image's sets until every node runs the new one.");
-  if (out.empty()) {
+  if (out.empty() && !json) {
     std::fwrite(text.data(), 1, text.size(), stdout);
+    return Code(ExitCode::kOk);
+  }
+  nlohmann::ordered_json j;
+  j["out"] = out.empty() ? nullptr : nlohmann::ordered_json(out);
+  j["policies"] = files;
+  j["sets"] = nlohmann::ordered_json::array();
+  for (const auto& s : merged->sets) j["sets"].push_back(s.name);
+  if (out.empty()) {
+    j["policy"] = text;  // --json without --out: the policy's text in the object
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
     return Code(ExitCode::kOk);
   }
   auto st = tdxrt::WriteFileAtomic(out, std::string_view(text), 0644);
   if (!st.ok()) return Fail(st.message());
-  std::printf("%s: %zu sets from %zu policies\n", out.c_str(), merged->sets.size(), files.size());
+  if (json) {
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+  } else {
+    std::printf("%s: %zu sets from %zu policies\n", out.c_str(), merged->sets.size(), files.size());
+  }
   return Code(ExitCode::kOk);
 }
 
@@ -388,7 +402,7 @@ tdxrt::Result<std::string> DescribeCcelForPolicy(const std::string& path,
 }
 
 // The policy a reference boot shows (tdxrt::LearnMeasurementSet).
-int RunPolicyFromQuote(const LearnArgs& a) {
+int RunPolicyFromQuote(const LearnArgs& a, bool json) {
   auto l = LoadEvidence(a.quote);
   if (!l.ok()) return Fail(l.status().message());
   auto log = OptionalEventLog(a.event_log);
@@ -425,13 +439,27 @@ int RunPolicyFromQuote(const LearnArgs& a) {
              ".\nRTMR0 depends on the host's VM shape (memory, CPUs, QEMU): learn it on each "
              "kind of host, or leave it out (--rtmr 1 --rtmr 2)." +
              firmware_log);
+  // --json: {"out" (null without --out), "set", "pins", and "policy" (its text) without --out}.
+  nlohmann::ordered_json j;
+  j["out"] = a.out.empty() ? nullptr : nlohmann::ordered_json(a.out);
+  j["set"] = a.name;
+  j["pins"] = shown;
   if (a.out.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (json) {
+      j["policy"] = text;
+      std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+    } else {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+    }
     return Code(ExitCode::kOk);
   }
   auto st = tdxrt::WriteFileAtomic(a.out, std::string_view(text), 0644);
   if (!st.ok()) return Fail(st.message());
-  std::printf("%s: set '%s': %s\n", a.out.c_str(), a.name.c_str(), shown.c_str());
+  if (json) {
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+  } else {
+    std::printf("%s: set '%s': %s\n", a.out.c_str(), a.name.c_str(), shown.c_str());
+  }
   return Code(ExitCode::kOk);
 }
 
@@ -540,7 +568,7 @@ struct QuoteArgs {
   ProviderArgs provider;
 };
 
-int RunQuote(const QuoteArgs& a) {
+int RunQuote(const QuoteArgs& a, bool json) {
   auto rd = tdxrt::FromHex(a.report_data, 64);
   if (!rd.ok()) return Usage("--report-data: " + rd.status().message());
   tdxrt::ReportData report_data{};
@@ -551,12 +579,20 @@ int RunQuote(const QuoteArgs& a) {
   if (!q.ok()) return Fail((*provider)->Name() + ": " + q.status().message());
   tdxrt::Status st = tdxrt::WriteFileAtomic(a.out, *q, 0644);
   if (!st.ok()) return Fail(st.message());
+  if (json) {
+    nlohmann::ordered_json j;
+    j["out"] = a.out;
+    j["size"] = q->size();
+    j["evidence"] = ProviderWhat(a.provider);
+    j["sha256"] = ToHex(tdxrt::Sha256(*q));
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+  }
   std::fprintf(stderr, "tdx-attest: wrote %zu bytes of %s to %s\n", q->size(),
                ProviderWhat(a.provider).c_str(), a.out.c_str());
   return Code(ExitCode::kOk);
 }
 
-int RunReportData(const std::string& label, const std::vector<std::string>& fields_hex) {
+int RunReportData(const std::string& label, const std::vector<std::string>& fields_hex, bool json) {
   std::vector<tdxrt::Bytes> fields;
   for (const auto& f : fields_hex) {
     auto b = tdxrt::FromHex(f);
@@ -564,7 +600,16 @@ int RunReportData(const std::string& label, const std::vector<std::string>& fiel
     fields.push_back(std::move(b).value());
   }
   std::vector<tdxrt::ByteSpan> spans(fields.begin(), fields.end());
-  std::printf("%s\n", ToHex(tdxrt::BindReportData(label, spans)).c_str());
+  const std::string hex = ToHex(tdxrt::BindReportData(label, spans));
+  if (json) {
+    nlohmann::ordered_json j;
+    j["label"] = label;
+    j["fields"] = fields_hex;
+    j["report_data"] = hex;
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+  } else {
+    std::printf("%s\n", hex.c_str());
+  }
   return Code(ExitCode::kOk);
 }
 
@@ -574,8 +619,6 @@ int Main(int argc, char** argv) {
   CLI::App app{
       "tdx-attest: show, verify (Intel DCAP, offline) and judge (measurement policy) TDX "
       "quotes; get a quote inside a TD"};
-  app.set_version_flag(
-      "--version", std::string("tdx-attest ") + TDX_VERSION + " (git " + TDX_GIT_REVISION + ")");
   app.footer(kExitCodesHelp);
   app.require_subcommand(1);
   bool json = false;
@@ -668,10 +711,10 @@ int Main(int argc, char** argv) {
   if (show->parsed()) return RunShow(show_path, json);
   if (verify->parsed()) return RunVerify(va, json);
   if (check->parsed()) return RunCheck(ca, json);
-  if (merge->parsed()) return RunMergePolicies(merge_files, merge_out);
-  if (learn->parsed()) return RunPolicyFromQuote(la);
-  if (quote->parsed()) return RunQuote(qa);
-  if (rd->parsed()) return RunReportData(label, fields);
+  if (merge->parsed()) return RunMergePolicies(merge_files, merge_out, json);
+  if (learn->parsed()) return RunPolicyFromQuote(la, json);
+  if (quote->parsed()) return RunQuote(qa, json);
+  if (rd->parsed()) return RunReportData(label, fields, json);
   return Usage("no subcommand");
 }
 

@@ -69,12 +69,23 @@ tdxrt::Result<tdxrt::Bytes> TarOf(const std::string& path) {
   return tar;
 }
 
-int RunExtract(const std::string& archive, const std::string& member, const std::string& out) {
+int RunExtract(const std::string& archive, const std::string& member, const std::string& out,
+               bool json) {
   auto tar = TarOf(archive);
   if (!tar.ok()) return Fail(tar.status().message());
   auto data = tdximage::ReadTarMember(*tar, member);
   if (!data.ok()) return Fail(archive + ": " + data.status().message());
   if (auto s = tdxrt::WriteFileAtomic(out, *data, 0644); !s.ok()) return Fail(s.message());
+  if (json) {
+    nlohmann::ordered_json j;
+    j["archive"] = archive;
+    j["member"] = member;
+    j["out"] = out;
+    j["size"] = data->size();
+    j["sha256"] = tdxrt::ToHex(tdxrt::Sha256(*data));
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+    return static_cast<int>(ExitCode::kOk);
+  }
   std::printf("%s  %s (%zu bytes from %s)\n", tdxrt::ToHex(tdxrt::Sha256(*data)).c_str(),
               out.c_str(), data->size(), archive.c_str());
   return static_cast<int>(ExitCode::kOk);
@@ -195,6 +206,14 @@ int RunLock(const std::string& recipe_file, const Common& c) {
   const std::string path = LockPathFor(recipe_file);
   if (auto st = tdxrt::WriteFileAtomic(path, SerializeLock(lock)); !st.ok())
     return Fail(st.message());
+  if (c.json) {
+    nlohmann::ordered_json j;
+    j["lock"] = path;
+    j["recipe"] = lock.recipe;
+    j["sources_pinned"] = lock.sources.size();
+    j["inputs"] = inputs;
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+  }
   if (!c.quiet)
     std::fprintf(
         stderr, "tdximage: wrote %s (%zu sources pinned%s)\n", path.c_str(), lock.sources.size(),
@@ -713,27 +732,48 @@ int RunCacheSeed(const std::string& dir, const Common& c) {
   Cache cache = MakeCache(c);
   auto r = cache.Seed(dir);
   if (!r.ok()) return Fail(r.status().message());
-  if (!c.quiet) {
+  if (c.json) {
+    nlohmann::ordered_json j;
+    j["cache"] = cache.dir().string();
+    j["from"] = dir;
+    j["imported"] = r->imported;
+    j["already_present"] = r->already;
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+  } else if (!c.quiet) {
     std::fprintf(stderr, "tdximage: seeded %s from %s: %d imported, %d already present\n",
                  cache.dir().c_str(), dir.c_str(), r->imported, r->already);
   }
   return static_cast<int>(ExitCode::kOk);
 }
 
-int RunList(const std::string& archive) {
+int RunList(const std::string& archive, bool json) {
   auto tar = TarOf(archive);
   if (!tar.ok()) return Fail(tar.status().message());
   auto entries = tdximage::ListTar(*tar);
   if (!entries.ok()) return Fail(archive + ": " + entries.status().message());
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& e : *entries) {
     const char t = e.type == tdximage::EntryType::kDirectory  ? 'd'
                    : e.type == tdximage::EntryType::kSymlink  ? 'l'
                    : e.type == tdximage::EntryType::kHardlink ? 'h'
                    : e.type == tdximage::EntryType::kFile     ? '-'
                                                               : '?';
+    if (json) {
+      static const std::map<char, const char*> kTypes = {
+          {'d', "directory"}, {'l', "symlink"}, {'h', "hardlink"}, {'-', "file"}, {'?', "other"}};
+      nlohmann::ordered_json j;
+      j["path"] = e.path;
+      j["type"] = kTypes.at(t);
+      j["mode"] = e.mode;
+      j["size"] = e.size;
+      if (!e.link_target.empty()) j["target"] = e.link_target;
+      list.push_back(std::move(j));
+      continue;
+    }
     std::printf("%c%04o %12llu %s%s%s\n", t, e.mode, static_cast<unsigned long long>(e.size),
                 e.path.c_str(), e.link_target.empty() ? "" : " -> ", e.link_target.c_str());
   }
+  if (json) std::printf("%s\n", tdxrt::DumpJson(list).c_str());
   return static_cast<int>(ExitCode::kOk);
 }
 
@@ -741,8 +781,6 @@ int RunList(const std::string& archive) {
 
 int Main(int argc, char** argv) {
   CLI::App app{"tdximage: build, measure and verify reproducible TDX guest images"};
-  app.set_version_flag("--version",
-                       std::string("tdximage ") + TDX_VERSION + " (git " + TDX_GIT_REVISION + ")");
   app.footer(kExitCodesHelp);
   app.require_subcommand(1);
 
@@ -878,11 +916,17 @@ int Main(int argc, char** argv) {
   if (verify->parsed()) return RunVerify(verify_recipe, vo, common);
   if (inspect->parsed()) return RunInspect(inspect_artifact, common);
   if (cache_dir_cmd->parsed()) {
+    if (common.json) {
+      nlohmann::ordered_json j;
+      j["cache"] = MakeCache(common).dir().string();
+      std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+      return 0;
+    }
     std::printf("%s\n", MakeCache(common).dir().c_str());
     return 0;
   }
-  if (extract->parsed()) return RunExtract(archive, member, out);
-  if (list->parsed()) return RunList(list_archive);
+  if (extract->parsed()) return RunExtract(archive, member, out, common.json);
+  if (list->parsed()) return RunList(list_archive, common.json);
   if (capture->parsed()) return RunCaptureAcpi(capture_recipe, co, common);
   return static_cast<int>(ExitCode::kUsage);
 }

@@ -5,9 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "tdxrt/hex.h"
+#include "tdxrt/json.h"
 #include "zipnet/node/common.h"
 #include "zipnet/node/node.h"
 
@@ -114,6 +116,42 @@ std::string DescribeAbort(const AbortRecord& record, std::size_t committee_size)
          " aborted: " + std::string(AbortReasonName(record.reason)) + " (" + record.detail +
          "), signed by " + std::to_string(record.signatures.size()) + "/" +
          std::to_string(committee_size) + " servers";
+}
+
+std::string DescribeRecordJson(const BroadcastRecord& record, const Hash& instance_id,
+                               const RoundParams& params) {
+  nlohmann::ordered_json j;
+  j["round"] = record.round;
+  j["event"] = "finalized";
+  j["participants"] = record.participants;
+  j["signatures"] = record.signatures.size();
+  j["slots"] = nlohmann::ordered_json::array();
+  for (std::uint32_t slot = 0; slot < params.num_slots; ++slot) {
+    const SlotState state = InspectSlot(record.output, instance_id, record.round, slot, params);
+    if (state == SlotState::kEmpty) continue;
+    nlohmann::ordered_json s;
+    s["slot"] = slot;
+    s["state"] = state == SlotState::kValid ? "valid" : "garbled";
+    if (state == SlotState::kValid) {
+      auto m = ReadSlot(record.output, instance_id, record.round, slot, params);
+      const Bytes message = m ? *m : Bytes{};
+      s["message"] = std::string(message.begin(), message.end());  // DumpJson replaces bad UTF-8
+      s["message_hex"] = tdxrt::ToHex(message);
+    }
+    j["slots"].push_back(std::move(s));
+  }
+  return tdxrt::DumpJson(j, -1);
+}
+
+std::string DescribeAbortJson(const AbortRecord& record, std::size_t committee_size) {
+  nlohmann::ordered_json j;
+  j["round"] = record.round;
+  j["event"] = "aborted";
+  j["reason"] = std::string(AbortReasonName(record.reason));
+  j["detail"] = record.detail;
+  j["signatures"] = record.signatures.size();
+  j["committee"] = committee_size;
+  return tdxrt::DumpJson(j, -1);
 }
 
 // --- client -------------------------------------------------------------------------------------
@@ -636,7 +674,15 @@ struct Watcher::State {
       if (greeted.count(c)) return Status::Corrupt("a second Hello");
       return ExpectHelloOffLoop(*workers, body, config.common, c, NodeRole::kServer, *log, nullptr,
                                 [this, c](Hello, Status verdict, std::optional<Refusal> refusal) {
-                                  if (refusal) {
+                                  if (refusal && config.json) {
+                                    nlohmann::ordered_json j;
+                                    j["event"] = "refused_server";
+                                    j["peer"] = tdxrt::ToHex(c->peer());
+                                    j["address"] = c->remote();
+                                    j["reason"] = refusal->reason;
+                                    j["detail"] = refusal->detail;
+                                    config.print(tdxrt::DumpJson(j, -1));
+                                  } else if (refusal) {
                                     // What the watcher is for: showing who is refused and why.
                                     config.print("refused server " + tdxrt::ToHex(c->peer()) +
                                                  " (" + c->remote() + "): attestation (" +
@@ -670,8 +716,12 @@ struct Watcher::State {
         if (!committee || (last && rec.round <= *last)) return Status::Ok();
         TDX_TRY(VerifyRecord(rec, *committee, instance_id, config.common.params));
         last = rec.round;
-        for (const auto& line : DescribeRecord(rec, instance_id, config.common.params)) {
-          config.print(line);
+        if (config.json) {
+          config.print(DescribeRecordJson(rec, instance_id, config.common.params));
+        } else {
+          for (const auto& line : DescribeRecord(rec, instance_id, config.common.params)) {
+            config.print(line);
+          }
         }
         Count();
         return Status::Ok();
@@ -681,7 +731,8 @@ struct Watcher::State {
         if (!committee || (last && a.round <= *last)) return Status::Ok();
         TDX_TRY(VerifyAbort(a, *committee, instance_id));
         last = a.round;
-        config.print(DescribeAbort(a, committee->servers.size()));
+        config.print(config.json ? DescribeAbortJson(a, committee->servers.size())
+                                 : DescribeAbort(a, committee->servers.size()));
         Count();
         return Status::Ok();
       }

@@ -25,6 +25,7 @@ struct CommonFlags {
   unsigned idle_timeout_ms = 60000, hello_timeout_ms = 10000;
   std::size_t max_connections = 0, max_connections_per_address = 256;
   bool print_settings = false;  // handled by PrintSettings before parsing
+  bool json = false;            // --show-identity, --configure and --watch print JSON
 };
 
 inline void AddCommonFlags(CLI::App& app, CommonFlags& f) {
@@ -55,6 +56,9 @@ inline void AddCommonFlags(CLI::App& app, CommonFlags& f) {
       ->envname("ZIPNET_HELLO_TIMEOUT_MS")
       ->check(CLI::Range(100u, 600000u))
       ->capture_default_str();
+  app.add_flag("--json", f.json,
+               "Print the result as JSON: --show-identity, --configure, and --watch (one object "
+               "per line)");
   app.add_flag("--settings", f.print_settings,
                "Print which ZIPNET_* settings the host may set at launch and which must be "
                "measured (the declaration tdximage reads from this binary), and exit");

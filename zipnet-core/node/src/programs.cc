@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "attest_setup.h"
@@ -20,6 +21,7 @@
 #include "tdxrt/dcap.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
+#include "tdxrt/json.h"
 #include "tdxrt/policy.h"
 #include "tdxrt/provider.h"
 #include "tdxrt/text.h"
@@ -65,6 +67,25 @@ void RestartWithCommittee(char** argv, const std::vector<PeerAddress>& committee
 }
 
 }  // namespace
+
+// --show-identity: "peer=... ed25519=... [x25519=...]", or with --json {"peer", "ed25519",
+// "x25519"}.
+void PrintIdentity(bool json, const NodeIdentity& id, bool with_x25519) {
+  const std::string peer = tdxrt::ToHex(PeerIdOf(id.ed25519.public_key));
+  const std::string ed = tdxrt::ToHex(id.ed25519.public_key);
+  const std::string x = tdxrt::ToHex(id.x25519.public_key);
+  if (json) {
+    nlohmann::ordered_json j;
+    j["peer"] = peer;
+    j["ed25519"] = ed;
+    if (with_x25519) j["x25519"] = x;
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+  } else if (with_x25519) {
+    std::printf("peer=%s ed25519=%s x25519=%s\n", peer.c_str(), ed.c_str(), x.c_str());
+  } else {
+    std::printf("peer=%s ed25519=%s\n", peer.c_str(), ed.c_str());
+  }
+}
 
 int ConfigureServer(const std::string& tool, const CommonFlags& flags, const AttestFlags& attest,
                     const std::string& operator_identity, const std::string& target,
@@ -196,9 +217,7 @@ int ServerMain(int argc, char** argv, const char* settings) {
   auto id = LoadOrCreateIdentity(identity, &created);
   if (!Check(tool, id, "identity")) return 1;
   if (show_identity) {
-    std::printf(
-        "peer=%s ed25519=%s x25519=%s\n", tdxrt::ToHex(PeerIdOf(id->ed25519.public_key)).c_str(),
-        tdxrt::ToHex(id->ed25519.public_key).c_str(), tdxrt::ToHex(id->x25519.public_key).c_str());
+    PrintIdentity(common_flags.json, *id, true);
     return 0;
   }
   // Without a committee list, a server with an operator waits for the operator's (which
@@ -327,7 +346,15 @@ int ConfigureServer(const std::string& tool, const CommonFlags& flags, const Att
                        target.c_str(), tdxrt::EscapeText(r->detail).c_str());
           rc = 3;
         } else {
-          std::printf("%s: %s\n", target.c_str(), tdxrt::EscapeText(r->detail).c_str());
+          if (flags.json) {
+            nlohmann::ordered_json j;
+            j["server"] = target;
+            j["accepted"] = true;
+            j["detail"] = r->detail;
+            std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+          } else {
+            std::printf("%s: %s\n", target.c_str(), tdxrt::EscapeText(r->detail).c_str());
+          }
           rc = 0;
         }
         loop.Stop();
@@ -384,8 +411,7 @@ int AggregatorMain(int argc, char** argv, const char* settings) {
   auto id = LoadOrCreateIdentity(identity, &created);
   if (!Check(tool, id, "identity")) return 1;
   if (show_identity) {
-    std::printf("peer=%s ed25519=%s\n", tdxrt::ToHex(PeerIdOf(id->ed25519.public_key)).c_str(),
-                tdxrt::ToHex(id->ed25519.public_key).c_str());
+    PrintIdentity(common_flags.json, *id, false);
     return 0;
   }
   if (bootstrap.empty() == parent.empty()) {
@@ -556,6 +582,7 @@ int ClientMain(int argc, char** argv, const char* settings) {
     wc.identity = Ed25519Generate(rng);
     wc.connect_timeout = timeout;
     wc.max_rounds = max_rounds;
+    wc.json = common_flags.json;
     wc.print = [](const std::string& line) {
       std::printf("%s\n", line.c_str());
       std::fflush(stdout);

@@ -200,6 +200,7 @@ struct WatcherConfig {
   std::uint64_t max_rounds = 0;  // exit after this many records or aborts; 0 = never
   std::function<void(const std::string& line)> print;
   std::function<void(const ClientExit&)> on_exit;
+  bool json = false;  // print one JSON object per record, abort or refusal (docs/zipnet.md)
 };
 
 class Watcher {
@@ -219,5 +220,12 @@ class Watcher {
 std::vector<std::string> DescribeRecord(const BroadcastRecord& record, const Hash& instance_id,
                                         const RoundParams& params);
 std::string DescribeAbort(const AbortRecord& record, std::size_t committee_size);
+// The same as one-line JSON objects: {"round", "event": "finalized", "participants",
+// "signatures", "slots": [{"slot", "state": "valid"|"garbled", "message" (UTF-8, invalid bytes
+// replaced), "message_hex"}]} and {"round", "event": "aborted", "reason", "detail",
+// "signatures", "committee"}.
+std::string DescribeRecordJson(const BroadcastRecord& record, const Hash& instance_id,
+                               const RoundParams& params);
+std::string DescribeAbortJson(const AbortRecord& record, std::size_t committee_size);
 
 }  // namespace zipnet::node
