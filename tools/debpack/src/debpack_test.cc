@@ -287,6 +287,23 @@ TEST_CASE("shlibs: a library on no path, and one no package owns, are named") {
   deps = debpack::ComputeShlibsDepends({*bin}, empty_root);
   REQUIRE_MESSAGE(deps.ok(), deps.status().message());
   CHECK(deps->starts_with("libc6 (>= 2."));
+  // A symbols file that does not parse is named with its line.
+  const fs::path symbols = *tmp / "var/lib/dpkg/info/libc6:amd64.symbols";
+  std::ofstream(symbols) << "libc.so.6 libc6 #MINVER#\n memcpy@GLIBC_2.14\n";
+  CHECK(debpack::ComputeShlibsDepends({*bin}, empty_root).status().message() ==
+        symbols.string() + ":2: no minimal version");
+  std::ofstream(symbols) << "libc.so.6 libc6 #MINVER#\n memcpy@GLIBC_2.14 2.14 3\n";
+  CHECK(debpack::ComputeShlibsDepends({*bin}, empty_root).status().message() ==
+        symbols.string() + ":2: dependency 3 is not declared for libc.so.6");
+  std::ofstream(symbols) << " memcpy@GLIBC_2.14 2.14\n";
+  CHECK(debpack::ComputeShlibsDepends({*bin}, empty_root).status().message() ==
+        symbols.string() + ":1: a symbol before any library line");
+  // No symbols file: the shlibs entry, as written there.
+  fs::remove(symbols);
+  std::ofstream(*tmp / "var/lib/dpkg/info/libc6:amd64.shlibs") << "libc 6 libc6 (>= 2.36)\n";
+  deps = debpack::ComputeShlibsDepends({*bin}, empty_root);
+  REQUIRE_MESSAGE(deps.ok(), deps.status().message());
+  CHECK(*deps == "libc6 (>= 2.36)");
   fs::remove_all(*tmp);
 }
 
