@@ -9,17 +9,8 @@
 # Needs: root (chroot, namespaces), mmdebstrap, the Debian archive (apt sources of this machine).
 # Env: TDXIMAGE (this build's), SRC (the repository), TDXIMAGE_CACHE (the shared test cache).
 set -o pipefail
-[ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (chroot and namespaces)"; exit 77; }
-command -v mmdebstrap >/dev/null || { echo "skipped: mmdebstrap is not installed (scripts/setup)"; exit 77; }
 source "$SRC/tests/cli/lib/debian_root.sh"
-archive=$(debian_archive)
-[ -n "$archive" ] || { echo "skipped: no Debian archive in this machine's apt sources"; exit 77; }
-
-# Outside the case's scratch directory: the Debian 13 root is large and is removed at exit.
-work=$(mktemp -d /var/tmp/two-machines.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-t0=$SECONDS
-step() { echo "== $* ($((SECONDS - t0)) s)" >&2; }
+needs_debian_root two-machines
 
 step "the repository as a git tree of its own (tracked files as they are in the work tree)"
 mkdir "$work/repo"

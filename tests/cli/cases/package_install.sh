@@ -6,16 +6,9 @@
 # build's tdximage. Needs: root (namespaces), mmdebstrap, the Debian archive.
 # Env: BUILD_DIR, DEBPACK, SRC, TDXIMAGE, MRTD_CALC, TDXIMAGE_CACHE, RECIPES.
 set -o pipefail
-[ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (mmdebstrap, namespaces)"; exit 77; }
-command -v mmdebstrap >/dev/null || { echo "skipped: mmdebstrap is not installed (scripts/setup)"; exit 77; }
 source "$SRC/tests/cli/lib/debian_root.sh"
 source "$SRC/tests/cli/lib/packages.sh"
-archive=$(debian_archive)
-[ -n "$archive" ] || { echo "skipped: no Debian archive in this machine's apt sources"; exit 77; }
-work=$(mktemp -d /var/tmp/package-install.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-t0=$SECONDS
-step() { echo "== $* ($((SECONDS - t0)) s)" >&2; }
+needs_debian_root package-install
 
 step "the packages of this build"
 version=$(package_version)

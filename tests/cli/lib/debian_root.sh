@@ -1,6 +1,21 @@
 # Helpers for cases that make a Debian root with mmdebstrap and run programs inside it, as on a
 # machine of its own (source this file).
 #
+# needs_debian_root PREFIX: what every such case needs first. Skips the case (exit 77, saying
+# why) unless it runs as root with mmdebstrap and this machine's apt sources name a Debian
+# archive (set in $archive); makes $work, a directory under /var/tmp (roots are large, not in
+# the case's scratch directory) removed at exit; step() prints progress with the seconds since.
+needs_debian_root() {
+  [ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (mmdebstrap, chroot and namespaces)"; exit 77; }
+  command -v mmdebstrap >/dev/null || { echo "skipped: mmdebstrap is not installed (scripts/setup)"; exit 77; }
+  archive=$(debian_archive)
+  [ -n "$archive" ] || { echo "skipped: no Debian archive in this machine's apt sources"; exit 77; }
+  work=$(mktemp -d "/var/tmp/$1.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  t0=$SECONDS
+}
+step() { echo "== $* ($((SECONDS - t0)) s)" >&2; }
+
 # debian_archive: the Debian archive URI of this machine's apt sources (deb822 or one-line).
 debian_archive() {
   local archive

@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "tdximage/archive.h"
 #include "tdximage/deflate.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
@@ -221,13 +222,7 @@ class Writer {
       archive_write_set_format_ar_bsd(a);
     }
     archive_write_set_bytes_in_last_block(a, 1);
-    auto write = +[](archive*, void* self, const void* buf, size_t n) -> la_ssize_t {
-      auto* o = static_cast<Bytes*>(self);
-      o->insert(o->end(), static_cast<const std::uint8_t*>(buf),
-                static_cast<const std::uint8_t*>(buf) + n);
-      return static_cast<la_ssize_t>(n);
-    };
-    if (archive_write_open(a, w.out_.get(), nullptr, write, nullptr) != ARCHIVE_OK) {
+    if (tdximage::OpenArchiveToBytes(a, w.out_.get()) != ARCHIVE_OK) {
       return w.Fail("open");
     }
     return w;

@@ -13,6 +13,16 @@
 
 namespace tdximage {
 
+int OpenArchiveToBytes(archive* a, tdxrt::Bytes* out) {
+  auto write = +[](archive*, void* self, const void* buf, size_t n) -> la_ssize_t {
+    auto* o = static_cast<tdxrt::Bytes*>(self);
+    o->insert(o->end(), static_cast<const std::uint8_t*>(buf),
+              static_cast<const std::uint8_t*>(buf) + n);
+    return static_cast<la_ssize_t>(n);
+  };
+  return archive_write_open(a, out, nullptr, write, nullptr);
+}
+
 using tdxrt::Bytes;
 using tdxrt::ByteSpan;
 using tdxrt::Result;

@@ -93,13 +93,7 @@ Result<Bytes> Payload(const LauncherSpec& s) {
   archive_write_set_filter_option(a.get(), "gzip", "compression-level", "9");
   archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
   archive_write_set_bytes_in_last_block(a.get(), 1);
-  auto write = +[](archive*, void* self, const void* buf, size_t n) -> la_ssize_t {
-    auto* o = static_cast<Bytes*>(self);
-    o->insert(o->end(), static_cast<const std::uint8_t*>(buf),
-              static_cast<const std::uint8_t*>(buf) + n);
-    return static_cast<la_ssize_t>(n);
-  };
-  if (archive_write_open(a.get(), &out, nullptr, write, nullptr) != ARCHIVE_OK) return fail("open");
+  if (OpenArchiveToBytes(a.get(), &out) != ARCHIVE_OK) return fail("open");
   std::vector<LauncherFile> sorted = s.files;
   std::sort(sorted.begin(), sorted.end(),
             [](const auto& x, const auto& y) { return x.name < y.name; });

@@ -19,7 +19,14 @@
 #include "tdxrt/bytes.h"
 #include "tdxrt/status.h"
 
+struct archive;
+
 namespace tdximage {
+
+// Writing: opens libarchive writer `a` (its format and filters set) so that every byte it writes
+// is appended to `*out`; libarchive's return code. For archives built in memory (the launcher's
+// payload, Debian packages).
+int OpenArchiveToBytes(archive* a, tdxrt::Bytes* out);
 
 enum class EntryType { kFile, kDirectory, kSymlink, kHardlink, kOther };
 
