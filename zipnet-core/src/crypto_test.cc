@@ -117,7 +117,7 @@ TEST_CASE("KAT: instance id, params hash, tag, client id, peer id") {
         "cf9b46bd25bf5f0595bbe24655141438e7a100b");
 }
 
-TEST_CASE("ratchet: erased epochs cannot be regenerated; absence catches up") {
+TEST_CASE("ratchet: erased epochs cannot be regenerated, absence catches up") {
   DeterministicRng rng(7);
   const Secret32 s(rng.Array<32>());
   Hash cid{};

@@ -41,7 +41,7 @@ void RunUntilQuiet(Simulation& s, int max) {
   }
 }
 
-TEST_CASE("delivery: one talker, many cover clients; 240 bytes fit, 241 do not") {
+TEST_CASE("delivery: one talker, many cover clients, 240 bytes fit, 241 do not") {
   auto s = Make({.seed = 11, .servers = 3, .clients = 10});
   const RoundParams& p = s->config().params;
   const std::string m240(240, 'z');

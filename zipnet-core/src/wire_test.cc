@@ -66,7 +66,7 @@ void RoundTrip(const T& m, D decode) {
   CHECK(t.status().message().find("1 trailing bytes at offset") != std::string::npos);
 }
 
-TEST_CASE("every message round-trips; truncations and trailing bytes are rejected") {
+TEST_CASE("every message round-trips, truncations and trailing bytes are rejected") {
   ClientBundle b;
   b.instance_id.fill(1);
   b.ed25519.fill(2);

@@ -110,7 +110,7 @@ TEST_CASE("appraisal rules one at a time") {
           "#VE on EPT violations into the TD");
 }
 
-TEST_CASE("appraisal: OutOfDate within and past a grace period; advisories refused or allowed") {
+TEST_CASE("appraisal: OutOfDate within and past a grace period, advisories refused or allowed") {
   testing::QuoteBuilder b;
   b.pce_svn = 5;  // matches the OutOfDate level of 2018-01-04 (INTEL-SA-00106, -00115)
   // Without a grace, the set's default [UpToDate] refuses it.
@@ -175,7 +175,7 @@ TEST_CASE("merging policies requires the same rules") {
 namespace tdxrt {
 namespace {
 
-TEST_CASE("runtime events: the log must replay to RTMR3; sets pin event digests") {
+TEST_CASE("runtime events: the log must replay to RTMR3, sets pin event digests") {
   testing::QuoteBuilder b;
   const std::vector<RuntimeEvent> log = {{"config-digest", {1, 2, 3}}, {"key-hash", {4}}};
   b.quote.report.rtmr[3] = ReplayRtmr3(log);

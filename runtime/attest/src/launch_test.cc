@@ -65,7 +65,7 @@ TEST_CASE("launch record corruptions are named by line") {
   }
 }
 
-TEST_CASE("a log has exactly one launch record; the environment gives the host's settings") {
+TEST_CASE("a log has exactly one launch record, the environment gives the host's settings") {
   const RuntimeEvent launch = LaunchEvent({"p", false, {}}).value();
   const RuntimeEvent other{"app", {1}};
   CHECK(FindLaunchRecord({other}).status().message() ==

@@ -49,7 +49,7 @@ struct Dev {
   Quote quote = ParseQuote(pki.MakeQuote(DevPki::DefaultReport())).value();
 };
 
-TEST_CASE("PCS bodies: the signed member is cut out byte for byte; malformed bodies named") {
+TEST_CASE("PCS bodies: the signed member is cut out byte for byte, malformed bodies named") {
   const std::string inner = "{\"id\":\"TDX\",  \"x\":[1,{\"y\":\"}\\\"\"}]}";
   std::array<std::uint8_t, 64> sig{};
   sig.fill(0xab);
@@ -280,7 +280,7 @@ TEST_CASE("the cache's directory survives a restart while the PCCS is down") {
   CHECK(std::holds_alternative<Verdict>(a->verifier->Verify(dev.quote, now)));
 }
 
-TEST_CASE("HTTPS with a pinned CA file; the system store does not know a private CA") {
+TEST_CASE("HTTPS with a pinned CA file, the system store does not know a private CA") {
   Dev dev;
   TempDir dir;
   Put(dir.path / "dev.json", dev.pki.MakeCollateral(kT0));
@@ -315,7 +315,7 @@ TEST_CASE("HTTPS with a pinned CA file; the system store does not know a private
   CHECK(refused.status().message().find("(after 1 attempt)") != std::string::npos);
 }
 
-TEST_CASE("a program's verifier source: one collateral (file or inline), or a PCCS; never both") {
+TEST_CASE("a program's verifier source: one collateral (file or inline), or a PCCS, never both") {
   Dev dev;
   TempDir dir;
   const Collateral c = dev.pki.MakeCollateral(kT0);

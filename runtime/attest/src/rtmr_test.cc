@@ -90,7 +90,7 @@ TEST_CASE("Rtmr3Device extends through the sysfs interface and keeps a replayabl
   CHECK(*dev.Read() == *second);
 }
 
-TEST_CASE("Rtmr3Device names a concurrent extender; says why when the interface is absent") {
+TEST_CASE("Rtmr3Device names a concurrent extender, says why when the interface is absent") {
   TempDir t;
   FakeRtmr fake(t.path / "measurements");
   fake.rogue = true;

@@ -186,7 +186,7 @@ TEST_CASE("acpi capture file: round trip, and every corruption named by its fiel
   CHECK(CaptureError(nlohmann::ordered_json::array()) == "cap.json: (top level): is not an object");
 }
 
-TEST_CASE("rtmr0: known once the TD HOB and the ACPI tables are; diagnose compares the value") {
+TEST_CASE("rtmr0: known once the TD HOB and the ACPI tables are, diagnose compares the value") {
   const Bytes fw = Firmware();
   auto md = mrtd::ParseTdvf(fw);
   REQUIRE(md.ok());

@@ -137,7 +137,7 @@ TEST_CASE("not a bzImage, no PE header, impossible setup size") {
   CHECK_FALSE(mrtd::ParseBzImage(Bytes(0x100, 0)).ok());
 }
 
-TEST_CASE("RTMR1: event list per layout; memory matters only with a patched header and an initrd") {
+TEST_CASE("RTMR1: event list per layout, memory matters only with a patched header and an initrd") {
   auto pe = BuildPe(BzSpec());
   mrtd::Rtmr1Inputs in;
   in.kernel = pe.image;

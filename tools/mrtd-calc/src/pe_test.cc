@@ -59,7 +59,7 @@ TEST_CASE(
   CHECK(mrtd::AuthenticodeSha384(c).value() != *got);
 }
 
-TEST_CASE("the certificate table is excluded from trailing data; PE32 offsets work") {
+TEST_CASE("the certificate table is excluded from trailing data, PE32 offsets work") {
   PeSpec s = TwoSections();
   s.pe32_plus = false;
   s.cert_offset = 0x2600;

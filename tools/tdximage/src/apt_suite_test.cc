@@ -72,7 +72,7 @@ TEST_CASE("the machine's Debian archives from one-line and deb822 sources") {
         "http://mirror.example/debian-security trixie-security main\n");
 }
 
-TEST_CASE("AptSuiteRunner: apt-get gets the suite's options; a missing version refreshes once") {
+TEST_CASE("AptSuiteRunner: apt-get gets the suite's options, a missing version refreshes once") {
   AptSuite suite;
   suite.suite = "trixie";
   auto dir = tdxrt::MakeTempDir("apt-suite-test-");  // where the update's lock file goes

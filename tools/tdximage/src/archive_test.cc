@@ -150,7 +150,7 @@ std::uint64_t PeakRss() {
 }
 }  // namespace
 
-TEST_CASE("decompression bombs stop at the unpack limit; memory follows the bytes that arrive") {
+TEST_CASE("decompression bombs stop at the unpack limit, memory follows the bytes that arrive") {
   // Red-team finding 8: a 55 KB .tar.zst drove tdximage to 3.4 GB; an entry whose header claims
   // gigabytes was allocated in full before a byte of it arrived.
   CHECK(tdximage::UnpackLimit(1000) == 64ull << 20);

@@ -162,7 +162,7 @@ TEST_CASE("apt --print-uris lines: name, version with epoch, arch and pool path"
         "apt-get --print-uris: unexpected line 'http://x/pool/a_1_all.deb a_1_all.deb nine X'");
 }
 
-TEST_CASE("source digest: content, mode, symlinks and paths count; nothing else") {
+TEST_CASE("source digest: content, mode, symlinks and paths count, nothing else") {
   FileTree a;
   REQUIRE(a.AddFile("src/main.cc", tdxrt::Bytes{'x'}, 0644, "one").ok());
   REQUIRE(a.AddSymlink("src/link", "main.cc", "one").ok());

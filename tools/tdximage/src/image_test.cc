@@ -149,7 +149,7 @@ std::string Mi(const std::string& name, const std::string& depends) {
 
 }  // namespace
 
-TEST_CASE("file sources read only regular, visible files of the recipe's tree; inputs are named") {
+TEST_CASE("file sources read only regular, visible files of the recipe's tree, inputs are named") {
   // Red-team finding 9: `file:` read /etc/shadow, ../ paths and /proc/self/environ (a CI token
   // reached an image), and /dev/zero read 4 GiB.
   TempDir d;
@@ -227,7 +227,7 @@ TEST_CASE("file sources read only regular, visible files of the recipe's tree; i
         std::string::npos);
 }
 
-TEST_CASE("cache: only verified content enters; corrupted entries are removed and named") {
+TEST_CASE("cache: only verified content enters, corrupted entries are removed and named") {
   TempDir d;
   Cache c(d.path);
   const Bytes data = BytesOf("hello cache");
@@ -402,7 +402,7 @@ TEST_CASE("--archive: pinned packages by pool path, checked against the lock, ba
 }
 
 TEST_CASE(
-    "tree: extraction refuses device nodes and escaping links; parents implied; hard links "
+    "tree: extraction refuses device nodes and escaping links, parents implied, hard links "
     "copied") {
   FileTree t;
   REQUIRE(t.AddTar(MakeTar({{"./etc/a.conf", "A"},
@@ -441,7 +441,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "initramfs: same tree, same bytes, whatever the insertion order; round trip; normalised "
+    "initramfs: same tree, same bytes, whatever the insertion order, round trip, normalised "
     "modes") {
   auto build = [](bool reversed, Compression c) {
     std::vector<std::pair<std::string, std::string>> files = {
@@ -491,7 +491,7 @@ TEST_CASE(
   CHECK(*tdxrt::LoadLe<std::uint32_t>(zst, 0) == 0xfd2fb528u);
 }
 
-TEST_CASE("ELF: this test binary's interpreter and libraries; corruption diagnosed") {
+TEST_CASE("ELF: this test binary's interpreter and libraries, corruption diagnosed") {
   auto self = tdxrt::ReadFile("/proc/self/exe");
   REQUIRE(self.ok());
   auto info = ReadElfDynamic(*self);
@@ -511,7 +511,7 @@ TEST_CASE("ELF: this test binary's interpreter and libraries; corruption diagnos
     (void)ReadElfDynamic(tdxrt::ByteSpan(self->data(), len));
 }
 
-TEST_CASE("closure on the host: the loader and libc come along; missing libraries are named") {
+TEST_CASE("closure on the host: the loader and libc come along, missing libraries are named") {
   auto host = MakeHostRootView();
   auto exe = fs::read_symlink("/proc/self/exe").string();
   auto libs = ElfClosure(*host, exe);

@@ -153,7 +153,7 @@ TEST_CASE("the judge: binding, launch record, verification and policy, each refu
         "'0:1', not '0:2'");
 }
 
-TEST_CASE("both ends of a TLS session derive the same binding; another session another one") {
+TEST_CASE("both ends of a TLS session derive the same binding, another session another one") {
   Loop loop;
   const TlsPair tls = MakeTlsPair(21);
   std::vector<ConnectionPtr> accepted, dialed;
@@ -202,7 +202,7 @@ double Refusals(prometheus::Registry& r, const std::string& role, const std::str
 
 TEST_CASE(
     "a deployment with simulated TDX on every link: the admitted client's message is "
-    "delivered; another image, a replayed quote and a server of other settings are refused") {
+    "delivered, another image, a replayed quote and a server of other settings are refused") {
   DevWorld w;
   Loop loop;
   SystemRng rng;
@@ -318,7 +318,7 @@ TEST_CASE(
   CHECK(servers[0]->stats().finalized >= 1);
 }
 
-TEST_CASE("the launch record goes into RTMR3 once per TD boot; another record there is refused") {
+TEST_CASE("the launch record goes into RTMR3 once per TD boot, another record there is refused") {
   tdx_test::TempDir t("zipnet-launch");
   tdxrt::FakeRtmr kernel(t.path / "measurements");
   tdxrt::Rtmr3Device::Options o;

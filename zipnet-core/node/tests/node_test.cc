@@ -258,7 +258,7 @@ TEST_CASE("TLS: a dialer accepts only the peer id it dialed") {
 }
 
 TEST_CASE(
-    "transport: a quiet link stays up on keep-alives; a silent or unidentified one is closed") {
+    "transport: a quiet link stays up on keep-alives, a silent or unidentified one is closed") {
   Loop loop;
   DeterministicRng rng(9);
   auto server_tls = TlsIdentity::Create(Ed25519Generate(rng));
@@ -348,7 +348,7 @@ TEST_CASE("transport: before its Hello a peer may send only small frames") {
 }
 
 TEST_CASE(
-    "transport: a paused link reads nothing more until resumed; held frames follow the "
+    "transport: a paused link reads nothing more until resumed, held frames follow the "
     "released one") {
   Loop loop;
   const TlsPair tls = MakeTlsPair(11);
