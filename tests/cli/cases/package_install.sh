@@ -3,17 +3,23 @@
 # a machine of its own: every program's --version agrees with the package version,
 # `mrtd-calc measure` of Debian's OVMF equals this build's, and `tdximage build` of the
 # packaged tdx-hello recipe, offline from the tests' source cache, gives the same files as this
-# build's tdximage. Needs: root (namespaces), mmdebstrap, the Debian archive.
+# build's tdximage. lintian checks the packages first. Needs: root (namespaces), mmdebstrap,
+# lintian, the Debian archive.
 # Env: BUILD_DIR, DEBPACK, SRC, TDXIMAGE, MRTD_CALC, TDXIMAGE_CACHE, RECIPES.
 set -o pipefail
 source "$SRC/tests/cli/lib/debian_root.sh"
 source "$SRC/tests/cli/lib/packages.sh"
 needs_debian_root package-install
+command -v lintian >/dev/null || { echo "skipped: lintian is not installed (scripts/setup)"; exit 77; }
 
 step "the packages of this build"
 version=$(package_version)
 make_debs "$work/stage" "$work/debs" "$version"
 ls "$work/debs"
+# lintian, as Debian checks packages (the tests' binaries are not stripped; scripts/package's are).
+lintian --allow-root --tag-display-limit 0 --suppress-tags unstripped-binary-or-object \
+  "$work"/debs/*.deb
+echo "lintian: nothing to report"
 
 step "a clean Debian 12 root with them installed ($archive bookworm)"
 root=$work/bookworm

@@ -6,11 +6,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <ctime>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "tdximage/archive.h"
-#include "tdximage/deflate.h"
 #include "tdxrt/file.h"
 #include "tdxrt/hex.h"
 
@@ -68,19 +69,100 @@ Result<std::vector<Entry>> CollectTree(const fs::path& root) {
   return out;
 }
 
-// Manual pages compressed (gzip, stable encoder) and renamed *.gz, as dh_compress does.
-void CompressManPages(std::vector<Entry>& entries) {
-  for (Entry& e : entries) {
-    if (e.kind != Entry::Kind::kFile || !e.path.starts_with("usr/share/man/") ||
-        e.path.ends_with(".gz")) {
-      continue;
+struct ArchiveDeleter {
+  void operator()(archive* a) const { archive_write_free(a); }
+};
+struct EntryDeleter {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+
+// What `gzip -9n` writes, as dh_compress runs it: zlib at its maximum level through libarchive's
+// raw writer, no name, no time, and the header's XFL = 2 ("maximum compression") gzip -9 sets.
+Result<Bytes> Gzip9(tdxrt::ByteSpan data, const std::string& what) {
+  std::unique_ptr<archive, ArchiveDeleter> a(archive_write_new());
+  Bytes out;
+  archive_write_set_format_raw(a.get());
+  archive_write_add_filter_gzip(a.get());
+  archive_write_set_filter_option(a.get(), "gzip", "compression-level", "9");
+  archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
+  archive_write_set_bytes_in_last_block(a.get(), 1);
+  std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
+  archive_entry_set_filetype(e.get(), AE_IFREG);
+  archive_entry_set_size(e.get(), static_cast<la_int64_t>(data.size()));
+  if (tdximage::OpenArchiveToBytes(a.get(), &out) != ARCHIVE_OK ||
+      archive_write_header(a.get(), e.get()) != ARCHIVE_OK ||
+      (!data.empty() && archive_write_data(a.get(), data.data(), data.size()) !=
+                            static_cast<la_ssize_t>(data.size())) ||
+      archive_write_close(a.get()) != ARCHIVE_OK || out.size() < 18) {
+    const char* err = archive_error_string(a.get());
+    return Status::IoError("gzip of " + what + (err != nullptr ? std::string(": ") + err : ""));
+  }
+  out[8] = 2;
+  return out;
+}
+
+// "Wed, 02 Dec 2026 00:00:00 +0000" (RFC 5322, as Debian changelogs date their entries).
+std::string ChangelogDate(std::int64_t epoch) {
+  const auto t = static_cast<std::time_t>(epoch);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+// A native package's changelog when the tree has none (dh_installchangelogs): one entry for
+// this version, dated by the epoch, signed by the maintainer.
+void AddChangelog(std::vector<Entry>& entries, const std::string& package,
+                  const std::string& version, const std::string& maintainer, std::int64_t epoch) {
+  const std::string dir = "usr/share/doc/" + package;
+  for (const Entry& e : entries) {
+    if (e.path.starts_with(dir + "/changelog")) return;
+  }
+  Entry e;
+  e.path = dir + "/changelog";
+  const std::string text = package + " (" + version +
+                           ") unstable; urgency=medium\n\n  * Built by " +
+                           "scripts/package from the commit its version names.\n\n -- " +
+                           maintainer + "  " + ChangelogDate(epoch) + "\n";
+  e.data = tdxrt::BytesOf(text);
+  entries.push_back(std::move(e));
+}
+
+// Every directory a file is in, as an entry of its own (dpkg and lintian expect them).
+void AddParentDirectories(std::vector<Entry>& entries) {
+  std::set<std::string> present;
+  for (const Entry& e : entries) present.insert(e.path);
+  std::vector<Entry> added;
+  for (const Entry& e : entries) {
+    for (std::size_t slash = e.path.find('/'); slash != std::string::npos;
+         slash = e.path.find('/', slash + 1)) {
+      const std::string dir = e.path.substr(0, slash);
+      if (!present.insert(dir).second) continue;
+      Entry d;
+      d.path = dir;
+      d.kind = Entry::Kind::kDir;
+      d.mode = 0755;
+      added.push_back(std::move(d));
     }
-    e.data = tdximage::StableGzip(e.data);
+  }
+  for (Entry& d : added) entries.push_back(std::move(d));
+}
+
+// Manual pages and changelogs compressed (gzip -9n) and renamed *.gz, as dh_compress does.
+Status CompressDocs(std::vector<Entry>& entries) {
+  for (Entry& e : entries) {
+    const bool man = e.path.starts_with("usr/share/man/");
+    const bool changelog =
+        e.path.starts_with("usr/share/doc/") && e.path.substr(e.path.rfind('/') + 1) == "changelog";
+    if (e.kind != Entry::Kind::kFile || (!man && !changelog) || e.path.ends_with(".gz")) continue;
+    TDX_ASSIGN_OR_RETURN(e.data, Gzip9(e.data, e.path));
     e.path += ".gz";
     e.mode = 0644;
   }
   std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return a.path < b.path; });
+  return Status::Ok();
 }
 
 struct Computed {
@@ -198,13 +280,6 @@ std::string Md5Sums(const std::vector<Entry>& entries) {
 }
 
 // ---- archives ----
-
-struct ArchiveDeleter {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
-struct EntryDeleter {
-  void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
 
 class Writer {
  public:
@@ -335,7 +410,17 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseControl(const std:
 
 Result<Deb> BuildDeb(const DebRequest& r) {
   TDX_ASSIGN_OR_RETURN(std::vector<Entry> entries, CollectTree(r.root));
-  CompressManPages(entries);
+  TDX_ASSIGN_OR_RETURN(const auto fields, ParseControl(r.control_template, r.template_name));
+  std::string package, maintainer;
+  for (const auto& [name, value] : fields) {
+    if (name == "Package") package = value;
+    if (name == "Maintainer") maintainer = value;
+  }
+  if (ValidPackageName(package) && !maintainer.empty()) {
+    AddChangelog(entries, package, r.version, maintainer, r.epoch);
+  }
+  AddParentDirectories(entries);
+  TDX_TRY(CompressDocs(entries));
   TDX_ASSIGN_OR_RETURN(const Computed computed, Compute(entries, r.shlibs));
   Deb deb;
   TDX_ASSIGN_OR_RETURN(deb.control, FillControl(r, computed, deb.package));

@@ -47,7 +47,7 @@ std::size_t SectionHeaderOf(const Bytes& e, std::uint32_t type) {
   return 0;
 }
 
-TEST_CASE("ELF imports: this test binary's versioned libc symbols; corruption diagnosed") {
+TEST_CASE("ELF imports: this test binary's versioned libc symbols, corruption diagnosed") {
   auto self = tdxrt::ReadFile("/proc/self/exe");
   REQUIRE(self.ok());
   auto imports = tdximage::ReadElfImports(*self);
@@ -183,7 +183,7 @@ std::vector<Member> ReadArchive(const Bytes& bytes, bool raw = false) {
   return out;
 }
 
-TEST_CASE("a package: same bytes from differently dated and permissioned trees; contents") {
+TEST_CASE("a package: same bytes from differently dated and permissioned trees, contents") {
   auto tmp = tdxrt::MakeTempDir("debpack-test-");
   REQUIRE(tmp.ok());
   const std::string control =
@@ -241,6 +241,21 @@ TEST_CASE("a package: same bytes from differently dated and permissioned trees; 
   REQUIRE(page.size() == 1);
   CHECK(page[0].data == tdxrt::BytesOf(".TH TOOL 1\n.SH NAME\ntool \\- x\n"));
   CHECK(by_name.count("./usr/bin/tool-alias") == 1);
+  // gzip -9n's header: no name, no time, XFL 2 (maximum compression).
+  const Bytes& gz = by_name["./usr/share/man/man1/tool.1.gz"]->data;
+  REQUIRE(gz.size() > 10);
+  CHECK(gz[3] == 0);
+  CHECK(*tdxrt::LoadLe<std::uint32_t>(gz, 4) == 0);
+  CHECK(gz[8] == 2);
+  // A native changelog for this version, in a directory of its own.
+  REQUIRE(by_name.count("./usr/share/doc/tool/changelog.gz") == 1);
+  CHECK(by_name.count("./usr/share/doc/tool/") == 1);
+  const auto changelog = ReadArchive(by_name["./usr/share/doc/tool/changelog.gz"]->data, true);
+  REQUIRE(changelog.size() == 1);
+  CHECK(std::string(changelog[0].data.begin(), changelog[0].data.end()) ==
+        "tool (1.0+git20261202.abc) unstable; urgency=medium\n\n  * Built by scripts/package "
+        "from the commit its version names.\n\n -- T <t@example.invalid>  Tue, 02 Dec 2025 "
+        "00:00:00 +0000\n");
 
   // The template may not set computed fields, and must name the package.
   r.control_template = control + "Version: 2\n";

@@ -1,17 +1,19 @@
 // A Debian binary package (deb(5)) built from a staged file tree, in-process and reproducibly:
-// what `dpkg-deb --build` does after dh_compress, dh_md5sums and dpkg-gencontrol, for the
-// packages scripts/package makes (docs/packaging.md).
+// what `dpkg-deb --build` does after dh_installchangelogs, dh_compress, dh_md5sums and
+// dpkg-gencontrol, for the packages scripts/package makes (docs/packaging.md).
 //
 //   - the tree's files in sorted order, owned by root:root, directories 0755, files 0755 when
 //     any execute bit is set else 0644, every mtime SOURCE_DATE_EPOCH;
-//   - manual pages (usr/share/man/**) gzip-compressed with the project's stable DEFLATE
-//     encoder (tdximage/deflate.h: the same bytes on every machine), renamed *.gz;
+//   - a native changelog (usr/share/doc/<package>/changelog: this version, dated by the epoch)
+//     unless the tree has one;
+//   - manual pages (usr/share/man/**) and changelogs compressed as `gzip -9n` does (zlib at
+//     level 9, no name or time: the same bytes with the same zlib), renamed *.gz;
 //   - control: the template's fields, Version, Architecture (from the ELF files' machine; "all"
 //     without any), Installed-Size (KiB as dpkg-gencontrol counts it) and ${shlibs:Depends}
 //     computed from the ELF files (shlibdeps.h); md5sums of every file;
 //   - data.tar.xz and control.tar.xz (GNU tar, "./" names, xz preset 6 unless told, one
-//     thread) in an ar
-//     archive after debian-binary "2.0\n", every member dated SOURCE_DATE_EPOCH.
+//     thread) in an ar archive after debian-binary "2.0\n", every member dated
+//     SOURCE_DATE_EPOCH.
 // Same tree, template, version and epoch: the same bytes.
 #pragma once
 
