@@ -86,6 +86,30 @@ std::string Quote(const Bytes& m) {
   return out + "\"";
 }
 
+struct SlotView {
+  std::uint32_t slot;
+  bool valid;     // else garbled (tag mismatch: a collision)
+  Bytes message;  // valid slots
+};
+
+// The record's slots that are not empty, each with its message when valid (what both the
+// watcher's text and its JSON show).
+std::vector<SlotView> NonEmptySlots(const BroadcastRecord& record, const Hash& instance_id,
+                                    const RoundParams& params) {
+  std::vector<SlotView> out;
+  for (std::uint32_t slot = 0; slot < params.num_slots; ++slot) {
+    const SlotState state = InspectSlot(record.output, instance_id, record.round, slot, params);
+    if (state == SlotState::kEmpty) continue;
+    SlotView v{slot, state == SlotState::kValid, {}};
+    if (v.valid) {
+      auto m = ReadSlot(record.output, instance_id, record.round, slot, params);
+      if (m) v.message = std::move(*m);
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> DescribeRecord(const BroadcastRecord& record, const Hash& instance_id,
@@ -94,19 +118,10 @@ std::vector<std::string> DescribeRecord(const BroadcastRecord& record, const Has
   lines.push_back("round " + std::to_string(record.round) +
                   " finalized: " + std::to_string(record.participants) + " participants, " +
                   std::to_string(record.signatures.size()) + " signatures");
-  for (std::uint32_t slot = 0; slot < params.num_slots; ++slot) {
-    switch (InspectSlot(record.output, instance_id, record.round, slot, params)) {
-      case SlotState::kEmpty:
-        break;
-      case SlotState::kValid: {
-        auto m = ReadSlot(record.output, instance_id, record.round, slot, params);
-        lines.push_back("  slot " + std::to_string(slot) + ": valid " + Quote(m ? *m : Bytes{}));
-        break;
-      }
-      case SlotState::kGarbled:
-        lines.push_back("  slot " + std::to_string(slot) + ": garbled (tag mismatch: collision)");
-        break;
-    }
+  for (const SlotView& v : NonEmptySlots(record, instance_id, params)) {
+    lines.push_back(
+        "  slot " + std::to_string(v.slot) +
+        (v.valid ? ": valid " + Quote(v.message) : ": garbled (tag mismatch: collision)"));
   }
   return lines;
 }
@@ -126,19 +141,16 @@ std::string DescribeRecordJson(const BroadcastRecord& record, const Hash& instan
   j["participants"] = record.participants;
   j["signatures"] = record.signatures.size();
   j["slots"] = nlohmann::ordered_json::array();
-  for (std::uint32_t slot = 0; slot < params.num_slots; ++slot) {
-    const SlotState state = InspectSlot(record.output, instance_id, record.round, slot, params);
-    if (state == SlotState::kEmpty) continue;
-    nlohmann::ordered_json s;
-    s["slot"] = slot;
-    s["state"] = state == SlotState::kValid ? "valid" : "garbled";
-    if (state == SlotState::kValid) {
-      auto m = ReadSlot(record.output, instance_id, record.round, slot, params);
-      const Bytes message = m ? *m : Bytes{};
-      s["message"] = std::string(message.begin(), message.end());  // DumpJson replaces bad UTF-8
-      s["message_hex"] = tdxrt::ToHex(message);
+  for (const SlotView& v : NonEmptySlots(record, instance_id, params)) {
+    nlohmann::ordered_json slot;
+    slot["slot"] = v.slot;
+    slot["state"] = v.valid ? "valid" : "garbled";
+    if (v.valid) {
+      // DumpJson replaces bytes that are not UTF-8.
+      slot["message"] = std::string(v.message.begin(), v.message.end());
+      slot["message_hex"] = tdxrt::ToHex(v.message);
     }
-    j["slots"].push_back(std::move(s));
+    j["slots"].push_back(std::move(slot));
   }
   return tdxrt::DumpJson(j, -1);
 }
@@ -419,9 +431,8 @@ struct ClientNode::State {
         agg_choices.push_back(PeerAddress{l.peer, *addr});
       }
     }
-    std::uint64_t spread = 0;
-    for (std::size_t i = 0; i < 8; ++i) spread = (spread << 8) | id[i];
-    agg_choice = static_cast<std::size_t>(spread % agg_choices.size());
+    // The leaf its id picks: the id's first 8 bytes, as the tables keyed by ids hash them.
+    agg_choice = PrefixHash{}(id) % agg_choices.size();
     DialAggregator();
     return Status::Ok();
   }
