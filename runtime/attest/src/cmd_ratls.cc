@@ -83,20 +83,21 @@ nlohmann::ordered_json PeerJson(const std::string& who, const tdxrt::RatlsPeer& 
   return j;
 }
 
-void PrintPeer(const std::string& who, const tdxrt::RatlsPeer& p, bool json) {
+// What a peer proved: --json prints PeerJson (with what the peer `says`, connect); the text
+// shows an admitted peer; a refusal goes to stderr either way.
+void PrintPeer(const std::string& who, const tdxrt::RatlsPeer& p, bool json,
+               const std::optional<std::string>& says = std::nullopt) {
   if (json) {
-    std::printf("%s\n", tdxrt::DumpJson(PeerJson(who, p)).c_str());
-    if (!p.admitted) {
-      std::fprintf(stderr, "tdx-attest: rejected: %s: %s: %s\n", who.c_str(), p.check.c_str(),
-                   p.reason.c_str());
-    }
-    return;
+    nlohmann::ordered_json j = PeerJson(who, p);
+    if (says) j["says"] = *says;
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
   }
   if (!p.admitted) {
     std::fprintf(stderr, "tdx-attest: rejected: %s: %s: %s\n", who.c_str(), p.check.c_str(),
                  p.reason.c_str());
     return;
   }
+  if (json) return;
   const tdxrt::TdReport& r = p.evidence.report;
   std::printf("%s: admitted by set '%s'%s\n", who.c_str(), p.decision.matched_set.c_str(),
               p.development     ? " (DEVELOPMENT quote: simulated TDX, not Intel-signed)"
@@ -317,15 +318,7 @@ int RunConnect(const ConnectArgs& a, bool json) {
     code = Fail(a.target + ": TLS handshake failed: " +
                 (e != 0 ? std::string(ERR_reason_error_string(e)) : "connection closed"));
   }
-  if (peer != nullptr && json) {
-    nlohmann::ordered_json j = PeerJson(a.target, *peer);
-    if (says) j["says"] = *says;
-    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
-    if (!peer->admitted) {
-      std::fprintf(stderr, "tdx-attest: rejected: %s: %s: %s\n", a.target.c_str(),
-                   peer->check.c_str(), peer->reason.c_str());
-    }
-  }
+  if (peer != nullptr && json) PrintPeer(a.target, *peer, true, says);
   SSL_shutdown(ssl.get());
   ::close(*fd);
   return code;

@@ -88,8 +88,9 @@ int RunReplay(const ReplayArgs& a, bool json) {
     j["matches"] = matches.ok();
     std::printf("%s\n", tdxrt::DumpJson(j).c_str());
   }
-  if (const tdxrt::Status& st = matches; !st.ok()) {
-    std::fprintf(stderr, "tdx-attest: rejected: %s: %s\n", a.quote.c_str(), st.message().c_str());
+  if (!matches.ok()) {
+    std::fprintf(stderr, "tdx-attest: rejected: %s: %s\n", a.quote.c_str(),
+                 matches.message().c_str());
     return Code(ExitCode::kRejected);
   }
   if (!json) std::printf("%s: RTMR3 matches the log\n", a.quote.c_str());

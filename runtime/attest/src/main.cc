@@ -308,6 +308,30 @@ int RunVerify(const VerifyArgs& a, bool json) {
 
 // --- merge-policies -----------------------------------------------------------------------------
 
+// A written policy's output, for merge-policies and policy-from-quote: without --out the policy
+// itself on stdout; with --out written there atomically and `summary` printed. --json prints
+// `j` instead, with the policy's text in "policy" when there is no --out.
+int EmitPolicy(const std::string& text, const std::string& out, bool json, nlohmann::ordered_json j,
+               const std::string& summary) {
+  j["out"] = out.empty() ? nullptr : nlohmann::ordered_json(out);
+  if (out.empty()) {
+    if (!json) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      return Code(ExitCode::kOk);
+    }
+    j["policy"] = text;
+  } else {
+    auto st = tdxrt::WriteFileAtomic(out, std::string_view(text), 0644);
+    if (!st.ok()) return Fail(st.message());
+  }
+  if (json) {
+    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
+  } else {
+    std::printf("%s\n", summary.c_str());
+  }
+  return Code(ExitCode::kOk);
+}
+
 int RunMergePolicies(const std::vector<std::string>& files, const std::string& out, bool json) {
   std::vector<tdxrt::NamedPolicy> in;
   for (const auto& f : files) {
@@ -324,28 +348,15 @@ int RunMergePolicies(const std::vector<std::string>& files, const std::string& o
       *merged,
       "Measurement policy merged by tdx-attest from " + from +
           ".\nAny set admits: keep the old image's sets until every node runs the new one.");
-  if (out.empty() && !json) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    return Code(ExitCode::kOk);
-  }
+  // --json: {"out" (null without --out), "policies", "sets", and "policy" without --out}.
   nlohmann::ordered_json j;
-  j["out"] = out.empty() ? nullptr : nlohmann::ordered_json(out);
+  j["out"] = nullptr;  // first among the fields; EmitPolicy sets it
   j["policies"] = files;
   j["sets"] = nlohmann::ordered_json::array();
   for (const auto& s : merged->sets) j["sets"].push_back(s.name);
-  if (out.empty()) {
-    j["policy"] = text;  // --json without --out: the policy's text in the object
-    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
-    return Code(ExitCode::kOk);
-  }
-  auto st = tdxrt::WriteFileAtomic(out, std::string_view(text), 0644);
-  if (!st.ok()) return Fail(st.message());
-  if (json) {
-    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
-  } else {
-    std::printf("%s: %zu sets from %zu policies\n", out.c_str(), merged->sets.size(), files.size());
-  }
-  return Code(ExitCode::kOk);
+  return EmitPolicy(text, out, json, std::move(j),
+                    out + ": " + std::to_string(merged->sets.size()) + " sets from " +
+                        std::to_string(files.size()) + " policies");
 }
 
 // An RTMR3 event log when a path is given (nullopt otherwise); errors name the file.
@@ -441,26 +452,10 @@ int RunPolicyFromQuote(const LearnArgs& a, bool json) {
              firmware_log);
   // --json: {"out" (null without --out), "set", "pins", and "policy" (its text) without --out}.
   nlohmann::ordered_json j;
-  j["out"] = a.out.empty() ? nullptr : nlohmann::ordered_json(a.out);
+  j["out"] = nullptr;  // first among the fields; EmitPolicy sets it
   j["set"] = a.name;
   j["pins"] = shown;
-  if (a.out.empty()) {
-    if (json) {
-      j["policy"] = text;
-      std::printf("%s\n", tdxrt::DumpJson(j).c_str());
-    } else {
-      std::fwrite(text.data(), 1, text.size(), stdout);
-    }
-    return Code(ExitCode::kOk);
-  }
-  auto st = tdxrt::WriteFileAtomic(a.out, std::string_view(text), 0644);
-  if (!st.ok()) return Fail(st.message());
-  if (json) {
-    std::printf("%s\n", tdxrt::DumpJson(j).c_str());
-  } else {
-    std::printf("%s: set '%s': %s\n", a.out.c_str(), a.name.c_str(), shown.c_str());
-  }
-  return Code(ExitCode::kOk);
+  return EmitPolicy(text, a.out, json, std::move(j), a.out + ": set '" + a.name + "': " + shown);
 }
 
 // --- check --------------------------------------------------------------------------------------
