@@ -185,7 +185,7 @@ constexpr std::uint64_t kMaxImports = 1u << 20;
 
 struct SectionHeader {
   std::uint16_t index;
-  std::uint32_t type, link, info;
+  std::uint32_t name, type, link, info;  // name: offset in the section name table
   std::uint64_t entsize;
   ByteSpan bytes;
 };
@@ -193,6 +193,7 @@ struct SectionHeader {
 Result<SectionHeader> SectionAt(ByteSpan e, const Header& h, std::uint16_t i) {
   const std::uint64_t s = h.shoff + std::uint64_t{i} * h.shentsize;
   SectionHeader out{i,
+                    *LoadLe<std::uint32_t>(e, s),
                     *LoadLe<std::uint32_t>(e, s + 4),
                     *LoadLe<std::uint32_t>(e, s + 40),
                     *LoadLe<std::uint32_t>(e, s + 44),
@@ -327,25 +328,11 @@ Result<ByteSpan> ElfSection(ByteSpan e, std::string_view name) {
     return Status::Corrupt("ELF e_shstrndx " + std::to_string(h.shstrndx) + " >= section count " +
                            std::to_string(h.shnum));
   }
-  auto section = [&](std::uint16_t i) -> Result<std::pair<std::uint32_t, ByteSpan>> {
-    const std::uint64_t s = h.shoff + std::uint64_t{i} * h.shentsize;
-    const std::uint32_t name_off = *LoadLe<std::uint32_t>(e, s);
-    const std::uint32_t type = *LoadLe<std::uint32_t>(e, s + 4);
-    const std::uint64_t off = *LoadLe<std::uint64_t>(e, s + 24);
-    const std::uint64_t size = *LoadLe<std::uint64_t>(e, s + 32);
-    if (type == 8) return std::make_pair(name_off, ByteSpan());  // SHT_NOBITS
-    if (!tdxrt::InBounds(e.size(), off, size)) {
-      return Status::Corrupt("ELF section " + std::to_string(i) + " (" + HexOffset(size) +
-                             " bytes at " + HexOffset(off) + ") runs past end of file (" +
-                             HexOffset(e.size()) + ")");
-    }
-    return std::make_pair(name_off, e.subspan(off, size));
-  };
-  TDX_ASSIGN_OR_RETURN(auto names, section(h.shstrndx));
+  TDX_ASSIGN_OR_RETURN(const SectionHeader names, SectionAt(e, h, h.shstrndx));
   for (std::uint16_t i = 0; i < h.shnum; ++i) {
-    TDX_ASSIGN_OR_RETURN(auto sec, section(i));
-    TDX_ASSIGN_OR_RETURN(std::string n, StringAt(names.second, sec.first, "section name"));
-    if (n == name) return sec.second;
+    TDX_ASSIGN_OR_RETURN(const SectionHeader sec, SectionAt(e, h, i));
+    TDX_ASSIGN_OR_RETURN(std::string n, StringAt(names.bytes, sec.name, "section name"));
+    if (n == name) return sec.bytes;
   }
   return Status::NotFound("ELF file has no " + std::string(name) + " section");
 }
