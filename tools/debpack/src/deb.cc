@@ -208,16 +208,52 @@ bool ValidVersion(const std::string& v) {
   });
 }
 
-// The control file: the template's fields with the computed ones, in dpkg-gencontrol's order.
-Result<std::string> FillControl(const DebRequest& r, const Computed& c, std::string& package) {
-  TDX_ASSIGN_OR_RETURN(auto fields, ParseControl(r.control_template, r.template_name));
-  for (auto& [name, value] : fields) {
+struct Template {
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::string package, maintainer;
+};
+
+// The template's fields, checked: none of the computed ones, Package (a Debian package name),
+// Maintainer and Description present; and the version.
+Result<Template> CheckTemplate(const DebRequest& r) {
+  Template t;
+  TDX_ASSIGN_OR_RETURN(t.fields, ParseControl(r.control_template, r.template_name));
+  auto find = [&](const std::string& n) -> std::string {
+    for (const auto& [name, value] : t.fields) {
+      if (name == n) return value;
+    }
+    return "";
+  };
+  for (const auto& [name, value] : t.fields) {
     for (const char* computed : {"Version", "Architecture", "Installed-Size"}) {
       if (name == computed) {
         return Status::InvalidArgument(r.template_name + ": " + name +
                                        " is computed, the template must not set it");
       }
     }
+  }
+  for (const char* required : {"Package", "Maintainer", "Description"}) {
+    if (find(required).empty()) {
+      return Status::InvalidArgument(r.template_name + ": no " + std::string(required) + " field");
+    }
+  }
+  t.package = find("Package");
+  t.maintainer = find("Maintainer");
+  if (!ValidPackageName(t.package)) {
+    return Status::InvalidArgument(r.template_name + ": Package '" + t.package +
+                                   "' is not a Debian package name ([a-z0-9][a-z0-9+.-]+)");
+  }
+  if (!ValidVersion(r.version)) {
+    return Status::InvalidArgument("version '" + r.version +
+                                   "' is not a Debian version (a digit, then [A-Za-z0-9.+~:-])");
+  }
+  return t;
+}
+
+// The control file: the template's fields with the computed ones, in dpkg-gencontrol's order.
+std::string FillControl(Template t, const DebRequest& r, const Computed& c) {
+  auto& fields = t.fields;
+  for (auto& [name, value] : fields) {
     std::size_t at;
     while ((at = value.find("${shlibs:Depends}")) != std::string::npos) {
       value.replace(at, 17, c.depends);
@@ -225,26 +261,6 @@ Result<std::string> FillControl(const DebRequest& r, const Computed& c, std::str
     // An emptied entry ("${shlibs:Depends}, foo" without libraries) leaves a stray comma.
     while (value.starts_with(", ")) value = value.substr(2);
     while (value.ends_with(", ")) value.resize(value.size() - 2);
-  }
-  auto find = [&](const std::string& n) -> std::string {
-    for (const auto& [name, value] : fields) {
-      if (name == n) return value;
-    }
-    return "";
-  };
-  package = find("Package");
-  for (const char* required : {"Package", "Maintainer", "Description"}) {
-    if (find(required).empty()) {
-      return Status::InvalidArgument(r.template_name + ": no " + std::string(required) + " field");
-    }
-  }
-  if (!ValidPackageName(package)) {
-    return Status::InvalidArgument(r.template_name + ": Package '" + package +
-                                   "' is not a Debian package name ([a-z0-9][a-z0-9+.-]+)");
-  }
-  if (!ValidVersion(r.version)) {
-    return Status::InvalidArgument("version '" + r.version +
-                                   "' is not a Debian version (a digit, then [A-Za-z0-9.+~:-])");
   }
   fields.insert(fields.begin() + 1, {"Version", r.version});
   fields.insert(fields.begin() + 2, {"Architecture", c.architecture});
@@ -410,25 +426,19 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseControl(const std:
 
 Result<Deb> BuildDeb(const DebRequest& r) {
   TDX_ASSIGN_OR_RETURN(std::vector<Entry> entries, CollectTree(r.root));
-  TDX_ASSIGN_OR_RETURN(const auto fields, ParseControl(r.control_template, r.template_name));
-  std::string package, maintainer;
-  for (const auto& [name, value] : fields) {
-    if (name == "Package") package = value;
-    if (name == "Maintainer") maintainer = value;
+  TDX_ASSIGN_OR_RETURN(Template t, CheckTemplate(r));
+  if (r.xz_level < 0 || r.xz_level > 9) {
+    return Status::InvalidArgument("xz level " + std::to_string(r.xz_level) + " (0 to 9)");
   }
-  if (ValidPackageName(package) && !maintainer.empty()) {
-    AddChangelog(entries, package, r.version, maintainer, r.epoch);
-  }
+  AddChangelog(entries, t.package, r.version, t.maintainer, r.epoch);
   AddParentDirectories(entries);
   TDX_TRY(CompressDocs(entries));
   TDX_ASSIGN_OR_RETURN(const Computed computed, Compute(entries, r.shlibs));
   Deb deb;
-  TDX_ASSIGN_OR_RETURN(deb.control, FillControl(r, computed, deb.package));
+  deb.package = t.package;
+  deb.control = FillControl(std::move(t), r, computed);
   deb.version = r.version;
   deb.architecture = computed.architecture;
-  if (r.xz_level < 0 || r.xz_level > 9) {
-    return Status::InvalidArgument("xz level " + std::to_string(r.xz_level) + " (0 to 9)");
-  }
   TDX_ASSIGN_OR_RETURN(const Bytes data_tar, DataTar(entries, r.epoch, r.xz_level));
   TDX_ASSIGN_OR_RETURN(const Bytes control_tar, ControlTar(deb.control, Md5Sums(entries), r.epoch));
   TDX_ASSIGN_OR_RETURN(deb.bytes, ArArchive(control_tar, data_tar, r.epoch));

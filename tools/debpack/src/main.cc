@@ -3,8 +3,8 @@
 // it; it is a build tool, not shipped.
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -27,35 +27,9 @@ int Fail(const tdxrt::Status& s) {
   return 1;
 }
 
-// SOURCE_DATE_EPOCH when --epoch is not given (reproducible-builds.org).
-tdxrt::Result<std::int64_t> Epoch(const std::string& flag) {
-  std::string text = flag;
-  std::string from = "--epoch";
-  if (text.empty()) {
-    const char* env = std::getenv("SOURCE_DATE_EPOCH");
-    if (env == nullptr || *env == 0) {
-      return tdxrt::Status::InvalidArgument(
-          "--epoch (or SOURCE_DATE_EPOCH) is required: the date every file of the package "
-          "carries");
-    }
-    text = env;
-    from = "SOURCE_DATE_EPOCH";
-  }
-  char* end = nullptr;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (end == text.c_str() || *end != 0 || v < 0) {
-    return tdxrt::Status::InvalidArgument(from + " '" + tdxrt::EscapeText(text) +
-                                          "' is not a non-negative number of seconds");
-  }
-  return static_cast<std::int64_t>(v);
-}
-
 int RunBuild(const debpack::DebRequest& base, const std::string& control_path,
-             const std::string& epoch_flag, const std::string& out_dir, bool json) {
+             const std::string& out_dir, bool json) {
   debpack::DebRequest r = base;
-  auto epoch = Epoch(epoch_flag);
-  if (!epoch.ok()) return Fail(epoch.status());
-  r.epoch = *epoch;
   auto control = tdxrt::ReadFile(control_path, 1u << 20);
   if (!control.ok()) return Fail(control.status());
   r.control_template.assign(control->begin(), control->end());
@@ -112,7 +86,7 @@ int Main(int argc, char** argv) {
   app.add_option("--root", root, "Where libraries and dpkg's database are looked up (default /)");
   app.add_option("--admindir", admindir, "dpkg's database, under --root");
 
-  std::string staged, control, epoch, out = ".";
+  std::string staged, control, out = ".";
   bool json = false;
   auto* build = app.add_subcommand("build", "Build the .deb of a staged tree");
   build->add_option("tree", staged, "The staged tree (its files at their installed paths)")
@@ -120,7 +94,11 @@ int Main(int argc, char** argv) {
   build->add_option("--control", control, "Control template (deb822; ${shlibs:Depends} filled)")
       ->required();
   build->add_option("--version", request.version, "Package version")->required();
-  build->add_option("--epoch", epoch, "Date of every member, seconds (default SOURCE_DATE_EPOCH)");
+  // reproducible-builds.org's variable, read by CLI11 as the option's (non-negative) default.
+  build->add_option("--epoch", request.epoch, "Date of every member and file, seconds")
+      ->envname("SOURCE_DATE_EPOCH")
+      ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()))
+      ->required();
   build->add_option("--xz-level", request.xz_level, "xz preset of data.tar.xz (default 6)")
       ->check(CLI::Range(0, 9));
   build->add_option("-o,--out", out, "Directory the .deb is written to (default .)");
@@ -137,7 +115,7 @@ int Main(int argc, char** argv) {
   request.shlibs.root = root.empty() ? "/" : root;
   request.shlibs.admindir = admindir;
   request.root = staged;
-  if (*build) return RunBuild(request, control, epoch, out, json);
+  if (*build) return RunBuild(request, control, out, json);
   return RunDepends(files, request.shlibs);
 }
 

@@ -346,9 +346,10 @@ Result<std::vector<Library>> FindLibraries(const std::vector<Binary>& binaries,
         const fs::path p = ctx.root / fs::path(d).relative_path() / soname;
         std::error_code ec;
         if (!fs::exists(p, ec)) continue;
-        auto head = tdxrt::ReadFile(p);
-        if (!head.ok() || !tdximage::IsElf(*head)) continue;
-        auto deps = tdximage::ReadElfDynamic(*head);
+        // Mapped, not copied: only its header and dynamic section are read.
+        auto lib = tdxrt::MappedFile::Open(p);
+        if (!lib.ok() || !tdximage::IsElf(lib->bytes())) continue;
+        auto deps = tdximage::ReadElfDynamic(lib->bytes());
         if (!deps.ok() || deps->machine != elf.machine) continue;  // another architecture's
         found = d + "/" + soname;
         break;
@@ -423,10 +424,10 @@ class Requirements {
   std::map<std::string, std::string> deps_;
 };
 
-Status RequireFromSymbols(const Library& lib, const SymbolsBlock& block,
-                          const std::vector<Binary>& binaries,
-                          const std::vector<const SymbolsBlock*>& blocks_in_order,
-                          Requirements& req) {
+void RequireFromSymbols(const Library& lib, const SymbolsBlock& block,
+                        const std::vector<Binary>& binaries,
+                        const std::vector<const SymbolsBlock*>& blocks_in_order,
+                        Requirements& req) {
   // The library's smallest version first: an unversioned dependency is not enough, the
   // library may not always have been in its package.
   std::string smallest;
@@ -458,7 +459,6 @@ Status RequireFromSymbols(const Library& lib, const SymbolsBlock& block,
       req.Require(block.deps[static_cast<std::size_t>(e->dep_id)], e->minver);
     }
   }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -522,7 +522,7 @@ Result<std::string> ComputeShlibsDepends(const std::vector<Binary>& binaries,
   Requirements req;
   for (std::size_t i = 0; i < libs.size(); ++i) {
     if (blocks[i] != nullptr) {
-      TDX_TRY(RequireFromSymbols(libs[i], *blocks[i], binaries, in_order, req));
+      RequireFromSymbols(libs[i], *blocks[i], binaries, in_order, req);
       continue;
     }
     const fs::path shlibs = info / (libs[i].info_stem + ".shlibs");
