@@ -68,6 +68,7 @@ inline std::string Summary(const CLI::App& app) {
 inline std::string ManPage(const CLI::App& app, const std::string& version_line,
                            const std::string& date) {
   const std::string tool = app.get_name();
+  const std::vector<const CLI::App*> commands = Commands(app);
   std::string upper;
   for (char c : tool) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   std::string m;
@@ -77,7 +78,7 @@ inline std::string ManPage(const CLI::App& app, const std::string& version_line,
        "\" \"User Commands\"\n";
   m += ".SH NAME\n" + RoffText(tool) + " \\- " + RoffText(Summary(app)) + "\n";
   m += ".SH SYNOPSIS\n.nf\n";
-  for (const CLI::App* c : Commands(app)) {
+  for (const CLI::App* c : commands) {
     const std::string path = CommandPath(c);
     m += "\\fB" + RoffText(tool + (path.empty() ? "" : " " + path)) + "\\fR [OPTIONS]";
     if (!c->get_subcommands({}).empty()) m += " SUBCOMMAND";
@@ -91,7 +92,6 @@ inline std::string ManPage(const CLI::App& app, const std::string& version_line,
   m += ".PP\nThe text of \\fB" + RoffText(tool) +
        " \\-\\-help\\fR, and of each subcommand's \\fB\\-\\-help\\fR below.\n";
   m += ".SH OPTIONS\n.nf\n" + RoffVerbatim(app.help()) + ".fi\n";
-  const std::vector<const CLI::App*> commands = Commands(app);
   if (commands.size() > 1) {
     m += ".SH COMMANDS\n";
     for (std::size_t i = 1; i < commands.size(); ++i) {
