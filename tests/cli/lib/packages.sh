@@ -10,15 +10,27 @@ package_version() {
   echo "0.1.0+git20261202.${rev:-0}"
 }
 
-# make_debs STAGE OUT VERSION: stages both components under STAGE and writes both .debs to OUT
-# (xz level 1: the tests' binaries are large and level 6 takes most of a minute each).
-make_debs() {
-  local stage=$1 out=$2 version=$3 spec component package
+# stage_debs STAGE: both install components staged under STAGE/<package>.
+stage_debs() {
+  local spec
   for spec in image-tools:tdx-image-tools zipnet:zipnet; do
-    component=${spec%%:*} package=${spec#*:}
-    DESTDIR="$stage/$package" cmake --install "$BUILD_DIR" --component "$component" \
+    DESTDIR="$1/${spec#*:}" cmake --install "$BUILD_DIR" --component "${spec%%:*}" \
       --prefix /usr >/dev/null
-    "$DEBPACK" build "$stage/$package" --control "$SRC/packaging/$package.control" \
-      --version "$version" --epoch 1764633600 --xz-level 1 --out "$out" >/dev/null
   done
+}
+
+# pack_debs STAGE OUT VERSION: both staged packages written to OUT by debpack (xz level 1: the
+# tests' binaries are large and level 6 takes most of a minute each).
+pack_debs() {
+  local package
+  for package in tdx-image-tools zipnet; do
+    "$DEBPACK" build "$1/$package" --control "$SRC/packaging/$package.control" \
+      --version "$3" --epoch 1764633600 --xz-level 1 --out "$2" >/dev/null
+  done
+}
+
+# make_debs STAGE OUT VERSION: both.
+make_debs() {
+  stage_debs "$1"
+  pack_debs "$@"
 }
