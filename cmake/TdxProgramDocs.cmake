@@ -1,8 +1,9 @@
 # Manual pages and bash completions of the shipped programs, generated from each program's own
 # CLI definition (`PROGRAM --man-page`, `PROGRAM --bash-completion`: runtime/cli/cli_docs.h)
 # after it links, into ${CMAKE_BINARY_DIR}/docs/{man/man1,completions}/, and their install
-# rules. Components: image-tools (tdximage, mrtd-calc, tdx-attest) and zipnet (the node
-# programs): scripts/package stages each with `cmake --install --component` and packages it.
+# rules. Components, named as the Debian packages they become: tdx-image-tools (tdximage,
+# mrtd-calc, tdx-attest) and zipnet (the node programs); scripts/package stages each with
+# `cmake --install --component` and packages it.
 # Not in node-only builds (the images' compile needs the programs alone).
 set(TDX_DOCS_DIR ${CMAKE_BINARY_DIR}/docs)
 include(GNUInstallDirs)

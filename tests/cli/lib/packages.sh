@@ -10,12 +10,13 @@ package_version() {
   echo "0.1.0+git20261202.${rev:-0}"
 }
 
-# stage_debs STAGE: both install components staged under STAGE/<package>.
+# stage_debs STAGE: both packages' install components (named as the packages) staged under
+# STAGE/<package>.
 stage_debs() {
-  local spec
-  for spec in image-tools:tdx-image-tools zipnet:zipnet; do
-    DESTDIR="$1/${spec#*:}" cmake --install "$BUILD_DIR" --component "${spec%%:*}" \
-      --prefix /usr >/dev/null
+  local package
+  for package in tdx-image-tools zipnet; do
+    DESTDIR="$1/$package" cmake --install "$BUILD_DIR" --component "$package" --prefix /usr \
+      >/dev/null
   done
 }
 
